@@ -1,0 +1,154 @@
+"""Validation vocabulary shared by every component and by the stack spec.
+
+A check is a pure function ``check_x(spec) -> list[Problem]``. Components call it before
+creating any child (and raise :class:`ArgsError`); the stack loader calls the very same
+functions over the stack file, so there is one set of rules whatever the entry point.
+
+Paths use the Python field names (``az_count``); :func:`config_path` renders them the way a
+stack file spells them (``azCount``). User keys (service names, AZ names) never contain ``_``
+(see :func:`check_key`), so the rendering cannot mangle them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic.alias_generators import to_camel
+
+PathItem = str | int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (``path``) and what, including what is allowed."""
+
+    path: tuple[PathItem, ...]
+    message: str
+
+    def under(self, *prefix: PathItem) -> Problem:
+        return Problem((*prefix, *self.path), self.message)
+
+
+def config_path(path: Sequence[PathItem]) -> str:
+    """``("network", "az_count")`` -> ``network.azCount``; list indexes as ``[0]``."""
+    out = ""
+    for item in path:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        else:
+            out += ("." if out else "") + (to_camel(item) if "_" in item else item)
+    return out
+
+
+class ArgsError(ValueError):
+    """Raised by a component whose arguments fail its checks; one line per problem."""
+
+    def __init__(self, component: str, name: str, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        lines = [f"{component} '{name}': {config_path(p.path) or '(args)'}: {p.message}"
+                 for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def raise_for(component: str, name: str, problems: Sequence[Problem]) -> None:
+    if problems:
+        raise ArgsError(component, name, problems)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+# --- reusable checks -----------------------------------------------------------------------
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+
+
+def check_key(path: tuple[PathItem, ...], key: str) -> list[Problem]:
+    """User keys become parts of AWS names: lowercase letters, digits, hyphens, 2-32 chars."""
+    if KEY_RE.match(key) and "--" not in key:
+        return []
+    return [Problem(path, f"'{key}' is not a valid name: use 2-32 lowercase letters, digits "
+                          "and single hyphens, starting with a letter")]
+
+
+def check_range(path: tuple[PathItem, ...], value: int, low: int, high: int,
+                what: str = "value") -> list[Problem]:
+    if low <= value <= high:
+        return []
+    return [Problem(path, f"{what} must be between {low} and {high} (got {value})")]
+
+
+def check_choice(path: tuple[PathItem, ...], value: str, choices: Sequence[str]) -> list[Problem]:
+    if value in choices:
+        return []
+    allowed = ", ".join(choices)
+    return [Problem(path, f"'{value}' is not allowed: use one of {allowed}"
+                          f"{did_you_mean(value, choices)}")]
+
+
+def parse_cidr(path: tuple[PathItem, ...], value: str, problems: list[Problem],
+               min_prefix: int = 16, max_prefix: int = 28) -> ipaddress.IPv4Network | None:
+    """An IPv4 network in private address space, prefix within AWS's VPC limits."""
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        problems.append(Problem(path, f"'{value}' is not an IPv4 CIDR block ({exc})"))
+        return None
+    if not net.is_private:
+        problems.append(Problem(path, f"{value} is not a private (RFC 1918) range"))
+        return None
+    if not min_prefix <= net.prefixlen <= max_prefix:
+        problems.append(Problem(path, f"prefix /{net.prefixlen} is outside /{min_prefix}-/"
+                                      f"{max_prefix}, the sizes AWS allows for a VPC"))
+        return None
+    return net
+
+
+ARN_RE = re.compile(r"^arn:aws[a-zA-Z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
+
+
+def check_arn(path: tuple[PathItem, ...], value: str, service: str, what: str) -> list[Problem]:
+    if ARN_RE.match(value) and value.split(":")[2] == service:
+        return []
+    return [Problem(path, f"'{value}' is not {what} ARN (arn:aws:{service}:...)")]
+
+
+# Values that look like credentials must never be plain configuration. Secrets go by
+# Secrets Manager / SSM reference and are resolved by the runtime, not by Pulumi.
+_CREDENTIAL_VALUE_PATTERNS = (
+    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), "an AWS access key id"),
+    (re.compile(r"^[A-Za-z0-9/+]{40}$"), "an AWS secret access key"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
+    (re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$"), "a JWT"),
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with an embedded password"),
+)
+_CREDENTIAL_NAME_RE = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
+
+
+def credential_reason(name: str, value: str) -> str | None:
+    """Why ``name=value`` looks like a credential, or None. Shared with the policy pack."""
+    for pattern, what in _CREDENTIAL_VALUE_PATTERNS:
+        if pattern.search(value):
+            return f"the value looks like {what}"
+    if _CREDENTIAL_NAME_RE.search(name) and value:
+        return "the name says it holds a secret"
+    return None
+
+
+def check_environment(path: tuple[PathItem, ...], env: dict[str, str]) -> list[Problem]:
+    problems = []
+    for key, value in sorted(env.items()):
+        reason = credential_reason(key, str(value))
+        if reason:
+            problems.append(Problem((*path, key), f"plaintext credential rejected: {reason}; "
+                                    "put it in Secrets Manager or SSM and list it under secrets"))
+    return problems
