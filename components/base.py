@@ -1,0 +1,64 @@
+"""What every component shares: the type-token prefix, child options, tag layering and
+IAM policy documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+PACKAGE = "microservices"
+"""Pulumi package name; component type tokens are ``microservices:index:<Class>``."""
+
+
+def type_token(cls_name: str) -> str:
+    return f"{PACKAGE}:index:{cls_name}"
+
+
+def child_opts(parent: pulumi.Resource, *, protect: bool = False,
+               **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a component's child. ``protect`` also retains the resource on delete, so
+    neither ``pulumi destroy`` nor a replacement can remove data without an explicit change."""
+    if protect:
+        kwargs.setdefault("protect", True)
+        kwargs.setdefault("retain_on_delete", True)
+    return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def merge_tags(*layers: Mapping[str, str] | None) -> dict[str, str]:
+    """Tags layered left to right: global (provider default tags) -> component -> child."""
+    out: dict[str, str] = {}
+    for layer in layers:
+        out.update(layer or {})
+    return out
+
+
+Statement = dict[str, Any]
+"""One IAM statement: ``Sid``, ``Effect``, ``Action``, ``Resource`` and optional
+``Condition``/``Principal``; values may be Pulumi inputs."""
+
+
+def allow(sid: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]],
+          condition: Mapping[str, Any] | None = None) -> Statement:
+    statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions),
+                            "Resource": list(resources)}
+    if condition:
+        statement["Condition"] = dict(condition)
+    return statement
+
+
+def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    """A JSON IAM policy; known at preview whenever every ARN in it is."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def service_trust(service: str, account_id: pulumi.Input[str],
+                  source_arn: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
+    """Trust policy for an AWS service principal, scoped to this account (confused deputy)."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return policy_document([{"Sid": "AssumeRole", "Effect": "Allow",
+                             "Principal": {"Service": service}, "Action": "sts:AssumeRole",
+                             "Condition": condition}])
