@@ -1,7 +1,6 @@
 """What every component shares: the type-token prefix, child options, tag layering and
 IAM policy documents."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any

@@ -5,11 +5,11 @@ validation enforces and the defaults components start from. Adding a stack (say 
 means choosing a tier, not writing new rules.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Network: a VPC over 2-6 availability zones with public, private and isolated subnets."""
 
-from __future__ import annotations
 
-from typing_extensions import NotRequired, TypedDict
+from typing import NotRequired
+
+from typing_extensions import TypedDict
 
 from .validation import Problem, check_choice, check_range, parse_cidr
 

@@ -7,18 +7,17 @@ collected in one pass and reported one line each, naming file, key path, what is
 what is allowed.
 """
 
-from __future__ import annotations
 
 import json
 import re
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NotRequired
 
 import pydantic
 from pydantic import ConfigDict, TypeAdapter
 from pydantic.alias_generators import to_camel
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from .environment import DATA_CLASSIFICATIONS, LOG_RETENTION_DAYS, TIERS, TagsSpec
 from .network import NetworkSpec, check_network

@@ -9,7 +9,6 @@ stack file spells them (``azCount``). User keys (service names, AZ names) never 
 (see :func:`check_key`), so the rendering cannot mangle them.
 """
 
-from __future__ import annotations
 
 import difflib
 import ipaddress

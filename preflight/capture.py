@@ -93,6 +93,10 @@ class _Mocks(pulumi_mocks.Mocks):
         if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
             return {"name": region, "region": region, "id": region,
                     "endpoint": f"ec2.{region}.amazonaws.com"}, []
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            # The regional Elastic Load Balancing account that writes access logs.
+            return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root",
+                    "region": region}, []
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         return {}, []

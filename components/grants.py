@@ -1,0 +1,110 @@
+"""Grants: exactly the IAM a workload needs on one resource, never ``*``.
+
+A grant names a kind of resource, its ARN and an access level; :func:`grant_statements`
+turns grants into IAM statements with the actions listed and resources scoped to that ARN
+(and, for tables, its indexes). Container services, functions and pipelines all take grants,
+so every workload's permissions come from this one table.
+"""
+
+
+from collections.abc import Sequence
+
+import pulumi
+from typing_extensions import TypedDict
+
+from .base import Statement, allow
+from .validation import Problem, check_choice
+
+ACCESS_LEVELS = ("read", "write", "read_write")
+
+# kind -> access -> actions. "read_write" is the union of read and write.
+ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "table": {
+        "read": ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem",
+                 "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query",
+                 "dynamodb:Scan"),
+        "write": ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                  "dynamodb:UpdateItem"),
+    },
+    "bucket": {
+        "read": ("s3:GetObject", "s3:ListBucket"),
+        "write": ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"),
+    },
+    "queue": {
+        "read": ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                 "sqs:GetQueueUrl", "sqs:ReceiveMessage"),
+        "write": ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"),
+    },
+    "topic": {
+        "read": ("sns:GetTopicAttributes",),
+        "write": ("sns:GetTopicAttributes", "sns:Publish"),
+    },
+    "secret": {
+        "read": ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+        "write": ("secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"),
+    },
+    "parameter": {
+        "read": ("ssm:GetParameter", "ssm:GetParameters"),
+        "write": ("ssm:PutParameter",),
+    },
+    "database-user": {
+        # IAM database authentication: the ARN is arn:aws:rds-db:<region>:<acct>:dbuser:<id>/<user>
+        "read": ("rds-db:connect",),
+        "write": ("rds-db:connect",),
+    },
+    "key": {
+        "read": ("kms:Decrypt",),
+        "write": ("kms:Encrypt", "kms:GenerateDataKey"),
+    },
+}
+KINDS = tuple(ACTIONS)
+
+
+class GrantSpec(TypedDict):
+    """Access for a workload to one resource."""
+
+    kind: str
+    """Resource kind: table, bucket, queue, topic, secret, parameter, database-user or key."""
+    arn: pulumi.Input[str]
+    """ARN of the resource (the table, bucket, queue, topic, secret, parameter, db user, key)."""
+    access: str
+    """read, write or read_write."""
+
+
+def check_grants(grants: Sequence[GrantSpec]) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, grant in enumerate(grants):
+        problems += check_choice((i, "kind"), grant["kind"], KINDS)
+        problems += check_choice((i, "access"), grant["access"], ACCESS_LEVELS)
+        arn = grant["arn"]
+        if isinstance(arn, str) and ("*" in arn or not arn.startswith("arn:")):
+            problems.append(Problem((i, "arn"), f"'{arn}' must be the ARN of one resource, "
+                                                "without wildcards"))
+    return problems
+
+
+def actions_for(kind: str, access: str) -> list[str]:
+    table = ACTIONS[kind]
+    levels = ("read", "write") if access == "read_write" else (access,)
+    return sorted({action for level in levels for action in table[level]})
+
+
+def _resources(kind: str, arn: pulumi.Input[str], actions: Sequence[str]
+               ) -> list[pulumi.Input[str]]:
+    if kind == "table":
+        return [arn, pulumi.Output.concat(arn, "/index/*")]
+    if kind == "bucket":
+        objects = pulumi.Output.concat(arn, "/*")
+        return [arn, objects] if "s3:ListBucket" in actions else [objects]
+    return [arn]
+
+
+def grant_statements(grants: Sequence[GrantSpec], sid_prefix: str = "Grant"
+                     ) -> list[Statement]:
+    """One statement per grant, Sids stable by position in the caller's (keyed) order."""
+    statements = []
+    for i, grant in enumerate(grants):
+        actions = actions_for(grant["kind"], grant["access"])
+        sid = f"{sid_prefix}{i}{grant['kind'].title().replace('-', '')}"
+        statements.append(allow(sid, actions, _resources(grant["kind"], grant["arn"], actions)))
+    return statements
