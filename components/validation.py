@@ -28,7 +28,7 @@ class Problem:
     path: tuple[PathItem, ...]
     message: str
 
-    def under(self, *prefix: PathItem) -> Problem:
+    def under(self, *prefix: PathItem) -> "Problem":
         return Problem((*prefix, *self.path), self.message)
 
 
