@@ -1,0 +1,1 @@
+"""The reference web service: health probes, a guarded downstream call, graceful drain."""

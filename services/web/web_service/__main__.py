@@ -1,0 +1,56 @@
+"""Run the service: ``python -m web_service``.
+
+SIGTERM (what ECS sends on stop): report not-ready at once and keep serving for ``DRAIN_S``
+while the load balancer deregisters the task, then stop accepting connections and let
+in-flight requests finish within ``GRACEFUL_TIMEOUT_S`` (kept below the task's stopTimeout).
+"""
+
+import os
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+
+from .app import create_app
+from .config import Settings
+from .logs import configure, log
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_drain: Callable[[], None], drain_s: float):
+        super().__init__(config)
+        self._on_drain = on_drain
+        self._drain_s = drain_s
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining:  # a second signal: stop now
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self._on_drain()
+        log.info("draining", seconds=self._drain_s)
+        timer = threading.Timer(self._drain_s, super().handle_exit, args=(sig, frame))
+        timer.daemon = True
+        timer.start()
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure()
+    app = create_app(settings)
+
+    def on_drain() -> None:
+        app.state.web.draining = True
+
+    # Inside the task's network namespace only the load balancer reaches the port.
+    host = os.environ.get("HOST", "0.0.0.0")
+    config = uvicorn.Config(app, host=host, port=settings.port,
+                            access_log=False, log_config=None, lifespan="on",
+                            timeout_graceful_shutdown=int(settings.graceful_timeout_s))
+    DrainingServer(config, on_drain, settings.drain_s).run()
+
+
+if __name__ == "__main__":
+    main()

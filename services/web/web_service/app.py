@@ -1,0 +1,105 @@
+"""HTTP surface: liveness, readiness, and one endpoint that depends on the recommender."""
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import tracing
+from .config import Settings
+from .downstream import Recommender
+from .logs import log
+from .secrets import fetch_secrets
+
+
+class State:
+    """Process-wide state; nothing durable lives here (that goes to the data stores)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.draining = False
+        self.recommender: Recommender | None = None
+        self.secrets: dict[str, str] = {}
+
+
+async def live(request: Request) -> JSONResponse:
+    # Alive means the event loop answers; dependencies do not matter here, or ECS would
+    # restart healthy tasks whenever a dependency failed.
+    return JSONResponse({"status": "alive"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    state: State = request.app.state.web
+    reasons = []
+    if state.draining:
+        reasons.append("draining")
+    rec = state.recommender
+    if rec is not None and rec.open_for() > state.settings.ready_open_grace_s:
+        reasons.append("downstream circuit open")
+    if reasons:
+        return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def recommendations(request: Request) -> JSONResponse:
+    state: State = request.app.state.web
+    assert state.recommender is not None
+    user = request.query_params.get("user", "anonymous")[:64]
+    return JSONResponse(await state.recommender.recommendations(user))
+
+
+class AccessLog:
+    """Binds the trace id for the request and writes one JSON line per request."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        token = tracing.bind(tracing.trace_id_from(headers))
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info("request", method=scope["method"], path=scope["path"], status=status,
+                     duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            tracing.unbind(token)
+
+
+def create_app(settings: Settings) -> Starlette:
+    state = State(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.secrets = fetch_secrets(settings.secret_arns)
+        async with httpx.AsyncClient(base_url=settings.downstream_url) as client:
+            state.recommender = Recommender(settings, client)
+            log.info("started", port=settings.port, secrets=sorted(state.secrets))
+            yield
+        log.info("stopped")
+
+    app = Starlette(routes=[
+        Route("/health/live", live),
+        Route("/health/ready", ready),
+        Route("/recommendations", recommendations),
+    ], lifespan=lifespan)
+    app.state.web = state
+    app.add_middleware(AccessLog)
+    return app
