@@ -103,8 +103,8 @@ def parse_cidr(path: tuple[PathItem, ...], value: str, problems: list[Problem],
         problems.append(Problem(path, f"{value} is not a private (RFC 1918) range"))
         return None
     if not min_prefix <= net.prefixlen <= max_prefix:
-        problems.append(Problem(path, f"prefix /{net.prefixlen} is outside /{min_prefix}-/"
-                                      f"{max_prefix}, the sizes AWS allows for a VPC"))
+        problems.append(Problem(path, f"use a /{min_prefix} to /{max_prefix} block "
+                                      f"(got /{net.prefixlen})"))
         return None
     return net
 
