@@ -93,7 +93,7 @@ TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOST_RE = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SECRET_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+"
     r"(:[^:*?]*:[^:*?]*:[^:*?]*)?$")
 PARAMETER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+$")
 ECR_IMAGE_RE = re.compile(
@@ -245,6 +245,13 @@ def _check_path(path: tuple[PathItem, ...], value: str) -> list[Problem]:
     return [Problem(path, f"'{value}' must start with '/'")]
 
 
+def _check_plain_environment(section: str, env: dict[str, str]) -> list[Problem]:
+    """check_environment, with the variable named in the message rather than the path:
+    paths are rendered in camelCase, which would mangle names like ``DB_HOST``."""
+    return [Problem((section,), f"{p.path[-1]}: {p.message}")
+            for p in check_environment((section,), env)]
+
+
 def _is_root(user: str) -> bool:
     return user.split(":", 1)[0] in ("0", "root", "")
 
@@ -345,19 +352,19 @@ def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Proble
     # configuration and secrets
     environment = spec.get("environment", {})
     secrets = spec.get("secrets", {})
-    problems += check_environment(("environment",), environment)
+    problems += _check_plain_environment("environment", environment)
     for section, names in (("environment", environment), ("secrets", secrets)):
         for env_name in sorted(names):
             if not ENV_NAME_RE.match(env_name):
-                problems.append(Problem((section, env_name), f"'{env_name}' is not an "
+                problems.append(Problem((section,), f"'{env_name}' is not an "
                                         "environment variable name (letters, digits, '_')"))
     for env_name in sorted(set(environment) & set(secrets)):
-        problems.append(Problem(("secrets", env_name), f"'{env_name}' is set both as "
+        problems.append(Problem(("secrets",), f"'{env_name}' is set both as "
                                                        "environment and as a secret"))
     for env_name, arn in sorted(secrets.items()):
         if not (SECRET_ARN_RE.match(arn) or PARAMETER_ARN_RE.match(arn)):
-            problems.append(Problem(("secrets", env_name),
-                                    f"'{arn}' is not a Secrets Manager secret ARN "
+            problems.append(Problem(("secrets",),
+                                    f"{env_name}: '{arn}' is not a Secrets Manager secret ARN "
                                     "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) "
                                     "or SSM parameter ARN "
                                     "(arn:aws:ssm:<region>:<account>:parameter/<name>)"))
@@ -415,17 +422,17 @@ def check_container_service(name: str, args: ContainerServiceArgs) -> list[Probl
                                                  f"availability zones (got {len(subnets)})"))
     extra_env = {k: v for k, v in args.get("extra_environment", {}).items()
                  if isinstance(v, str)}
-    problems += check_environment(("extra_environment",), extra_env)
+    problems += _check_plain_environment("extra_environment", extra_env)
     names = set(args.get("environment", {})) | set(args.get("secrets", {}))
     for env_name in sorted(set(args.get("extra_environment", {})) |
                            set(args.get("extra_secrets", {}))):
         if env_name in names:
-            problems.append(Problem(("environment", env_name), f"'{env_name}' is also set by "
+            problems.append(Problem(("environment",), f"'{env_name}' is also set by "
                                     "the platform (database, cache or table settings)"))
     for env_name, arn in sorted(args.get("extra_secrets", {}).items()):
         if isinstance(arn, str) and not SECRET_ARN_RE.match(arn):
-            problems.append(Problem(("extra_secrets", env_name),
-                                    f"'{arn}' is not a Secrets Manager secret ARN"))
+            problems.append(Problem(("extra_secrets",),
+                                    f"{env_name}: '{arn}' is not a Secrets Manager secret ARN"))
     problems += [p.under("extra_grants") for p in check_grants(args.get("extra_grants", []))]
     for key, target in sorted(args.get("egress", {}).items()):
         problems += check_key(("egress", key), key)
