@@ -54,6 +54,7 @@ from .image_repository import ImageRepository
 from .validation import (
     PathItem,
     Problem,
+    check_arn,
     check_choice,
     check_environment,
     check_key,
@@ -199,8 +200,9 @@ class ContainerServiceArgs(ServiceSpec):
     """Name of that cluster (for the autoscaling resource id)."""
     vpc_id: pulumi.Input[str]
     """VPC of the subnets and the target group."""
-    subnet_ids: list[pulumi.Input[str]]
-    """Private subnets to run tasks in, one per availability zone."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets to run tasks in, one per availability zone (a list, or an output of
+    one; only a list can be checked against ``az_count`` up front)."""
     az_count: NotRequired[int]
     """Availability zones the subnets span (for ``require_task_per_az``)."""
     require_task_per_az: NotRequired[bool]
@@ -409,15 +411,18 @@ def check_container_service(name: str, args: ContainerServiceArgs) -> list[Probl
     if "image" in args and (has_url or has_arn):
         problems.append(Problem(("image",), "an external image conflicts with "
                                             "repository_url/repository_arn"))
+    key_arn = args["kms_key_arn"]
+    if isinstance(key_arn, str):
+        problems += check_arn(("kms_key_arn",), key_arn, "kms", "a KMS key")
     days = args.get("log_retention_days", 90)
     if days not in LOG_RETENTION_DAYS:
         problems.append(Problem(("log_retention_days",),
                                 f"{days} is not a CloudWatch Logs retention; use one of "
                                 f"{_numbers(LOG_RETENTION_DAYS)}"))
     subnets = args["subnet_ids"]
-    if not subnets:
+    if isinstance(subnets, list | tuple) and not subnets:
         problems.append(Problem(("subnet_ids",), "must list at least one private subnet"))
-    elif per_az is not None and len(subnets) < per_az:
+    elif isinstance(subnets, list | tuple) and per_az is not None and len(subnets) < per_az:
         problems.append(Problem(("subnet_ids",), f"must list a subnet in each of the {per_az} "
                                                  f"availability zones (got {len(subnets)})"))
     extra_env = {k: v for k, v in args.get("extra_environment", {}).items()
@@ -665,7 +670,7 @@ class ContainerService(pulumi.ComponentResource):
                 platform_version="LATEST",
                 desired_count=desired,
                 network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                    subnets=list(args["subnet_ids"]), assign_public_ip=False,
+                    subnets=args["subnet_ids"], assign_public_ip=False,
                     security_groups=[security_group.id]),
                 load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
                     target_group_arn=target_group.arn, container_name=key,

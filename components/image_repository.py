@@ -27,7 +27,7 @@ import pulumi_aws as aws
 from typing_extensions import TypedDict
 
 from .base import child_opts, type_token
-from .validation import ARN_RE, Problem, check_range, raise_for
+from .validation import ARN_RE, Problem, check_arn, check_range, raise_for
 
 PUSH_ACTIONS = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage",
                 "ecr:UploadLayerPart")
@@ -81,6 +81,9 @@ def check_image_repository(spec: ImageRepositorySpec) -> list[Problem]:
 
 def check_image_repository_args(args: ImageRepositoryArgs) -> list[Problem]:
     problems = check_image_repository(args)
+    key_arn = args["kms_key_arn"]
+    if isinstance(key_arn, str):
+        problems += check_arn(("kms_key_arn",), key_arn, "kms", "a KMS key")
     for i, arn in enumerate(args.get("pusher_role_arns", [])):
         if isinstance(arn, str) and not (ARN_RE.match(arn) and ":iam::" in arn
                                          and ":role/" in arn and "*" not in arn):

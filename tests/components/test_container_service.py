@@ -4,6 +4,7 @@ the container definition and every validation message."""
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.container_service import (
@@ -613,6 +614,17 @@ def test_component_reports_every_problem_with_its_name():
         "availability zone (got 2)")
 
 
+def test_subnets_may_be_an_output_list():
+    def program() -> None:
+        ContainerService("orders", base(require_task_per_az=True, desired_count=3,
+                                        subnet_ids=pulumi.Output.from_input(["s-1", "s-2",
+                                                                             "s-3"])))
+
+    cap = capture(program, preview=False)
+    assert cap.named("orders-service").inputs["networkConfiguration"]["subnets"] == [
+        "s-1", "s-2", "s-3"]
+
+
 def test_tier_rule_applies_only_when_required():
     cap = run(base(desired_count=2, require_task_per_az=False))
     assert cap.named("orders-service").inputs["desiredCount"] == 2
@@ -634,6 +646,8 @@ def test_tier_rule_applies_only_when_required():
      f"extraSecrets: DB_PASSWORD: '{FLAGS}' is not a Secrets Manager secret ARN"),
     ({"image": f"nginx@{DIGEST}", "repository_url": "u", "repository_arn": "a"},
      "image: an external image conflicts with repository_url/repository_arn"),
+    ({"kms_key_arn": "alias/platform"},
+     "kmsKeyArn: 'alias/platform' is not a KMS key ARN (arn:aws:kms:...)"),
     ({"egress": {"database": {"security_group_id": "sg-db", "port": 0}}},
      "egress.database.port: port must be between 1 and 65535 (got 0)"),
 ])
