@@ -13,7 +13,7 @@ import pulumi
 from typing_extensions import TypedDict
 
 from .base import Statement, allow
-from .validation import Problem, check_choice
+from .validation import Problem, check_arn, check_choice
 
 ACCESS_LEVELS = ("read", "write", "read_write")
 
@@ -59,6 +59,18 @@ ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 KINDS = tuple(ACTIONS)
 
+# kind -> (ARN service, how a message names it)
+KIND_ARNS: dict[str, tuple[str, str]] = {
+    "table": ("dynamodb", "a DynamoDB table"),
+    "bucket": ("s3", "an S3 bucket"),
+    "queue": ("sqs", "an SQS queue"),
+    "topic": ("sns", "an SNS topic"),
+    "secret": ("secretsmanager", "a Secrets Manager secret"),
+    "parameter": ("ssm", "an SSM parameter"),
+    "database-user": ("rds-db", "an RDS database user"),
+    "key": ("kms", "a KMS key"),
+}
+
 
 class GrantSpec(TypedDict):
     """Access for a workload to one resource."""
@@ -71,15 +83,31 @@ class GrantSpec(TypedDict):
     """read, write or read_write."""
 
 
-def check_grants(grants: Sequence[GrantSpec]) -> list[Problem]:
+class GrantConfigSpec(TypedDict):
+    """A grant as a stack file writes it: the ARN is a literal string, so it can be checked
+    before anything runs and the resulting policy is known at preview."""
+
+    kind: str
+    """Resource kind: table, bucket, queue, topic, secret, parameter, database-user or key."""
+    arn: str
+    """ARN of exactly one resource; wildcards (``*``, ``?``) are rejected."""
+    access: str
+    """read, write or read_write."""
+
+
+def check_grants(grants: Sequence[GrantSpec] | Sequence[GrantConfigSpec]) -> list[Problem]:
     problems: list[Problem] = []
     for i, grant in enumerate(grants):
         problems += check_choice((i, "kind"), grant["kind"], KINDS)
         problems += check_choice((i, "access"), grant["access"], ACCESS_LEVELS)
         arn = grant["arn"]
-        if isinstance(arn, str) and ("*" in arn or not arn.startswith("arn:")):
+        if isinstance(arn, str) and (any(c in arn for c in "*?")
+                                     or not arn.startswith("arn:")):
             problems.append(Problem((i, "arn"), f"'{arn}' must be the ARN of one resource, "
                                                 "without wildcards"))
+        elif isinstance(arn, str) and grant["kind"] in KIND_ARNS:
+            service, what = KIND_ARNS[grant["kind"]]
+            problems += check_arn((i, "arn"), arn, service, what)
     return problems
 
 
@@ -99,7 +127,8 @@ def _resources(kind: str, arn: pulumi.Input[str], actions: Sequence[str]
     return [arn]
 
 
-def grant_statements(grants: Sequence[GrantSpec], sid_prefix: str = "Grant"
+def grant_statements(grants: Sequence[GrantSpec] | Sequence[GrantConfigSpec],
+                     sid_prefix: str = "Grant"
                      ) -> list[Statement]:
     """One statement per grant, Sids stable by position in the caller's (keyed) order."""
     statements = []
