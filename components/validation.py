@@ -32,14 +32,18 @@ class Problem:
         return Problem((*prefix, *self.path), self.message)
 
 
+_FIELD_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
 def config_path(path: Sequence[PathItem]) -> str:
-    """``("network", "az_count")`` -> ``network.azCount``; list indexes as ``[0]``."""
+    """``("network", "az_count")`` -> ``network.azCount``; list indexes as ``[0]``. Only
+    snake_case field names are camelised; user keys and variable names stay as written."""
     out = ""
     for item in path:
         if isinstance(item, int):
             out += f"[{item}]"
         else:
-            out += ("." if out else "") + (to_camel(item) if "_" in item else item)
+            out += ("." if out else "") + (to_camel(item) if _FIELD_RE.match(item) else item)
     return out
 
 
