@@ -168,6 +168,8 @@ class ApiArgs(ApiSpec):
     """Function key -> invoke ARN (FunctionService.invoke_arn)."""
     function_names: NotRequired[dict[str, pulumi.Input[str]]]
     """Function key -> function name, for invoke permissions and key checks."""
+    function_timeouts: NotRequired[dict[str, int]]
+    """Function key -> timeout in seconds, checked against API Gateway's 29 s limit."""
     service_listener_arns: NotRequired[dict[str, pulumi.Input[str]]]
     """Service key -> ARN of the internal load balancer listener (HTTPS) serving it."""
     service_tls_server_name: NotRequired[pulumi.Input[str]]
@@ -349,6 +351,13 @@ def _check_wiring(args: ApiArgs) -> list[Problem]:
             elif function not in invoke_arns:
                 problems.append(Problem((*path, "function"),
                                         f"no invoke ARN given for function '{function}'"))
+            timeout = args.get("function_timeouts", {}).get(function)
+            if timeout is not None and timeout > INTEGRATION_TIMEOUT_MS // 1000:
+                problems.append(Problem((*path, "function"),
+                                        f"function '{function}' may run {timeout} seconds but "
+                                        f"API Gateway waits at most "
+                                        f"{INTEGRATION_TIMEOUT_MS // 1000} seconds: lower its "
+                                        "timeout_seconds"))
         if "service" in route:
             service = route["service"]
             if listeners is None:

@@ -356,6 +356,18 @@ def test_route_to_unknown_function_and_service() -> None:
         "use one of web (did you mean 'web'?)")
 
 
+def test_function_behind_a_route_must_answer_within_29_seconds() -> None:
+    assert error(http_args(function_timeouts={"orders": 30})) == (
+        "Api 'edge': routes.GET /orders.function: function 'orders' may run 30 seconds but "
+        "API Gateway waits at most 29 seconds: lower its timeout_seconds\n"
+        "Api 'edge': routes.ANY /orders/{proxy+}.function: function 'orders' may run 30 "
+        "seconds but API Gateway waits at most 29 seconds: lower its timeout_seconds\n"
+        "Api 'edge': routes.OPTIONS /orders.function: function 'orders' may run 30 seconds "
+        "but API Gateway waits at most 29 seconds: lower its timeout_seconds")
+    assert count(run(http_args(function_timeouts={"orders": 29})))["aws:apigatewayv2/route:Route"] \
+        == 4
+
+
 def test_throttle_values_must_be_positive() -> None:
     args = http_args(throttle={"rate_limit": 0, "burst_limit": -1})
     args["routes"]["GET /orders"]["throttle"] = {"rate_limit": 5, "burst_limit": 0}
