@@ -29,7 +29,7 @@ from typing_extensions import TypedDict
 
 from .base import Statement, allow, child_opts, policy_document, service_trust, type_token
 from .environment import LOG_RETENTION_DAYS
-from .grants import GrantSpec, check_grants, grant_statements
+from .grants import GrantConfigSpec, GrantSpec, check_grants, grant_statements
 from .validation import (
     Problem,
     check_choice,
@@ -145,7 +145,7 @@ class FunctionSpec(TypedDict):
     secrets: NotRequired[dict[str, str]]
     """Env name -> Secrets Manager secret or SSM parameter ARN; the function gets
     ``<NAME>_ARN`` and read access, and fetches the value at runtime."""
-    grants: NotRequired[list[GrantSpec]]
+    grants: NotRequired[list[GrantConfigSpec]]
     """Access to other resources (tables, buckets, queues, ...)."""
     vpc: NotRequired[bool]
     """Run in the private subnets (default false: Lambda's own network)."""

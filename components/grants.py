@@ -95,7 +95,7 @@ class GrantConfigSpec(TypedDict):
     """read, write or read_write."""
 
 
-def check_grants(grants: Sequence[GrantSpec] | Sequence[GrantConfigSpec]) -> list[Problem]:
+def check_grants(grants: Sequence[GrantSpec | GrantConfigSpec]) -> list[Problem]:
     problems: list[Problem] = []
     for i, grant in enumerate(grants):
         problems += check_choice((i, "kind"), grant["kind"], KINDS)
@@ -127,7 +127,7 @@ def _resources(kind: str, arn: pulumi.Input[str], actions: Sequence[str]
     return [arn]
 
 
-def grant_statements(grants: Sequence[GrantSpec] | Sequence[GrantConfigSpec],
+def grant_statements(grants: Sequence[GrantSpec | GrantConfigSpec],
                      sid_prefix: str = "Grant"
                      ) -> list[Statement]:
     """One statement per grant, Sids stable by position in the caller's (keyed) order."""
