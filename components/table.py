@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from .base import child_opts, merge_tags, type_token
 from .grants import GrantSpec
-from .validation import Problem, check_choice, check_range, raise_for
+from .validation import Problem, check_choice, check_range, config_path, raise_for
 
 KEY_TYPES = ("S", "N", "B")
 BILLING_MODES = ("on-demand", "provisioned")
@@ -146,7 +146,7 @@ def check_table(spec: TableSpec) -> list[Problem]:
         if name in types and types[name][0] != kind:
             problems.append(Problem((*path, "type"),
                                     f"attribute '{name}' is already declared as "
-                                    f"{types[name][0]} (at {'.'.join(types[name][1])}); "
+                                    f"{types[name][0]} (at {config_path(types[name][1])}); "
                                     "an attribute has one type"))
         types.setdefault(name, (kind, path))
 
