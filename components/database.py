@@ -31,6 +31,7 @@ from .validation import (
     check_choice,
     check_key,
     check_range,
+    config_path,
     credential_reason,
     raise_for,
 )
@@ -146,8 +147,8 @@ def unknown_key_problems(spec: Mapping[str, typing.Any], allowed: set[str],
         if credential_reason(key, "x") is not None:
             problems.append(Problem((key,), f"passwords never go in configuration: {what}"))
         else:
-            problems.append(Problem((key,), "unknown key; allowed keys: "
-                                            + ", ".join(sorted(allowed))))
+            names = sorted(config_path((k,)) for k in allowed)
+            problems.append(Problem((key,), "unknown key; allowed keys: " + ", ".join(names)))
     return problems
 
 
