@@ -97,7 +97,8 @@ class DatabaseArgs(DatabaseSpec):
     isolated_subnet_ids: list[pulumi.Input[str]]
     """Isolated (no route to the internet) subnets, one per availability zone."""
     availability_zones: list[str]
-    """The zones of those subnets; instances are spread over them in order."""
+    """The zones of those subnets; instances are spread over them in order (Aurora: over
+    the first three, the most a cluster spans)."""
     kms_key_arn: pulumi.Input[str]
     """Customer managed key for storage, Performance Insights and the master secret."""
     client_security_group_ids: NotRequired[Mapping[str, pulumi.Input[str]]]
@@ -314,7 +315,8 @@ class Database(pulumi.ComponentResource):
         backup_days = args.get("backup_retention_days", tier.backup_retention_days)
         logs = list(args.get("log_exports", DEFAULT_LOG_EXPORTS[engine]))
         insights = args.get("performance_insights", True)
-        zones = list(args["availability_zones"])
+        # An Aurora cluster's storage spans at most three zones; its instances stay in them.
+        zones = list(args["availability_zones"])[:3] if aurora else list(args["availability_zones"])
         kms = args["kms_key_arn"]
         monitoring_role = args.get("monitoring_role_arn")
         stateful = child_opts(self, protect=tier.protect)

@@ -2,12 +2,21 @@
 
 import json
 
+import pydantic
 import pytest
+from typing_extensions import TypedDict
 
 from components.base import policy_document
-from components.database import Database, DatabaseArgs, check_database, dbuser_arn
+from components.database import (
+    Database,
+    DatabaseArgs,
+    DatabaseSpec,
+    check_database,
+    dbuser_arn,
+)
 from components.environment import TIERS
 from components.grants import grant_statements
+from components.spec import _configure
 from components.validation import ArgsError
 from preflight import capture as capture_module
 from preflight.capture import Capture, capture
@@ -50,6 +59,19 @@ def test_aurora_children_and_az_spread():
     assert placement == {"prod-orders-1": "eu-west-1a", "prod-orders-2": "eu-west-1b",
                          "prod-orders-3": "eu-west-1c", "prod-orders-4": "eu-west-1a"}
     assert cap.named("prod-orders-cluster").inputs["availabilityZones"] == ZONES
+
+
+def test_aurora_uses_at_most_three_zones():
+    zones = [*ZONES, "eu-west-1d"]
+    subnets = [*SUBNETS, "subnet-iso-d"]
+    cap = run(lambda: Database("prod-orders", args(instances=4, availability_zones=zones,
+                                                   isolated_subnet_ids=subnets)))
+    assert cap.named("prod-orders-subnets").inputs["subnetIds"] == subnets
+    assert cap.named("prod-orders-cluster").inputs["availabilityZones"] == ZONES
+    assert {r.name: r.inputs["availabilityZone"]
+            for r in cap.of_type("aws:rds/clusterInstance:ClusterInstance")} == {
+        "prod-orders-1": "eu-west-1a", "prod-orders-2": "eu-west-1b",
+        "prod-orders-3": "eu-west-1c", "prod-orders-4": "eu-west-1a"}
 
 
 def test_aurora_cluster_is_encrypted_iam_authenticated_and_keeps_no_password():
@@ -298,3 +320,19 @@ def test_check_database_applies_the_tier_to_a_stack_spec():
     assert [p.message for p in check_database(spec, TIERS["staging"])] == [
         "backupRetentionDays must be at least 7 in staging (got 3)"]
     assert check_database(spec) == []
+
+
+def test_stack_schema_refuses_a_password_key():
+    """In a stack file the spec's own schema (camelCase, no unknown keys) stops it first."""
+
+    class Stack(TypedDict):
+        databases: dict[str, DatabaseSpec]
+
+    _configure(Stack, set())
+    adapter = pydantic.TypeAdapter(Stack)
+    assert adapter.validate_python({"databases": {"main": {"instances": 2}}}) == {
+        "databases": {"main": {"instances": 2}}}
+    with pytest.raises(pydantic.ValidationError) as err:
+        adapter.validate_python({"databases": {"main": {"masterPassword": "hunter2"}}})
+    assert [(e["loc"], e["type"]) for e in err.value.errors()] == [
+        (("databases", "main", "masterPassword"), "extra_forbidden")]
