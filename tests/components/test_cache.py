@@ -1,6 +1,7 @@
 """Cache: multi-AZ failover, encryption at rest and in transit, IAM auth, no password."""
 
 import json
+from typing import Any, cast
 
 import pytest
 
@@ -17,10 +18,10 @@ CLIENTS = {"web": "sg-web", "orders": "sg-orders"}
 
 
 def args(**extra) -> CacheArgs:
-    base = {"vpc_id": "vpc-1", "isolated_subnet_ids": SUBNETS, "kms_key_arn": KEY,
+    base: dict[str, Any] = {"vpc_id": "vpc-1", "isolated_subnet_ids": SUBNETS, "kms_key_arn": KEY,
             "client_security_group_ids": CLIENTS, "allowed_services": ["web"],
             "environment": "prod"}
-    return {**base, **extra}  # type: ignore[return-value]
+    return cast(CacheArgs, {**base, **extra})
 
 
 def run(build, preview: bool = False) -> Capture:

@@ -1,6 +1,7 @@
 """Database: isolated, TLS-only, encrypted, IAM-authenticated, protected per tier."""
 
 import json
+from typing import Any, cast
 
 import pydantic
 import pytest
@@ -31,10 +32,11 @@ STATEFUL = ("aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance"
 
 
 def args(**extra) -> DatabaseArgs:
-    base = {"vpc_id": "vpc-1", "isolated_subnet_ids": SUBNETS, "availability_zones": ZONES,
+    base: dict[str, Any] = {
+            "vpc_id": "vpc-1", "isolated_subnet_ids": SUBNETS, "availability_zones": ZONES,
             "kms_key_arn": KEY, "client_security_group_ids": CLIENTS,
             "allowed_services": ["orders", "billing"], "environment": "prod"}
-    return {**base, **extra}  # type: ignore[return-value]
+    return cast(DatabaseArgs, {**base, **extra})
 
 
 def run(build, preview: bool = False) -> Capture:
@@ -316,7 +318,7 @@ def test_single_az_is_allowed_outside_prod():
 
 
 def test_check_database_applies_the_tier_to_a_stack_spec():
-    spec = {"instances": 1, "backup_retention_days": 3}
+    spec = DatabaseSpec(instances=1, backup_retention_days=3)
     assert [p.message for p in check_database(spec, TIERS["staging"])] == [
         "backupRetentionDays must be at least 7 in staging (got 3)"]
     assert check_database(spec) == []
