@@ -324,7 +324,8 @@ class Pipeline(pulumi.ComponentResource):
         project = aws.codebuild.Project(
             f"{name}-build", name=project_name,
             description=f"Tests, builds, pushes and scan-gates the image for {service_path}",
-            service_role=role_arn(account, build_role_name), build_timeout=args.get("build_timeout_minutes", 20),
+            service_role=role_arn(account, build_role_name),
+            build_timeout=args.get("build_timeout_minutes", 20),
             encryption_key=kms_key_arn,
             source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=buildspec),
             artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
