@@ -90,7 +90,9 @@ class GitHubOidcSpec(TypedDict):
     repository: str
     """GitHub repository as ``owner/name``."""
     environments: dict[str, GitHubTargetSpec]
-    """Role per target, keyed by a short name (the stack or ``<stack>-preview``)."""
+    """Role per target, keyed by a short name: the workflows expect ``dev``, ``staging`` and
+    ``prod`` (GitHub environments of those names, deploy) and ``preview-<stack>`` (GitHub
+    environments ``preview-<stack>``, ``access: preview``)."""
     create_provider: NotRequired[bool]
     """Create the account's GitHub OIDC provider (default true); an account has at most one,
     so set false and give ``provider_arn`` when it exists already."""
