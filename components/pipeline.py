@@ -31,6 +31,7 @@ COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL
                  "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE")
 DEFAULT_FAIL_ON = ["CRITICAL", "HIGH"]
 DEFAULT_LOG_RETENTION_DAYS = 365
+ARTIFACT_NONCURRENT_DAYS = 30
 CONNECTION_SERVICES = ("codestar-connections", "codeconnections")
 
 PRIVILEGED_BUILD_EXCEPTION: dict[str, str] = {
@@ -282,6 +283,19 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-artifacts-versioning", bucket=store.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                 status="Enabled"),
+            opts=child_opts(self))
+        # Artifacts are only needed while an execution runs; superseded versions are not kept.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-artifacts-lifecycle", bucket=store.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-superseded-artifacts", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                noncurrent_version_expiration=aws.s3.
+                BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=ARTIFACT_NONCURRENT_DAYS),
+                abort_incomplete_multipart_upload=aws.s3.
+                BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=7))],
             opts=child_opts(self))
         public_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-artifacts-public-access", bucket=store.id, block_public_acls=True,

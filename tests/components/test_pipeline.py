@@ -79,6 +79,7 @@ def test_exact_children(cap: Capture) -> None:
         "aws:s3/bucket:Bucket": 1,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
         "aws:s3/bucketVersioning:BucketVersioning": 1,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
         "aws:s3/bucketPolicy:BucketPolicy": 1,
@@ -110,6 +111,10 @@ def test_artifact_bucket_is_private_versioned_and_kms_encrypted(cap: Capture) ->
         True)
     assert cap.named("web-artifacts-ownership").inputs["rule"] == {
         "objectOwnership": "BucketOwnerEnforced"}
+    assert cap.named("web-artifacts-lifecycle").inputs["rules"] == [{
+        "id": "expire-superseded-artifacts", "status": "Enabled", "filter": {"prefix": ""},
+        "noncurrentVersionExpiration": {"noncurrentDays": 30},
+        "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]
 
 
 def test_artifact_bucket_policy_exact(cap: Capture) -> None:
