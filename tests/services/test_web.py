@@ -264,7 +264,8 @@ def test_dockerfile_passes_hadolint() -> None:
 def test_dockerfile_structure_is_hardened() -> None:
     text = (SERVICE_DIR / "Dockerfile").read_text()
     stages = [line for line in text.splitlines() if line.startswith("FROM ")]
-    assert len(stages) == 2, "multi-stage build"
+    # build -> test (the pipeline's --target test) -> runtime, which must come last
+    assert [s.split(" AS ")[-1] for s in stages] == ["build", "test", "runtime"]
     assert all(":latest" not in s and "slim" in s for s in stages)
     assert "\nUSER 10001:10001\n" in text
     assert "HEALTHCHECK" in text and "/health/live" in text

@@ -1,0 +1,204 @@
+"""GitHub workflows: schema-valid, zizmor-clean, pinned, least-privilege, fork-safe."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+ALLOWED_JOB_PERMISSIONS = {
+    ("contents", "read"), ("id-token", "write"), ("security-events", "write"),
+}
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or (str(BIN / name) if (BIN / name).exists() else None)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install {name}); workflow check skipped")
+    return found
+
+
+def load(path: Path) -> dict[Any, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the bare key `on` as True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def jobs(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from load(path)["jobs"].items()
+
+
+def steps(path: Path) -> Iterator[dict[str, Any]]:
+    for _, job in jobs(path):
+        yield from job.get("steps", [])
+
+
+def test_expected_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["deploy.yml", "pr.yml", "pulumi-up.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_schema(path: Path) -> None:
+    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema",
+                             "vendor.github-workflows", str(path)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_has_no_findings_above_low() -> None:
+    # Strictest persona, inline ignore comments disregarded: nothing above low, and the only
+    # ignored finding is the style hint about how deploy.yml calls pulumi-up.yml.
+    result = subprocess.run([tool("zizmor"), "--offline", "--persona", "auditor",
+                             "--no-ignores", "--format", "json", *map(str, WORKFLOWS)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.stdout.strip(), result.stderr
+    findings = json.loads(result.stdout)
+    serious = [(f["ident"], f["determinations"]["severity"]) for f in findings
+               if f["determinations"]["severity"].lower() in ("medium", "high")]
+    assert serious == []
+    assert {(f["ident"], f["determinations"]["severity"]) for f in findings} <= {
+        ("self-repository", "Low")}
+    # The regular persona, which CI users run, reports nothing at all.
+    regular = subprocess.run([tool("zizmor"), "--offline", "--format", "json",
+                              *map(str, WORKFLOWS)],
+                             capture_output=True, text=True, check=False, timeout=120)
+    assert json.loads(regular.stdout) == [], regular.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_pinned_by_sha_with_version_comment(path: Path) -> None:
+    for step in steps(path):
+        if "uses" in step:
+            assert SHA_PIN.match(step["uses"]), step["uses"]
+    for line in path.read_text().splitlines():
+        stripped = line.strip().removeprefix("- ")
+        if stripped.startswith("uses:") and "./.github/workflows/" not in stripped:
+            assert VERSION_COMMENT.match(stripped), stripped
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkout_does_not_persist_credentials(path: Path) -> None:
+    checkouts = [s for s in steps(path) if s.get("uses", "").startswith("actions/checkout@")]
+    for step in checkouts:
+        assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_minimal(path: Path) -> None:
+    assert load(path)["permissions"] == {}
+    for name, job in jobs(path):
+        granted = set(job["permissions"].items())
+        assert granted <= ALLOWED_JOB_PERMISSIONS, (name, granted)
+
+
+def permissions_of(path: Path) -> dict[str, dict[str, str]]:
+    return {name: job["permissions"] for name, job in jobs(path)}
+
+
+def test_write_permissions_only_where_needed() -> None:
+    pr = ROOT / ".github/workflows/pr.yml"
+    assert permissions_of(pr) == {
+        "test": {"contents": "read"},
+        "preflight": {"contents": "read", "security-events": "write"},
+        "preview": {"contents": "read", "id-token": "write"},
+    }
+    deploy = ROOT / ".github/workflows/deploy.yml"
+    assert permissions_of(deploy) == {stack: {"contents": "read", "id-token": "write"}
+                                      for stack in ("dev", "staging", "prod")}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_dangerous_triggers_or_injection(path: Path) -> None:
+    workflow = load(path)
+    assert "pull_request_target" not in workflow["on"]
+    assert "workflow_run" not in workflow["on"]
+    for step in steps(path):
+        assert "${{" not in step.get("run", ""), step["run"]
+
+
+def test_pr_triggers_and_jobs() -> None:
+    pr = load(ROOT / ".github/workflows/pr.yml")
+    assert list(pr["on"]) == ["pull_request"]
+    assert list(pr["jobs"]) == ["test", "preflight", "preview"]
+    test_runs = [s["run"] for s in pr["jobs"]["test"]["steps"] if "run" in s]
+    assert test_runs == ["python -m pip install -e '.[dev]'", "ruff check .",
+                         "mypy components preflight", "pytest -q"]
+    python = [s for s in pr["jobs"]["test"]["steps"]
+              if s.get("uses", "").startswith("actions/setup-python@")]
+    assert python[0]["with"]["python-version"] == "3.11"
+
+
+def test_preflight_runs_every_stack_without_secrets() -> None:
+    job = load(ROOT / ".github/workflows/pr.yml")["jobs"]["preflight"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert "if" not in job and "environment" not in job
+    text = yaml.safe_dump(job)
+    assert "secrets." not in text and "id-token" not in text
+    script = next(s["run"] for s in job["steps"] if s.get("name") == "Preflight")
+    assert 'python -m preflight "$STACK" --format markdown --output "preflight-$STACK.md"' in script
+    assert 'python -m preflight "$STACK" --format sarif --output "preflight-$STACK.sarif"' in script
+    assert '>> "$GITHUB_STEP_SUMMARY"' in script
+    upload = next(s for s in job["steps"]
+                  if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert upload["with"]["sarif_file"] == "preflight-${{ matrix.stack }}.sarif"
+
+
+def test_preview_guarded_for_forks() -> None:
+    job = load(ROOT / ".github/workflows/pr.yml")["jobs"]["preview"]
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert job["environment"] == "preview-${{ matrix.stack }}"
+    pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
+    assert pulumi["with"] == {
+        "command": "preview", "stack-name": "${{ vars.PULUMI_ORG }}/${{ matrix.stack }}",
+        "policyPacks": "policies",
+        "policyPackConfigs": "stacks/Pulumi.${{ matrix.stack }}.policy.json"}
+    assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+    aws = next(s for s in job["steps"]
+               if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    assert not any(k.startswith("aws-secret") or k.startswith("aws-access") for k in aws["with"])
+
+
+def test_deploy_is_sequential_through_environments() -> None:
+    deploy = load(ROOT / ".github/workflows/deploy.yml")
+    assert deploy["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    chain = {name: (job.get("needs"), job["with"]["stack"], job["uses"])
+             for name, job in deploy["jobs"].items()}
+    assert chain == {
+        "dev": (None, "dev", "./.github/workflows/pulumi-up.yml"),
+        "staging": (["dev"], "staging", "./.github/workflows/pulumi-up.yml"),
+        "prod": (["staging"], "prod", "./.github/workflows/pulumi-up.yml"),
+    }
+    assert deploy["jobs"]["dev"]["if"] == "github.ref == 'refs/heads/main'"
+    for job in deploy["jobs"].values():
+        assert job["secrets"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+
+
+def test_pulumi_up_uses_environment_oidc_and_policy_pack() -> None:
+    up = load(ROOT / ".github/workflows/pulumi-up.yml")
+    assert list(up["on"]) == ["workflow_call"]
+    job = up["jobs"]["up"]
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == {"group": "deploy-${{ inputs.stack }}",
+                                  "cancel-in-progress": False}
+    aws = next(s for s in job["steps"]
+               if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
+    assert pulumi["with"] == {
+        "command": "up", "stack-name": "${{ vars.PULUMI_ORG }}/${{ inputs.stack }}",
+        "policyPacks": "policies",
+        "policyPackConfigs": "stacks/Pulumi.${{ inputs.stack }}.policy.json"}
