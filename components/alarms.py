@@ -574,7 +574,8 @@ class ApiAlarms(_AlarmSet):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("ApiAlarms"), name, None, opts)
         problems = check_api_alarms(args)
-        needs = ("api_id",) if args["api_type"] == "http" else ("api_name", "stage")
+        needs: tuple[str, ...] = {"http": ("api_id",), "rest": ("api_name", "stage")}.get(
+            args["api_type"], ())
         problems += [Problem((field_,), f"required when api_type is {args['api_type']}")
                      for field_ in needs if field_ not in args]
         raise_for("ApiAlarms", name, problems)
