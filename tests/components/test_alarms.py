@@ -48,7 +48,7 @@ def summary(reg: Registration) -> tuple[Any, ...]:
         metric: Any = tuple([q["metric"]["metricName"] for q in i["metricQueries"]
                              if "metric" in q]
                             + [q["expression"] for q in i["metricQueries"] if q.get("returnData")])
-        stat = tuple(q["metric"]["stat"] for q in i["metricQueries"] if "metric" in q)
+        stat: Any = tuple(q["metric"]["stat"] for q in i["metricQueries"] if "metric" in q)
     else:
         metric = i["metricName"]
         stat = i.get("statistic") or i.get("extendedStatistic")
@@ -57,8 +57,8 @@ def summary(reg: Registration) -> tuple[Any, ...]:
 
 
 def service(env: str = "prod", **spec: Any) -> Capture:
-    return run(lambda: ServiceAlarms("orders", {"environment": env, "key": "orders",
-                                                **SERVICE_WIRING, **spec}))
+    args: Any = {"environment": env, "key": "orders", **SERVICE_WIRING, **spec}
+    return run(lambda: ServiceAlarms("orders", args))
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -139,8 +139,9 @@ def test_alarms_wait_for_the_topic_and_its_policy():
     def build() -> None:
         alerting = Alerting("alerts", {"environment": "prod",
                                        "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k"})
-        ServiceAlarms("orders", {"environment": "prod", "key": "orders",
-                                 **{**SERVICE_WIRING, "topic_arn": alerting.topic_arn}})
+        args: Any = {"environment": "prod", "key": "orders",
+                     **{**SERVICE_WIRING, "topic_arn": alerting.topic_arn}}
+        ServiceAlarms("orders", args)
     cap = run(build)
     topic, policy = cap.named("alerts-topic"), cap.named("alerts-topic-policy")
     for reg in cap.of_type(ALARM):
@@ -156,8 +157,8 @@ def function(env: str = "prod", dlq: bool = True, **spec: Any) -> Capture:
                               "timeout_seconds": 30}
     if dlq:
         wiring["dlq_queue_name"] = "prod-resize-dlq"
-    return run(lambda: FunctionAlarms("resize", {"environment": env, "key": "resize",
-                                                 **wiring, **spec}), preview=False)
+    args: Any = {"environment": env, "key": "resize", **wiring, **spec}
+    return run(lambda: FunctionAlarms("resize", args), preview=False)
 
 
 def test_function_prod_alarm_set_is_exact():
@@ -272,7 +273,7 @@ def test_cache_alarms_per_node_with_replication_lag_only_with_replicas():
                                                 "node_count": count, "topic_arn": TOPIC,
                                                 "replication_group_id": "prod-sessions"})
     found = alarms(run(build(2)))
-    expected = {}
+    expected: dict[str, Any] = {}
     for node in ("001", "002"):
         expected |= {
             f"prod-sessions-engine-cpu-{node}": ("EngineCPUUtilization", "Average", GT, 80, 3,
@@ -352,9 +353,9 @@ def test_component_raises_with_every_problem_before_creating_alarms():
             "cpu-high, memory-high, running-tasks\n"
             "ServiceAlarms 'orders': latencyObjectiveMs: latency_objective_ms must be between 1 "
             "and 600000 (got 0)")):
-        run(lambda: ServiceAlarms("orders", {"environment": "qa", "key": "Orders",
-                                             "latency_objective_ms": 0,
-                                             "overrides": {"cpu-hi": {}}, **SERVICE_WIRING}))
+        args: Any = {"environment": "qa", "key": "Orders", "latency_objective_ms": 0,
+                     "overrides": {"cpu-hi": {}}, **SERVICE_WIRING}
+        run(lambda: ServiceAlarms("orders", args))
 
 
 def test_store_overrides_must_fit_the_deployment():

@@ -21,9 +21,8 @@ CONFIG = {"aws:region": "eu-west-1"}
 
 
 def build(preview: bool = True, **spec: Any) -> Capture:
-    return capture(lambda: Alerting("alerts", {"environment": "prod", "kms_key_arn": KEY,
-                                               **spec}),
-                   config=CONFIG, preview=preview)
+    args: Any = {"environment": "prod", "kms_key_arn": KEY, **spec}
+    return capture(lambda: Alerting("alerts", args), config=CONFIG, preview=preview)
 
 
 def test_children_are_exactly_topic_policy_and_one_subscription_each():
