@@ -443,10 +443,6 @@ def _context(owner: pulumi.Resource, spec: Any) -> _Context:
                     spec.get("tags"))
 
 
-def default_threshold(signal: Signal, tier: str) -> int | None:
-    return signal.thresholds.get(tier)
-
-
 def _add(ctx: _Context, resource_name: str, signal: Signal,
          dimensions: Mapping[str, pulumi.Input[str]], *, suffix: str = "",
          threshold: int | None = None,
@@ -501,6 +497,10 @@ def _add(ctx: _Context, resource_name: str, signal: Signal,
 
 
 class _AlarmSet(pulumi.ComponentResource):
+    """What every alarm set exposes."""
+
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    """The alarm resources by signal (and node) key, for callers that add composites."""
     alarm_names: pulumi.Output[list[str]]
     """Names of the alarms created, in catalogue order."""
     alarm_arns: pulumi.Output[list[str]]

@@ -22,6 +22,7 @@ from typing_extensions import TypedDict
 
 from .alarms import SIGNALS, AlarmOverride, check_alarm_overrides
 from .base import Statement, child_opts, policy_document, type_token
+from .dashboard import DashboardSpec, check_dashboard
 from .environment import TIERS
 from .tracing import TracingSpec, check_tracing
 from .validation import PathItem, Problem, check_choice, did_you_mean, raise_for
@@ -177,8 +178,8 @@ class ObservabilitySpec(TypedDict):
     alarms: NotRequired[dict[str, dict[str, AlarmOverride]]]
     """Per monitored thing (service, function, API or store key), per alarm name, the
     changes to its default alarm."""
-    dashboard: NotRequired[bool]
-    """Create the environment dashboard (default ``true``)."""
+    dashboard: NotRequired[DashboardSpec]
+    """The environment dashboard (created unless ``enabled: false``)."""
     tracing: NotRequired[TracingSpec]
     """X-Ray sampling for the environment."""
 
@@ -190,6 +191,8 @@ def check_observability(spec: ObservabilitySpec,
     (``service``, ``function``, ``api``, ``database``, ``cache``) so alarm overrides can be
     matched to real things and real alarm names."""
     problems = [p.under("alerting") for p in check_alerting(spec["alerting"])]
+    if "dashboard" in spec:
+        problems += [p.under("dashboard") for p in check_dashboard(spec["dashboard"])]
     if "tracing" in spec:
         problems += [p.under("tracing") for p in check_tracing(spec["tracing"])]
     for key, overrides in sorted(spec.get("alarms", {}).items()):

@@ -141,6 +141,8 @@ class DashboardItem(TypedDict):
 class DashboardSpec(TypedDict):
     """What a stack file may say about the dashboard."""
 
+    enabled: NotRequired[bool]
+    """Create the environment dashboard (default ``true``)."""
     name: NotRequired[str]
     """Dashboard name (default ``<environment>-platform``)."""
 
