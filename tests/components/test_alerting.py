@@ -140,9 +140,12 @@ def test_observability_section_matches_overrides_to_the_estate():
                    "resize": {"duration": {"threshold": 90}},
                    "ledger": {"cpu-high": {"threshold": 101}}},
         "tracing": {"fixed_rate_percent": 120},
+        "dashboard": {"name": "prod estate"},
     }
     monitored = {"orders": "service", "resize": "function", "ledger": "database"}
     assert [(p.path, p.message) for p in check_observability(spec, monitored)] == [
+        (("dashboard", "name"), "'prod estate' is not a dashboard name: use 1-255 letters, "
+                                "digits, hyphens and underscores"),
         (("tracing", "fixed_rate_percent"),
          "fixed_rate_percent must be between 0 and 100 (got 120)"),
         (("alarms", "ledger", "cpu-high", "threshold"),
