@@ -60,7 +60,9 @@ class Cluster(pulumi.ComponentResource):
         super().__init__(type_token("Cluster"), name, None, opts)
         raise_for("Cluster", name,
                   check_key(("name",), name) + check_cluster(args)
-                  + check_log_retention(args.get("log_retention_days")))
+                  + check_log_retention(args.get("log_retention_days"))
+                  + ([] if "name_prefix" not in args
+                     else check_key(("name_prefix",), args["name_prefix"])))
 
         insights = args.get("container_insights", "enhanced")
         prefix = args.get("name_prefix") or name

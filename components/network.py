@@ -30,7 +30,15 @@ from typing_extensions import TypedDict
 
 from .base import allow, child_opts, policy_document, service_trust, type_token
 from .encryption import AwsContext, aws_context, check_log_retention, tags_with
-from .validation import ArgsError, Problem, check_choice, check_range, parse_cidr, raise_for
+from .validation import (
+    ArgsError,
+    Problem,
+    check_choice,
+    check_key,
+    check_range,
+    parse_cidr,
+    raise_for,
+)
 
 NAT_STRATEGIES = ("per-az", "single", "none")
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts", "ssm",
@@ -134,8 +142,9 @@ class NetworkArgs(NetworkSpec):
     log_retention_days: NotRequired[int]
     """Flow-log retention in days (default 365)."""
     name_prefix: NotRequired[str]
-    """First part of physical names (the flow-log group ``/<prefix>/vpc/flow-logs``);
-    default the component name."""
+    """First part of physical names (flow-log group ``/<prefix>/vpc/flow-logs``, IAM role
+    ``<prefix>-vpc-flow-logs``); default the component name. Give each stack sharing an
+    account its own prefix."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for every child."""
 
@@ -168,10 +177,12 @@ class Network(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("Network"), name, None, opts)
         raise_for("Network", name,
-                  check_network(args) + check_log_retention(args.get("log_retention_days")))
+                  check_network(args) + check_log_retention(args.get("log_retention_days"))
+                  + ([] if "name_prefix" not in args
+                     else check_key(("name_prefix",), args["name_prefix"])))
 
         ctx = aws_context(self)
-        zones = self._zones(name, args)
+        zones = self._zones(name, args, ctx.region)
         cidr = args["cidr"]
         nat_strategy = args.get("nat_strategy", "per-az")
         retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
@@ -297,9 +308,13 @@ class Network(pulumi.ComponentResource):
             "nat_gateway_ids": self.nat_gateway_ids,
         })
 
-    def _zones(self, name: str, args: NetworkArgs) -> list[str]:
+    def _zones(self, name: str, args: NetworkArgs, region: str) -> list[str]:
         zones = args.get("availability_zones")
         if zones is not None:
+            elsewhere = [z for z in zones if z[:-1] != region]
+            raise_for("Network", name, [Problem(
+                ("availability_zones",), f"names {', '.join(elsewhere)}, outside the "
+                                         f"deployment region {region}")] if elsewhere else [])
             return list(zones)
         az_count = args.get("az_count", 3)
         found = aws.get_availability_zones(state="available",
@@ -322,7 +337,7 @@ class Network(pulumi.ComponentResource):
             name=group_name, kms_key_id=kms_key_arn, retention_in_days=retention,
             tags=tags_with(tags, {"Name": f"{name}-flow-logs"})), opts=child_opts(self))
         role = aws.iam.Role(f"{name}-flow-logs", aws.iam.RoleArgs(
-            name=f"{name}-flow-logs"[:64],
+            name=f"{prefix}-vpc-flow-logs"[:64],
             description=f"Delivers {name} VPC flow logs to {group_name}",
             assume_role_policy=service_trust(
                 "vpc-flow-logs.amazonaws.com", acct,

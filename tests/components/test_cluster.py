@@ -98,3 +98,11 @@ def test_component_rejects_bad_args_before_children() -> None:
         "3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
         "2922, 3288, 3653")
     assert created == ["microservices:index:Cluster"]
+
+
+def test_invalid_name_prefix_is_rejected() -> None:
+    with pytest.raises(ArgsError) as err:
+        run(name_prefix="/prod")
+    assert str(err.value) == (
+        "Cluster 'apps': namePrefix: '/prod' is not a valid name: use 2-32 lowercase letters, "
+        "digits and single hyphens, starting with a letter")

@@ -4,6 +4,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pulumi_aws
 import pytest
 
 from components.network import Network, NetworkArgs, check_network, subnet_cidrs
@@ -404,3 +405,37 @@ def test_component_rejects_bad_args_before_creating_children() -> None:
         "3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
         "2922, 3288, 3653")
     assert created == ["microservices:index:Network"]
+
+
+def test_physical_names_follow_the_prefix() -> None:
+    cap, _ = run(az_count=2, name_prefix="shop-prod")
+    (role,) = cap.of_type("aws:iam/role:Role")
+    (group,) = cap.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert (role.inputs["name"], group.inputs["name"]) == ("shop-prod-vpc-flow-logs",
+                                                           "/shop-prod/vpc/flow-logs")
+
+
+def test_zones_outside_the_deployment_region_are_rejected() -> None:
+    with pytest.raises(ArgsError) as err:
+        run(availability_zones=["us-east-1a", "us-east-1b"])
+    assert str(err.value) == ("Network 'net': availabilityZones: names us-east-1a, us-east-1b, "
+                              "outside the deployment region eu-west-1")
+
+
+def test_region_with_too_few_zones_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Zones:
+        names = ["eu-west-1a", "eu-west-1b"]
+
+    monkeypatch.setattr(pulumi_aws, "get_availability_zones", lambda **_: Zones())
+    with pytest.raises(ArgsError) as err:
+        run(az_count=3)
+    assert str(err.value) == ("Network 'net': azCount: the region has 2 available zones, "
+                              "fewer than azCount 3")
+
+
+def test_invalid_name_prefix_is_rejected() -> None:
+    with pytest.raises(ArgsError) as err:
+        run(name_prefix="Shop/Prod")
+    assert str(err.value) == (
+        "Network 'net': namePrefix: 'Shop/Prod' is not a valid name: use 2-32 lowercase "
+        "letters, digits and single hyphens, starting with a letter")
