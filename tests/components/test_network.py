@@ -353,7 +353,7 @@ def messages(**spec: Any) -> list[str]:
     ("8.8.0.0/16", "8.8.0.0/16 is not a private (RFC 1918) range"),
     ("192.0.2.0/24", "192.0.2.0/24 is not a private (RFC 1918) range: use a block inside "
                      "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"),
-    ("10.0.0.0/8", "prefix /8 is outside /16-/28, the sizes AWS allows for a VPC"),
+    ("10.0.0.0/8", "use a /16 to /28 block (got /8)"),
     ("10.0.0.0/23", "10.0.0.0/23 is too small for 3 availability zones: each zone's public and "
                     "isolated subnets would be /29, smaller than the /28 AWS allows; use a /22 "
                     "or larger block"),
