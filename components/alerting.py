@@ -21,7 +21,7 @@ import pulumi_aws as aws
 from typing_extensions import TypedDict
 
 from .alarms import SIGNALS, AlarmOverride, check_alarm_overrides
-from .base import Statement, child_opts, policy_document, type_token
+from .base import Statement, child_opts, invoke_opts, policy_document, type_token
 from .dashboard import DashboardSpec, check_dashboard
 from .environment import TIERS
 from .tracing import TracingSpec, check_tracing
@@ -135,8 +135,8 @@ class Alerting(pulumi.ComponentResource):
         raise_for("Alerting", name, problems)
 
         self.ok_notifications = args.get("ok_notifications", True)
-        account_id = aws.get_caller_identity_output().account_id
-        region = aws.get_region_output().region
+        account_id = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
+        region = aws.get_region_output(opts=invoke_opts(self)).region
         physical = topic_name(args["environment"])
         known_arn = pulumi.Output.concat("arn:aws:sns:", region, ":", account_id, ":", physical)
         alarms = pulumi.Output.concat("arn:aws:cloudwatch:", region, ":", account_id, ":alarm:",

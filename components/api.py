@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import child_opts, type_token
+from .base import child_opts, invoke_opts, type_token
 from .environment import LOG_RETENTION_DAYS
 from .validation import Problem, check_arn, check_choice, did_you_mean, raise_for
 
@@ -418,7 +418,7 @@ class Api(pulumi.ComponentResource):
         self._kind = args.get("kind", "http")
         self._api_name = args.get("api_name", name)
         self._tags = args.get("tags")
-        invoke = pulumi.InvokeOutputOptions(parent=self)
+        invoke = invoke_opts(self)
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._region = aws.get_region_output(opts=invoke).region
 

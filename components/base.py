@@ -61,3 +61,9 @@ def service_trust(service: str, account_id: pulumi.Input[str],
     return policy_document([{"Sid": "AssumeRole", "Effect": "Allow",
                              "Principal": {"Service": service}, "Action": "sts:AssumeRole",
                              "Condition": condition}])
+
+
+def invoke_opts(parent: pulumi.Resource) -> pulumi.InvokeOutputOptions:
+    """Data-source lookups go through the parent's provider (the Platform's explicit one),
+    never the ambient default provider."""
+    return pulumi.InvokeOutputOptions(parent=parent)

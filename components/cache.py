@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, merge_tags, type_token
+from .base import Statement, allow, child_opts, invoke_opts, merge_tags, type_token
 from .database import requires_multi_az, tier_rules, unknown_key_problems
 from .environment import TIERS, Tier
 from .validation import Problem, check_choice, check_key, check_range, raise_for
@@ -221,9 +221,9 @@ class Cache(pulumi.ComponentResource):
         auth = args.get("auth", "rbac")
         tags = pulumi.Output.from_input(args.get("tags") or {}).apply(
             lambda t: merge_tags(t, {"Name": name}))
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        region = aws.get_region_output(opts=invoke_opts(self)).region
         account = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+            opts=invoke_opts(self)).account_id
 
         def arn(kind: str, resource: str) -> pulumi.Output[str]:
             return pulumi.Output.concat("arn:aws:elasticache:", region, ":", account, ":",
@@ -290,7 +290,7 @@ class Cache(pulumi.ComponentResource):
         else:
             secret = aws.secretsmanager.get_secret_version_output(
                 secret_id=args["auth_token_secret_arn"],
-                opts=pulumi.InvokeOutputOptions(parent=self))
+                opts=invoke_opts(self))
             auth_token = pulumi.Output.secret(secret.secret_string)
 
         # --- the replication group ------------------------------------------------------

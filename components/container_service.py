@@ -47,7 +47,15 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, policy_document, service_trust, type_token
+from .base import (
+    Statement,
+    allow,
+    child_opts,
+    invoke_opts,
+    policy_document,
+    service_trust,
+    type_token,
+)
 from .environment import LOG_RETENTION_DAYS
 from .grants import ACCESS_LEVELS, GrantConfigSpec, GrantSpec, check_grants, grant_statements
 from .image_repository import ImageRepository
@@ -507,9 +515,9 @@ class ContainerService(pulumi.ComponentResource):
         tags = args.get("tags") or {}
         kms_key_arn = args["kms_key_arn"]
 
-        identity = aws.get_caller_identity_output()
+        identity = aws.get_caller_identity_output(opts=invoke_opts(self))
         account = identity.account_id
-        region = aws.get_region_output().region
+        region = aws.get_region_output(opts=invoke_opts(self)).region
 
         # 3) children
         # -- image source

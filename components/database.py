@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import child_opts, merge_tags, type_token
+from .base import child_opts, invoke_opts, merge_tags, type_token
 from .environment import TIERS, Tier
 from .grants import GrantSpec
 from .validation import (
@@ -448,9 +448,9 @@ class Database(pulumi.ComponentResource):
         self.master_user_secret_arn = secrets.apply(
             lambda s: s[0].secret_arn if s else "")  # type: ignore[union-attr,index]
         self.security_group_id = group.id
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self._region = aws.get_region_output(opts=invoke_opts(self)).region
         self._account = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+            opts=invoke_opts(self)).account_id
         self.register_outputs({
             "endpoint": self.endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,

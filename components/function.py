@@ -27,7 +27,15 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, policy_document, service_trust, type_token
+from .base import (
+    Statement,
+    allow,
+    child_opts,
+    invoke_opts,
+    policy_document,
+    service_trust,
+    type_token,
+)
 from .environment import LOG_RETENTION_DAYS
 from .grants import GrantConfigSpec, GrantSpec, check_grants, grant_statements
 from .validation import (
@@ -387,9 +395,9 @@ class FunctionService(pulumi.ComponentResource):
         tags = args.get("tags")
         kms_key_arn = args["kms_key_arn"]
         timeout = args["timeout_seconds"]
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke_opts(self)
                                                  ).account_id
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        region = aws.get_region_output(opts=invoke_opts(self)).region
 
         def arn(service: str, resource: str) -> pulumi.Output[str]:
             return pulumi.Output.format("arn:aws:{0}:{1}:{2}:{3}", service, region, account,

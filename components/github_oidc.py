@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, type_token
+from .base import Statement, allow, child_opts, invoke_opts, type_token
 from .validation import Problem, check_arn, check_choice, check_key, raise_for
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -246,8 +246,8 @@ class GitHubOidc(pulumi.ComponentResource):
         repository = args["repository"]
         tags = args.get("tags")
         boundary = args.get("permissions_boundary_arn")
-        account = aws.get_caller_identity_output().account_id
-        current_region = aws.get_region_output().region
+        account = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
+        current_region = aws.get_region_output(opts=invoke_opts(self)).region
 
         depends: list[pulumi.Resource] = []
         if args.get("create_provider", True):

@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import child_opts, type_token
+from .base import child_opts, invoke_opts, type_token
 from .validation import ARN_RE, Problem, check_arn, check_range, raise_for
 
 PUSH_ACTIONS = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage",
@@ -175,8 +175,8 @@ class ImageRepository(pulumi.ComponentResource):
 
         # Built from known parts (the name is an input) rather than read from the provider,
         # so the execution role's policy that scopes to this ARN is known at preview.
-        identity = aws.get_caller_identity_output()
-        region = aws.get_region_output()
+        identity = aws.get_caller_identity_output(opts=invoke_opts(self))
+        region = aws.get_region_output(opts=invoke_opts(self))
         self.repository_name = repo.name
         self.repository_arn = pulumi.Output.concat(
             "arn:aws:ecr:", region.region, ":", identity.account_id, ":repository/", repo.name)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import allow, child_opts, policy_document, service_trust, type_token
+from .base import allow, child_opts, invoke_opts, policy_document, service_trust, type_token
 from .environment import TIERS
 from .validation import Problem, check_arn, check_choice, check_key, raise_for
 
@@ -89,8 +89,8 @@ class LogShipping(pulumi.ComponentResource):
         depends: list[pulumi.Resource] = []
         role_arn: pulumi.Input[str] | None = None
         if service in PUT_ACTIONS:
-            account_id = aws.get_caller_identity_output().account_id
-            region = aws.get_region_output().region
+            account_id = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
+            region = aws.get_region_output(opts=invoke_opts(self)).region
             source = pulumi.Output.concat("arn:aws:logs:", region, ":", account_id, ":*")
             role = aws.iam.Role(f"{name}-role", aws.iam.RoleArgs(
                 name=f"{environment}-log-shipping",

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, service_trust, type_token
+from .base import Statement, allow, child_opts, invoke_opts, service_trust, type_token
 from .environment import LOG_RETENTION_DAYS
 from .scan_gate import SEVERITIES
 from .validation import Problem, check_arn, check_choice, check_range, raise_for
@@ -258,8 +258,8 @@ class Pipeline(pulumi.ComponentResource):
         kms_key_arn = args["kms_key_arn"]
         connection_arn = args["connection_arn"]
 
-        account = aws.get_caller_identity_output().account_id
-        region = aws.get_region_output().region
+        account = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
+        region = aws.get_region_output(opts=invoke_opts(self)).region
         bucket = pulumi.Output.all(account, region).apply(
             lambda ar: artifact_bucket_name(name, ar[0], ar[1]))
         project_name = f"{name}-build"

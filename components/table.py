@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import child_opts, merge_tags, type_token
+from .base import child_opts, invoke_opts, merge_tags, type_token
 from .grants import GrantSpec
 from .validation import Problem, check_choice, check_range, config_path, raise_for
 
@@ -284,9 +284,9 @@ class Table(pulumi.ComponentResource):
                 self._autoscale(f"{name}-{index_name}", f"table/{name}/index/{index_name}",
                                 "index", capacity, table)
 
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        region = aws.get_region_output(opts=invoke_opts(self)).region
         account = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+            opts=invoke_opts(self)).account_id
         self.table_name = table.name
         self.table_arn = pulumi.Output.concat("arn:aws:dynamodb:", region, ":", account,
                                               ":table/", name)
