@@ -67,3 +67,21 @@ def invoke_opts(parent: pulumi.Resource) -> pulumi.InvokeOutputOptions:
     """Data-source lookups go through the parent's provider (the Platform's explicit one),
     never the ambient default provider."""
     return pulumi.InvokeOutputOptions(parent=parent)
+
+
+def allow_client(parent: pulumi.Resource, name: str, security_group_id: pulumi.Input[str],
+                 port: int, what: str, client: str,
+                 client_security_group_id: pulumi.Input[str]) -> pulumi.Resource:
+    """One ingress rule on a data store's security group: ``port`` from exactly one client
+    service's security group. Named by the client's key, so the rule's URN is the same
+    whether it is created with the store or granted later."""
+    import pulumi_aws as aws
+
+    return aws.vpc.SecurityGroupIngressRule(
+        f"{name}-from-{client}",
+        aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=security_group_id,
+            referenced_security_group_id=client_security_group_id,
+            ip_protocol="tcp", from_port=port, to_port=port,
+            description=f"{what} from service {client}"),
+        opts=child_opts(parent))

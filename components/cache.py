@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, invoke_opts, merge_tags, type_token
+from .base import Statement, allow, allow_client, child_opts, invoke_opts, merge_tags, type_token
 from .database import requires_multi_az, tier_rules, unknown_key_problems
 from .environment import TIERS, Tier
 from .validation import Problem, check_choice, check_key, check_range, raise_for
@@ -241,15 +241,10 @@ class Cache(pulumi.ComponentResource):
                 name=f"{name}-cache", vpc_id=args["vpc_id"],
                 description=f"{name}: {engine} clients on port {port}; no egress", tags=tags),
             opts=child_opts(self))
+        self._client_rule = (name, group.id, port, engine)
         clients = args.get("client_security_group_ids", {})
         for service in sorted(args.get("allowed_services", sorted(clients))):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-{service}",
-                aws.vpc.SecurityGroupIngressRuleArgs(
-                    security_group_id=group.id, referenced_security_group_id=clients[service],
-                    ip_protocol="tcp", from_port=port, to_port=port,
-                    description=f"{engine} from service {service}"),
-                opts=child_opts(self))
+            self.allow_from(service, clients[service])
 
         # --- authentication -------------------------------------------------------------
         user_group_ids: list[pulumi.Input[str]] | None = None
@@ -338,6 +333,12 @@ class Cache(pulumi.ComponentResource):
             "user_arn": self.user_arn,
             "replication_group_arn": self.replication_group_arn})
 
+
+    def allow_from(self, service: str, security_group_id: pulumi.Input[str]) -> None:
+        """Admit one more client service on the store's port (for clients created after
+        the store, as the Platform's services are)."""
+        name, group_id, port, engine = self._client_rule
+        allow_client(self, name, group_id, port, engine, service, security_group_id)
     def connect_statement(self, sid: str = "CacheConnect") -> Statement:
         """``elasticache:Connect`` on this cache as its IAM-authenticated user."""
         if self._auth != "rbac":

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import child_opts, invoke_opts, merge_tags, type_token
+from .base import allow_client, child_opts, invoke_opts, merge_tags, type_token
 from .environment import TIERS, Tier
 from .grants import GrantSpec
 from .validation import (
@@ -340,16 +340,10 @@ class Database(pulumi.ComponentResource):
                 description=f"{name}: {engine} clients on port {port}; no egress",
                 tags=tags),
             opts=child_opts(self))
+        self._client_rule = (name, group.id, port, engine)
         clients = args.get("client_security_group_ids", {})
-        allowed = args.get("allowed_services", sorted(clients))
-        for service in sorted(allowed):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-{service}",
-                aws.vpc.SecurityGroupIngressRuleArgs(
-                    security_group_id=group.id, referenced_security_group_id=clients[service],
-                    ip_protocol="tcp", from_port=port, to_port=port,
-                    description=f"{engine} from service {service}"),
-                opts=child_opts(self))
+        for service in sorted(args.get("allowed_services", sorted(clients))):
+            self.allow_from(service, clients[service])
 
         # --- TLS-only parameters --------------------------------------------------------
         family = parameter_family(engine, version)
@@ -457,6 +451,12 @@ class Database(pulumi.ComponentResource):
             "cluster_resource_id": self.cluster_resource_id,
             "master_user_secret_arn": self.master_user_secret_arn})
 
+
+    def allow_from(self, service: str, security_group_id: pulumi.Input[str]) -> None:
+        """Admit one more client service on the store's port (for clients created after
+        the store, as the Platform's services are)."""
+        name, group_id, port, engine = self._client_rule
+        allow_client(self, name, group_id, port, engine, service, security_group_id)
     def connect_grant(self, db_user: str) -> GrantSpec:
         """Let a workload connect as ``db_user`` with IAM authentication (``rds-db:connect``).
 
