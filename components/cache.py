@@ -333,12 +333,12 @@ class Cache(pulumi.ComponentResource):
             "user_arn": self.user_arn,
             "replication_group_arn": self.replication_group_arn})
 
-
     def allow_from(self, service: str, security_group_id: pulumi.Input[str]) -> None:
         """Admit one more client service on the store's port (for clients created after
         the store, as the Platform's services are)."""
         name, group_id, port, engine = self._client_rule
         allow_client(self, name, group_id, port, engine, service, security_group_id)
+
     def connect_statement(self, sid: str = "CacheConnect") -> Statement:
         """``elasticache:Connect`` on this cache as its IAM-authenticated user."""
         if self._auth != "rbac":

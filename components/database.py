@@ -457,6 +457,7 @@ class Database(pulumi.ComponentResource):
         the store, as the Platform's services are)."""
         name, group_id, port, engine = self._client_rule
         allow_client(self, name, group_id, port, engine, service, security_group_id)
+
     def connect_grant(self, db_user: str) -> GrantSpec:
         """Let a workload connect as ``db_user`` with IAM authentication (``rds-db:connect``).
 
