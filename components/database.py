@@ -451,7 +451,6 @@ class Database(pulumi.ComponentResource):
             "cluster_resource_id": self.cluster_resource_id,
             "master_user_secret_arn": self.master_user_secret_arn})
 
-
     def allow_from(self, service: str, security_group_id: pulumi.Input[str]) -> None:
         """Admit one more client service on the store's port (for clients created after
         the store, as the Platform's services are)."""
