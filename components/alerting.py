@@ -7,7 +7,7 @@ ARN are known before deployment, so the topic policy is known at preview and the
 can judge it.
 
 The platform key's policy must let CloudWatch use the key, or encrypted publishing fails
-silently: add :func:`cloudwatch_key_statement` to it.
+silently: list ``cloudwatch.amazonaws.com`` among the EncryptionKey's service principals.
 """
 
 
@@ -100,15 +100,6 @@ def topic_policy_statements(topic_arn: pulumi.Input[str], account_id: pulumi.Inp
          "Condition": {"StringEquals": {"aws:SourceAccount": account_id},
                        "ArnLike": {"aws:SourceArn": alarm_arn_pattern}}},
     ]
-
-
-def cloudwatch_key_statement(account_id: pulumi.Input[str]) -> Statement:
-    """Statement for the platform key's policy so CloudWatch can publish to encrypted topics
-    (SNS uses the key on the publisher's behalf)."""
-    return {"Sid": "AllowCloudWatchAlarmsToEncryptedTopics", "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}
 
 
 def _digest(value: str) -> str:

@@ -229,6 +229,12 @@ def artifact_bucket_policy(bucket: str) -> dict[str, Any]:
     ]}
 
 
+def pipeline_build_role_name(name: str) -> str:
+    """IAM name of the build role of the pipeline called ``name``: known before the pipeline
+    exists, so the image repository can admit exactly this role to push."""
+    return f"{name}-build"
+
+
 class Pipeline(pulumi.ComponentResource):
     """A service's delivery pipeline: CodePipeline V2 with CodeBuild, an ECR scan gate and an
     ECS deploy, on a KMS-encrypted, TLS-only artifact bucket."""
@@ -265,7 +271,7 @@ class Pipeline(pulumi.ComponentResource):
         project_name = f"{name}-build"
         pipeline_name = name
         log_group_name = f"/microservices/pipelines/{name}"
-        build_role_name = f"{name}-build"
+        build_role_name = pipeline_build_role_name(name)
         pipeline_role_name = f"{name}-pipeline"
 
         # --- artifact bucket -------------------------------------------------------------

@@ -10,7 +10,6 @@ from components.alerting import (
     Alerting,
     check_alerting,
     check_observability,
-    cloudwatch_key_statement,
 )
 from components.validation import ArgsError
 from preflight.capture import Capture, capture
@@ -86,14 +85,6 @@ def test_topic_arn_output_is_the_known_arn():
             seen.append)
     capture(program, config=CONFIG, preview=True)
     assert seen == [TOPIC]
-
-
-def test_key_policy_statement_for_cloudwatch():
-    assert cloudwatch_key_statement("123456789012") == {
-        "Sid": "AllowCloudWatchAlarmsToEncryptedTopics", "Effect": "Allow",
-        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}
 
 
 # --- validation -------------------------------------------------------------------------------
