@@ -341,6 +341,8 @@ class Database(pulumi.ComponentResource):
                 tags=tags),
             opts=child_opts(self))
         self._client_rule = (name, group.id, port, engine)
+        self.client_port = port
+        """Port clients connect to, as a plain number (security-group rules need it)."""
         clients = args.get("client_security_group_ids", {})
         for service in sorted(args.get("allowed_services", sorted(clients))):
             self.allow_from(service, clients[service])

@@ -155,6 +155,9 @@ class FunctionSpec(TypedDict):
     ``<NAME>_ARN`` and read access, and fetches the value at runtime."""
     grants: NotRequired[list[GrantConfigSpec]]
     """Access to other resources (tables, buckets, queues, ...)."""
+    tables: NotRequired[dict[str, str]]
+    """Tables of this stack the function uses, by key -> read, write or read_write; the
+    Platform turns each into a grant and a ``TABLE_<KEY>`` variable with the table's name."""
     vpc: NotRequired[bool]
     """Run in the private subnets (default false: Lambda's own network)."""
     triggers: NotRequired[TriggersSpec]

@@ -67,6 +67,9 @@ class LoadBalancerSpec(TypedDict):
     certificate_arn: str
     """ACM certificate for the HTTPS listener, ``arn:aws:acm:<region>:<account>:
     certificate/<id>``."""
+    domain_name: NotRequired[str]
+    """DNS name clients use for this load balancer, covered by the certificate (e.g.
+    ``internal.example.com``); API Gateway's VPC link verifies TLS against it."""
     ssl_policy: NotRequired[str]
     """TLS policy of the HTTPS listener (TLS 1.2 or newer only); default
     ``ELBSecurityPolicy-TLS13-1-2-2021-06``."""
@@ -101,8 +104,15 @@ class LoadBalancerArgs(LoadBalancerSpec):
     """Tags for every child."""
 
 
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
 def check_load_balancer(spec: LoadBalancerSpec) -> list[Problem]:
     problems: list[Problem] = []
+    domain = spec.get("domain_name")
+    if domain is not None and not DOMAIN_RE.match(domain):
+        problems.append(Problem(("domain_name",), f"'{domain}' is not a DNS name "
+                                                  "(lowercase labels joined by dots)"))
     cert = spec.get("certificate_arn")
     if not cert:
         problems.append(Problem(("certificate_arn",),

@@ -295,6 +295,12 @@ class Network(pulumi.ComponentResource):
         self.isolated_subnet_ids = pulumi.Output.all(
             *(subnets["isolated"][az].id for az in zones))
         self.private_route_table_ids = pulumi.Output.all(*(private_rts[az].id for az in zones))
+        # The same, as plain Python lists in zone order, for composing code that must count
+        # subnets or zones before anything is deployed (Platform -> stores and services).
+        self.zones: list[str] = list(zones)
+        self.subnets_by_tier: dict[str, list[pulumi.Output[str]]] = {
+            tier: [subnets[tier][az].id for az in zones]
+            for tier in ("public", "private", "isolated")}
         self.endpoint_security_group_id = endpoint_sg_id
         self.nat_gateway_ids = pulumi.Output.all(*(nats[az].id for az in nat_zones))
         self.register_outputs({

@@ -19,9 +19,22 @@ from pydantic import ConfigDict, TypeAdapter
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypedDict
 
+from .alerting import ObservabilitySpec, check_observability
+from .api import ApiSpec, check_api
+from .cache import CacheSpec, check_cache
+from .cluster import ClusterSpec, check_cluster
+from .container_service import ServiceSpec, check_service, default_priority
+from .database import DatabaseSpec, check_database
+from .encryption import EncryptionKeySpec, check_encryption_key
 from .environment import DATA_CLASSIFICATIONS, LOG_RETENTION_DAYS, TIERS, TagsSpec, Tier
+from .function import FunctionSpec, check_function
+from .github_oidc import GitHubOidcSpec, check_github_oidc
+from .load_balancer import LoadBalancerSpec, check_load_balancer
 from .network import NetworkSpec, check_network
-from .validation import Problem, check_choice, config_path, did_you_mean
+from .pipeline import PipelineSpec, check_pipeline
+from .secret import SecretSpec, check_secret
+from .table import TableSpec, check_table
+from .validation import Problem, check_choice, check_key, config_path, did_you_mean
 
 NAMESPACE = "microservices-platform"
 
@@ -41,6 +54,34 @@ class PlatformSpec(TypedDict):
     """The VPC and its subnets."""
     log_retention_days: NotRequired[int]
     """CloudWatch Logs retention; default and minimum come from the tier."""
+    encryption: NotRequired[EncryptionKeySpec]
+    """The platform's customer-managed KMS key."""
+    cluster: NotRequired[ClusterSpec]
+    """The ECS cluster."""
+    load_balancer: LoadBalancerSpec
+    """The shared public HTTPS entry."""
+    internal_load_balancer: NotRequired[LoadBalancerSpec]
+    """Service-to-service entry (default: the public one's certificate, internal)."""
+    services: NotRequired[dict[str, ServiceSpec]]
+    """Fargate services by key."""
+    functions: NotRequired[dict[str, FunctionSpec]]
+    """Lambda functions by key."""
+    apis: NotRequired[dict[str, ApiSpec]]
+    """API Gateway edges by key."""
+    tables: NotRequired[dict[str, TableSpec]]
+    """DynamoDB tables by key."""
+    databases: NotRequired[dict[str, DatabaseSpec]]
+    """Aurora / RDS databases by key."""
+    caches: NotRequired[dict[str, CacheSpec]]
+    """ElastiCache replication groups by key."""
+    secrets: NotRequired[dict[str, SecretSpec]]
+    """Secrets Manager secrets and SSM parameters by key."""
+    pipelines: NotRequired[dict[str, PipelineSpec]]
+    """Delivery pipelines by the key of the service they deliver."""
+    github: NotRequired[GitHubOidcSpec]
+    """GitHub Actions OIDC trust and deploy roles."""
+    observability: NotRequired[ObservabilitySpec]
+    """Alerting, alarm overrides, dashboard and tracing."""
 
 
 class SpecError(Exception):
@@ -172,7 +213,23 @@ def parse_platform_spec(values: Mapping[str, Any]) -> PlatformSpec:
 # Per-section rules: each component's own check, run on every section that parsed.
 _SECTION_CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
     "network": check_network,
+    "encryption": check_encryption_key,
+    "cluster": check_cluster,
+    "load_balancer": check_load_balancer,
+    "internal_load_balancer": check_load_balancer,
+    "github": check_github_oidc,
 }
+# Keyed sections: every key becomes part of AWS names; each entry gets its component's check.
+_KEYED_CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
+    "functions": check_function,
+    "apis": check_api,
+    "tables": check_table,
+    "secrets": check_secret,
+    "pipelines": check_pipeline,
+}
+# Kinds for observability (alarm overrides name one of these keys).
+_MONITORED = {"services": "service", "functions": "function", "apis": "api",
+              "databases": "database", "caches": "cache"}
 
 
 def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
@@ -192,6 +249,10 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
     for name, check in _SECTION_CHECKS.items():
         if name in ok:
             problems += [p.under(name) for p in check(spec[name])]
+    for name, check in _KEYED_CHECKS.items():
+        for key, item in spec[name].items() if name in ok else ():
+            problems += check_key((name, key), key)
+            problems += [p.under(name, key) for p in check(item)]
     if "log_retention_days" in ok and spec["log_retention_days"] not in LOG_RETENTION_DAYS:
         problems.append(Problem(("log_retention_days",),
                                 f"{spec['log_retention_days']} is not a CloudWatch Logs "
@@ -199,16 +260,145 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
     tier = TIERS.get(spec["environment"]) if "environment" in ok else None
     if tier is not None:
         problems += _check_tier(spec, ok, tier)
+    problems += _check_references(spec, ok)
+    if "observability" in ok:
+        monitored = {key: kind for section, kind in _MONITORED.items() if section in ok
+                     for key in spec[section]}
+        problems += [p.under("observability") for p in check_observability(
+            spec["observability"], monitored, spec.get("environment") or "prod")]
+    return problems
+
+
+def internal_services(spec: Mapping[str, Any]) -> list[str]:
+    """Keys of services reached through the internal load balancer (the default)."""
+    return sorted(key for key, svc in (spec.get("services") or {}).items()
+                  if svc.get("visibility", "internal") == "internal")
+
+
+def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
+    """Keys that name other keys must name ones that exist; routes must not collide."""
+    problems: list[Problem] = []
+
+    def keys(section: str) -> list[str]:
+        return sorted(spec[section]) if section in ok else []
+
+    services = spec["services"] if "services" in ok else {}
+    functions = spec["functions"] if "functions" in ok else {}
+    for section, workloads in (("services", services), ("functions", functions)):
+        for key, workload in sorted(workloads.items()):
+            for table, access in sorted(workload.get("tables", {}).items()):
+                if table not in keys("tables"):
+                    problems.append(Problem((section, key, "tables", table),
+                                            _missing(table, "tables", keys("tables"))))
+                problems += check_choice((section, key, "tables", table), access,
+                                         ("read", "write", "read_write"))
+    for key, svc in sorted(services.items()):
+        for field, section in (("database", "databases"), ("cache", "caches")):
+            if field in svc and svc[field] not in keys(section):
+                problems.append(Problem(("services", key, field), _missing(
+                    svc[field], section, keys(section))))
+        for var, ref in sorted(svc.get("secrets", {}).items()):
+            secret = ref[len(PLATFORM_SECRET):]
+            if ref.startswith(PLATFORM_SECRET) and secret not in keys("secrets"):
+                problems.append(Problem(("services", key, "secrets", var),
+                                        _missing(secret, "secrets", keys("secrets"))))
+    for section in ("databases", "caches"):
+        for key, store in sorted((spec[section] if section in ok else {}).items()):
+            for i, client in enumerate(store.get("allowed_services", [])):
+                if client not in services:
+                    problems.append(Problem((section, key, "allowed_services", i),
+                                            _missing(client, "services", sorted(services))))
+    for key in keys("pipelines"):
+        if key not in services:
+            problems.append(Problem(("pipelines", key), "delivers no service: "
+                                    + _missing(key, "services", sorted(services))))
+    for key, api in sorted((spec["apis"] if "apis" in ok else {}).items()):
+        for route, target in sorted(api.get("routes", {}).items()):
+            fn, svc = target.get("function"), target.get("service")
+            if fn is not None and fn not in keys("functions"):
+                problems.append(Problem(("apis", key, "routes", route, "function"),
+                                        _missing(fn, "functions", keys("functions"))))
+            internal_domain = ((spec.get("internal_load_balancer") or {}).get("domain_name")
+                               if "internal_load_balancer" in ok else None)
+            if svc is not None and internal_domain is None:
+                problems.append(Problem(("apis", key, "routes", route, "service"),
+                                        "routes to a service need internalLoadBalancer."
+                                        "domainName: the name its certificate covers, which "
+                                        "the VPC link verifies"))
+            if svc is not None and svc not in internal_services(spec):
+                problems.append(Problem(("apis", key, "routes", route, "service"),
+                                        f"'{svc}' is not an internal service; APIs reach "
+                                        f"services through the internal load balancer "
+                                        f"(internal services: "
+                                        f"{', '.join(internal_services(spec)) or 'none'})"))
+    problems += _check_routes(services)
+    return problems
+
+
+PLATFORM_SECRET = "secret:"
+"""Prefix of a service secret that names a secret of this stack (``secret:<key>``) rather
+than an ARN; the Platform resolves it to that secret's ARN."""
+
+
+def without_platform_secrets(svc: Any) -> Any:
+    """The service spec with ``secret:<key>`` references set aside (they are not ARNs)."""
+    secrets = svc.get("secrets", {})
+    own = {k: v for k, v in secrets.items() if not v.startswith(PLATFORM_SECRET)}
+    return {**svc, "secrets": own} if len(own) != len(secrets) else svc
+
+
+def _missing(name: str, section: str, existing: Sequence[str]) -> str:
+    have = ", ".join(existing) or "none"
+    return f"'{name}' is not defined under {section} (defined: {have})" \
+        f"{did_you_mean(name, existing)}"
+
+
+def _check_routes(services: Mapping[str, Any]) -> list[Problem]:
+    """No two services on one load balancer answer the same host and path, or share a
+    listener-rule priority."""
+    problems: list[Problem] = []
+    seen_paths: dict[tuple[str, str, str], str] = {}
+    seen_priorities: dict[tuple[str, int], str] = {}
+    for key, svc in sorted(services.items()):
+        lb = svc.get("visibility", "internal")
+        host = svc.get("host", "*")
+        for path in svc.get("paths", [f"/{key}", f"/{key}/*"]):
+            owner = seen_paths.setdefault((lb, host, path), key)
+            if owner != key:
+                problems.append(Problem(("services", key, "paths"),
+                                        f"{host}{path} on the {lb} load balancer is already "
+                                        f"routed to service '{owner}'"))
+        priority = svc.get("priority", default_priority(key))
+        owner = seen_priorities.setdefault((lb, priority), key)
+        if owner != key:
+            problems.append(Problem(("services", key, "priority"),
+                                    f"listener rule priority {priority} on the {lb} load "
+                                    f"balancer is already used by service '{owner}'; set a "
+                                    "distinct priority"))
     return problems
 
 
 def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Problem]:
     """What the environment tier demands of the other sections."""
     problems: list[Problem] = []
+    zones = spec["network"].get("availability_zones") if "network" in ok else None
+    az_count = spec["network"].get("az_count", len(zones) if zones else 3) \
+        if "network" in ok else None
+    for key, svc in sorted((spec.get("services") or {}).items() if "services" in ok else ()):
+        problems += check_key(("services", key), key)
+        problems += [p.under("services", key) for p in check_service(
+            without_platform_secrets(svc), az_count if tier.desired_at_least_az_count else None)]
+        if svc.get("spot") and not tier.fargate_spot:
+            problems.append(Problem(("services", key, "spot"),
+                                    f"{tier.name} does not run on Fargate Spot: remove spot "
+                                    "or set it to false"))
+    for section, check in (("databases", check_database), ("caches", check_cache)):
+        for key, store in sorted(spec[section].items() if section in ok else ()):
+            problems += check_key((section, key), key)
+            problems += [p.under(section, key) for p in check(store, tier)]
     if "network" in ok:
         network = spec["network"]
-        az_count = network.get("az_count", 3)
-        if az_count < tier.min_az_count:
+        if az_count is not None and az_count < tier.min_az_count:
             problems.append(Problem(("network", "az_count"),
                                     f"{tier.name} needs at least {tier.min_az_count} "
                                     f"availability zones (got {az_count})"))

@@ -1,0 +1,334 @@
+# The wiring spreads validated spec sections into component Args; mypy cannot follow a
+# TypedDict through ``**`` expansion, and each component checks its Args at runtime anyway.
+# mypy: disable-error-code="typeddict-item"
+"""Platform: one environment's whole estate, composed from a validated :class:`PlatformSpec`.
+
+Order follows the data: the key and the provider first, then the network, the cluster and
+the load balancers; stores before the services that use them (a service needs a store's
+endpoint and security group), services before the functions and APIs that route to them,
+then delivery and observability, which watch all of it. Every child is named
+``<stack>-<key>`` so reordering a stack file moves no URN, and a stateful child is
+protected whenever the tier says so.
+"""
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .alarms import ApiAlarms, CacheAlarms, DatabaseAlarms, FunctionAlarms, ServiceAlarms
+from .alerting import Alerting
+from .api import Api
+from .base import child_opts, invoke_opts, type_token
+from .cache import Cache
+from .cluster import Cluster
+from .container_service import ContainerService
+from .dashboard import Dashboard
+from .database import Database
+from .encryption import EncryptionKey
+from .environment import TIERS
+from .function import FunctionService
+from .github_oidc import GitHubOidc
+from .grants import GrantSpec
+from .image_repository import ImageRepository
+from .load_balancer import LoadBalancer
+from .network import Network
+from .pipeline import Pipeline, pipeline_build_role_name
+from .secret import Secret
+from .spec import PLATFORM_SECRET, PlatformSpec, internal_services, without_platform_secrets
+from .table import Table
+from .tracing import Tracing
+
+# Services that use the platform key on the account's behalf (besides CloudWatch Logs,
+# which the key always admits for the account's log groups).
+KEY_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com",
+                "sqs.amazonaws.com"]
+
+
+class Platform(pulumi.ComponentResource):
+    """A whole environment: network, cluster, load balancers, stores, services, functions,
+    APIs, delivery pipelines and observability, from one stack file."""
+
+    public_url: pulumi.Output[str]
+    """HTTPS URL of the public load balancer."""
+    vpc_id: pulumi.Output[str]
+    """The environment's VPC."""
+    cluster_name: pulumi.Output[str]
+    """The ECS cluster every service runs in."""
+
+    def __init__(self, name: str, spec: PlatformSpec,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("Platform"), name, None, opts)
+        tier = TIERS[spec["environment"]]
+        env = spec["environment"]
+        retention = spec.get("log_retention_days", tier.log_retention_days)
+        tags = spec["tags"]
+        global_tags = {"environment": env, "owner": tags["owner"],
+                       "cost-centre": tags["cost_centre"],
+                       "data-classification": tags["data_classification"],
+                       "managed-by": "pulumi", **tags.get("extra", {})}
+
+        # The one provider every child uses: the region and the global tag layer.
+        provider = aws.Provider(f"{name}-aws", aws.ProviderArgs(
+            region=spec["region"],
+            default_tags=aws.ProviderDefaultTagsArgs(tags=global_tags)),
+            opts=child_opts(self))
+        self._opts = lambda: child_opts(self, providers={"aws": provider})
+
+        key = EncryptionKey(f"{name}-key", {
+            **spec.get("encryption", {}),
+            "service_principals": sorted({*spec.get("encryption", {})
+                                          .get("service_principals", []), *KEY_SERVICES}),
+            "protect": tier.protect}, opts=self._opts())
+        kms = key.key_arn
+
+        network = Network(f"{name}-network", {
+            **spec["network"], "kms_key_arn": kms, "log_retention_days": retention,
+            "name_prefix": name}, opts=self._opts())
+        cluster = Cluster(f"{name}-cluster", {
+            **spec.get("cluster", {}), "kms_key_arn": kms, "log_retention_days": retention,
+            "name_prefix": name}, opts=self._opts())
+        self.cluster = cluster
+        account = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
+
+        public = LoadBalancer(f"{name}-public", {
+            "deletion_protection": tier.deletion_protection, **spec["load_balancer"],
+            "internal": False, "vpc_id": network.vpc_id, "vpc_cidr": network.vpc_cidr,
+            "subnet_ids": network.public_subnet_ids, "kms_key_arn": kms,
+            "log_retention_days": retention}, opts=self._opts())
+        internal: LoadBalancer | None = None
+        if internal_services(spec):
+            internal_spec = spec.get("internal_load_balancer") or {
+                "certificate_arn": spec["load_balancer"]["certificate_arn"]}
+            internal = LoadBalancer(f"{name}-internal", {
+                "deletion_protection": tier.deletion_protection, **internal_spec,
+                "internal": True, "vpc_id": network.vpc_id, "vpc_cidr": network.vpc_cidr,
+                "subnet_ids": network.private_subnet_ids, "kms_key_arn": kms,
+                "log_retention_days": retention}, opts=self._opts())
+
+        # --- stores --------------------------------------------------------------------
+        store_network = {"vpc_id": network.vpc_id, "kms_key_arn": kms,
+                         "isolated_subnet_ids": network.subnets_by_tier["isolated"],
+                         "environment": env, "protect": tier.protect}
+        secrets = {key_: Secret(f"{name}-{key_}", {
+            **s, "kms_key_arn": kms, "protect": tier.protect}, opts=self._opts())
+            for key_, s in sorted(spec.get("secrets", {}).items())}
+        tables = {key_: Table(f"{name}-{key_}", {
+            **t, "kms_key_arn": kms, "protect": tier.protect,
+            "deletion_protection": tier.deletion_protection}, opts=self._opts())
+            for key_, t in sorted(spec.get("tables", {}).items())}
+        databases = {key_: Database(f"{name}-{key_}", {
+            **{k: v for k, v in d.items() if k != "allowed_services"}, **store_network,
+            "availability_zones": network.zones,
+            "deletion_protection": tier.deletion_protection}, opts=self._opts())
+            for key_, d in sorted(spec.get("databases", {}).items())}
+        caches = {key_: Cache(f"{name}-{key_}", {
+            **{k: v for k, v in c.items() if k != "allowed_services"}, **store_network},
+            opts=self._opts())
+            for key_, c in sorted(spec.get("caches", {}).items())}
+
+        # --- services ------------------------------------------------------------------
+        az_count = len(network.zones)
+        services: dict[str, ContainerService] = {}
+        repos: dict[str, ImageRepository] = {}
+        for key_, svc in sorted(spec.get("services", {}).items()):
+            lb = public if svc.get("visibility", "internal") == "public" else internal
+            assert lb is not None  # internal_services() made it
+            pipeline_name = f"{name}-{key_}-delivery"
+            pushers = ([pulumi.Output.concat("arn:aws:iam::", account, ":role/",
+                                             pipeline_build_role_name(pipeline_name))]
+                       if key_ in spec.get("pipelines", {}) else [])
+            repo = repos[key_] = ImageRepository(f"{name}-{key_}-images", {
+                "repository_name": f"{name}-{key_}", "kms_key_arn": kms,
+                "pusher_role_arns": pushers}, opts=self._opts())
+            grants, environment, egress = self._service_access(
+                name, key_, svc, tables, databases, caches)
+            own = without_platform_secrets(svc)
+            services[key_] = ContainerService(f"{name}-{key_}", {
+                **{k: v for k, v in own.items() if k not in ("database", "cache", "tables")},
+                "extra_secrets": {var: secrets[ref[len(PLATFORM_SECRET):]].arn
+                                  for var, ref in sorted(svc.get("secrets", {}).items())
+                                  if ref.startswith(PLATFORM_SECRET)},
+                "key": key_, "cluster_arn": cluster.cluster_arn,
+                "cluster_name": cluster.cluster_name, "vpc_id": network.vpc_id,
+                "subnet_ids": network.subnets_by_tier["private"], "az_count": az_count,
+                "require_task_per_az": tier.desired_at_least_az_count,
+                "listener_arn": lb.https_listener_arn,
+                "load_balancer_security_group_id": lb.security_group_id,
+                "load_balancer_arn_suffix": lb.arn_suffix,
+                "repository_url": repo.repository_url, "repository_arn": repo.repository_arn,
+                "kms_key_arn": kms, "log_retention_days": retention,
+                "extra_grants": grants, "extra_environment": environment, "egress": egress,
+                }, opts=self._opts())
+        for key_, d in sorted(spec.get("databases", {}).items()):
+            for client in sorted(d.get("allowed_services", [])):
+                databases[key_].allow_from(client, services[client].security_group_id)
+        for key_, c in sorted(spec.get("caches", {}).items()):
+            for client in sorted(c.get("allowed_services", [])):
+                caches[key_].allow_from(client, services[client].security_group_id)
+
+        # --- functions and APIs ----------------------------------------------------------
+        functions = {key_: FunctionService(f"{name}-{key_}", {
+            **{k: v for k, v in f.items() if k != "tables"},
+            "environment": {**f.get("environment", {}), **_table_environment(f, name)},
+            "extra_grants": _table_grants(f, tables),
+            "function_name": f"{name}-{key_}", "kms_key_arn": kms,
+            "log_retention_days": retention,
+            **({"subnet_ids": network.private_subnet_ids, "vpc_id": network.vpc_id}
+               if f.get("vpc") else {})}, opts=self._opts())
+            for key_, f in sorted(spec.get("functions", {}).items())}
+        apis: dict[str, Api] = {}
+        for key_, api in sorted(spec.get("apis", {}).items()):
+            routed = {r["function"] for r in api["routes"].values() if "function" in r}
+            to_services = sorted({r["service"] for r in api["routes"].values()
+                                  if "service" in r})
+            apis[key_] = Api(f"{name}-{key_}", {
+                **api, "api_name": f"{name}-{key_}", "kms_key_arn": kms,
+                "log_retention_days": retention,
+                "function_invoke_arns": {k: functions[k].invoke_arn for k in sorted(routed)},
+                "function_names": {k: functions[k].function_name for k in sorted(routed)},
+                "function_timeouts": {k: spec["functions"][k]["timeout_seconds"]
+                                      for k in sorted(routed)},
+                **({"service_listener_arns": {
+                    k: internal.https_listener_arn for k in to_services},
+                    "service_tls_server_name": spec["internal_load_balancer"]["domain_name"],
+                    "vpc_link_subnet_ids": network.private_subnet_ids,
+                    "vpc_link_security_group_ids": [internal.security_group_id]}
+                   if to_services and internal is not None else {})},
+                opts=self._opts())
+
+        # --- delivery ----------------------------------------------------------------------
+        for key_, pipe in sorted(spec.get("pipelines", {}).items()):
+            delivered = services[key_]
+            Pipeline(f"{name}-{key_}-delivery", {
+                "approval_before": tier.name == "prod", **pipe,
+                "repository_name": f"{name}-{key_}",
+                "repository_arn": repos[key_].repository_arn,
+                "repository_url": delivered.repository_url,
+                "cluster_name": f"{name}-cluster",
+                "service_name": f"{name}-{key_}", "container_name": key_,
+                "task_role_arn": delivered.task_role_arn,
+                "execution_role_arn": delivered.execution_role_arn, "kms_key_arn": kms,
+                "log_retention_days": retention}, opts=self._opts())
+        if "github" in spec:
+            GitHubOidc(f"{name}-github", {**spec["github"]}, opts=self._opts())
+
+        # --- observability -----------------------------------------------------------------
+        obs: Any = spec.get("observability", {"alerting": {}})
+        overrides = obs.get("alarms", {})
+        alerting = Alerting(f"{name}-alerts", {**obs["alerting"], "environment": name,
+                                               "kms_key_arn": kms}, opts=self._opts())
+        notify: dict[str, Any] = {"environment": name, "topic_arn": alerting.topic_arn,
+                  "ok_notifications": alerting.ok_notifications}
+        items: list[Any] = []
+        for key_, svc_ in services.items():
+            lb = public if spec["services"][key_].get("visibility",
+                                                      "internal") == "public" else internal
+            assert lb is not None
+            tg_suffix = svc_.target_group_arn.apply(lambda arn: arn.split(":")[-1])
+            ServiceAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "cluster_name": cluster.cluster_name, "service_name": svc_.service_name,
+                "load_balancer_arn_suffix": lb.arn_suffix,
+                "target_group_arn_suffix": tg_suffix}, opts=self._opts())
+            items.append({"kind": "service", "key": key_, "dimensions": {
+                "cluster_name": cluster.cluster_name, "service_name": svc_.service_name,
+                "load_balancer_arn_suffix": lb.arn_suffix,
+                "target_group_arn_suffix": tg_suffix}})
+        for key_, fn in functions.items():
+            FunctionAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "function_name": fn.function_name,
+                "timeout_seconds": spec["functions"][key_]["timeout_seconds"],
+                "dlq_queue_name": fn.dead_letter_queue_arn.apply(
+                    lambda arn: arn.split(":")[-1])}, opts=self._opts())
+            items.append({"kind": "function", "key": key_,
+                          "dimensions": {"function_name": fn.function_name}})
+        for key_, api_ in apis.items():
+            kind = spec["apis"][key_].get("kind", "http")
+            ApiAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "api_type": kind, "api_id": api_.api_id, "api_name": f"{name}-{key_}",
+                "stage": api_.stage_name}, opts=self._opts())
+            items.append({"kind": "http-api", "key": key_, "dimensions": {
+                "api_id": api_.api_id}} if kind == "http" else {
+                "kind": "rest-api", "key": key_, "dimensions": {
+                    "api_name": f"{name}-{key_}", "stage": api_.stage_name}})
+        for key_ in databases:
+            aurora = spec["databases"][key_].get("engine",
+                                                 "aurora-postgresql").startswith("aurora")
+            DatabaseAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "db_identifier": f"{name}-{key_}", "aurora": aurora}, opts=self._opts())
+            items.append({"kind": "aurora" if aurora else "database", "key": key_,
+                          "dimensions": {"db_identifier": f"{name}-{key_}"}})
+        for key_ in caches:
+            c = spec["caches"][key_]
+            CacheAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "replication_group_id": f"{name}-{key_}",
+                "node_count": (c.get("replicas_per_shard", 1) + 1) * c.get("shards", 1)},
+                opts=self._opts())
+            # The primary's node id: ElastiCache numbers a group's nodes <group>-001...
+            items.append({"kind": "cache", "key": key_,
+                          "dimensions": {"cache_cluster_id": f"{name}-{key_}-001"}})
+        Dashboard(f"{name}-dashboard", {
+            **obs.get("dashboard", {}), "environment": name, "region": spec["region"],
+            "items": items}, opts=self._opts())
+        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name},
+                opts=self._opts())
+
+        self.public_url = pulumi.Output.concat("https://", public.dns_name)
+        self.vpc_id = network.vpc_id
+        self.cluster_name = cluster.cluster_name
+        self._exports = {
+            "publicUrl": self.public_url, "vpcId": network.vpc_id,
+            "clusterName": cluster.cluster_name,
+            "repositoryUrls": {k: s.repository_url for k, s in services.items()},
+            "apiEndpoints": {k: a.api_endpoint for k, a in apis.items()},
+            "alertTopicArn": alerting.topic_arn,
+        }
+        self.register_outputs({"public_url": self.public_url, "vpc_id": self.vpc_id,
+                               "cluster_name": self.cluster_name})
+
+    def exports(self) -> dict[str, Any]:
+        """Stack outputs: what operators and other stacks need to find the estate."""
+        return dict(self._exports)
+
+    @staticmethod
+    def _service_access(stack: str, key: str, svc: Any, tables: dict[str, Table],
+                        databases: dict[str, Database], caches: dict[str, Cache]
+                        ) -> tuple[list[GrantSpec], dict[str, Any], dict[str, Any]]:
+        """What a service's references to stores become: grants, environment, egress."""
+        grants: list[GrantSpec] = []
+        environment: dict[str, Any] = {}
+        egress: dict[str, Any] = {}
+        grants += _table_grants(svc, tables)
+        environment.update(_table_environment(svc, stack))
+        if "database" in svc:
+            db = databases[svc["database"]]
+            # IAM database authentication as a user named after the service: no password.
+            grants.append(db.connect_grant(key))
+            environment["DATABASE_USER"] = key
+            environment["DATABASE_HOST"] = db.endpoint
+            environment["DATABASE_PORT"] = db.port.apply(str)
+            egress["database"] = {"security_group_id": db.security_group_id,
+                                  "port": db.client_port}
+        if "cache" in svc:
+            cache = caches[svc["cache"]]
+            environment["CACHE_HOST"] = cache.primary_endpoint
+            egress["cache"] = {"security_group_id": cache.security_group_id,
+                               "port": cache.client_port}
+        return grants, environment, egress
+
+
+def _table_grants(workload: Any, tables: dict[str, Table]) -> list[GrantSpec]:
+    return [{"kind": "table", "arn": tables[key].table_arn, "access": access}
+            for key, access in sorted(workload.get("tables", {}).items())]
+
+
+def _table_environment(workload: Any, stack: str) -> dict[str, str]:
+    """``TABLE_<KEY>`` -> the table's name: a Table's physical name is its component name,
+    ``<stack>-<key>``, so the value is plain text and known at preview."""
+    return {f"TABLE_{key.upper().replace('-', '_')}": f"{stack}-{key}"
+            for key in sorted(workload.get("tables", {}))}
