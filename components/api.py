@@ -245,7 +245,7 @@ def check_api(spec: ApiSpec) -> list[Problem]:
         method = route_parts(key)[0]
         if auth == "none" and method != "OPTIONS" and not _reasoned(route.get("public_reason")):
             problems.append(Problem((*path, "public_reason"),
-                                    f"a public route needs public_reason (at least {MIN_REASON} "
+                                    f"a public route needs publicReason (at least {MIN_REASON} "
                                     "characters) saying why anyone may call it; otherwise use "
                                     "authorization jwt or iam"))
         if auth == "jwt":
@@ -316,7 +316,7 @@ def _check_cors(spec: ApiSpec, kind: str) -> list[Problem]:
             if not _reasoned(cors.get("public_reason")):
                 problems.append(Problem(("cors", "allow_origins", i),
                                         "'*' lets every website call the API from a browser: "
-                                        "list the allowed origins, or give cors.public_reason "
+                                        "list the allowed origins, or give cors.publicReason "
                                         f"(at least {MIN_REASON} characters)"))
         elif not re.match(r"^https?://[a-z0-9.-]+(:\d+)?$", origin):
             problems.append(Problem(("cors", "allow_origins", i),
@@ -357,7 +357,7 @@ def _check_wiring(args: ApiArgs) -> list[Problem]:
                                         f"function '{function}' may run {timeout} seconds but "
                                         f"API Gateway waits at most "
                                         f"{INTEGRATION_TIMEOUT_MS // 1000} seconds: lower its "
-                                        "timeout_seconds"))
+                                        "timeoutSeconds"))
         if "service" in route:
             service = route["service"]
             if listeners is None:

@@ -192,7 +192,7 @@ def check_function(spec: FunctionSpec) -> list[Problem]:
     problems: list[Problem] = []
     has_source, has_image = "source" in spec, "image_uri" in spec
     if has_source == has_image:
-        problems.append(Problem((), "set exactly one of source (a code directory) or image_uri "
+        problems.append(Problem((), "set exactly one of source (a code directory) or imageUri "
                                     "(an ECR image pinned by digest)"))
     if has_source:
         if "runtime" not in spec:
@@ -210,12 +210,12 @@ def check_function(spec: FunctionSpec) -> list[Problem]:
                                     "@sha256:<64 hex>"))
         for field in ("runtime", "handler"):
             if field in spec:
-                problems.append(Problem((field,), "not used with image_uri: the image sets it"))
+                problems.append(Problem((field,), "not used with imageUri: the image sets it"))
     problems += check_choice(("architecture",), spec.get("architecture", "arm64"),
                              ARCHITECTURES)
-    problems += check_range(("memory_mb",), spec["memory_mb"], 128, 10240, "memory_mb")
+    problems += check_range(("memory_mb",), spec["memory_mb"], 128, 10240, "memoryMb")
     timeout = spec["timeout_seconds"]
-    problems += check_range(("timeout_seconds",), timeout, 1, 900, "timeout_seconds")
+    problems += check_range(("timeout_seconds",), timeout, 1, 900, "timeoutSeconds")
     if "reserved_concurrency" in spec:
         problems += check_range(("reserved_concurrency",), spec["reserved_concurrency"], 1,
                                 1000, "reserved_concurrency")
@@ -269,25 +269,25 @@ def _secret_kind(arn: str) -> str | None:
 def _check_triggers(triggers: TriggersSpec, timeout: int) -> list[Problem]:
     problems: list[Problem] = []
     if triggers.get("api") and timeout > API_GATEWAY_TIMEOUT_SECONDS:
-        problems.append(Problem(("api",), f"timeout_seconds is {timeout} but API Gateway "
+        problems.append(Problem(("api",), f"timeoutSeconds is {timeout} but API Gateway "
                                           f"waits at most {API_GATEWAY_TIMEOUT_SECONDS} "
-                                          "seconds for an integration: lower timeout_seconds "
+                                          "seconds for an integration: lower timeoutSeconds "
                                           "or use an asynchronous trigger"))
     if "sqs" in triggers:
         sqs = triggers["sqs"]
         minimum = SQS_VISIBILITY_FACTOR * timeout
         problems += check_range(("sqs", "batch_size"), sqs.get("batch_size", 10), 1, 10,
-                                "batch_size")
+                                "batchSize")
         problems += check_range(("sqs", "max_receive_count"), sqs.get("max_receive_count", 5),
-                                1, 100, "max_receive_count")
+                                1, 100, "maxReceiveCount")
         if "max_concurrency" in sqs:
             problems += check_range(("sqs", "max_concurrency"), sqs["max_concurrency"], 2,
-                                    1000, "max_concurrency")
+                                    1000, "maxConcurrency")
         visibility = sqs.get("visibility_timeout_seconds")
         if visibility is not None and visibility < minimum:
             problems.append(Problem(("sqs", "visibility_timeout_seconds"),
                                     f"must be at least {SQS_VISIBILITY_FACTOR} x "
-                                    f"timeout_seconds = {minimum} (got {visibility}), or a "
+                                    f"timeoutSeconds = {minimum} (got {visibility}), or a "
                                     "message is delivered again while its batch still runs"))
         elif (visibility or minimum) > SQS_MAX_VISIBILITY_SECONDS:
             problems.append(Problem(("sqs", "visibility_timeout_seconds"),

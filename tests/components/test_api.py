@@ -327,7 +327,7 @@ def test_public_route_without_reason() -> None:
     args = http_args()
     args["routes"]["GET /catalog"]["public_reason"] = "public"
     assert error(args) == (
-        "Api 'edge': routes.GET /catalog.publicReason: a public route needs public_reason (at "
+        "Api 'edge': routes.GET /catalog.publicReason: a public route needs publicReason (at "
         "least 10 characters) saying why anyone may call it; otherwise use authorization jwt "
         "or iam")
 
@@ -359,11 +359,11 @@ def test_route_to_unknown_function_and_service() -> None:
 def test_function_behind_a_route_must_answer_within_29_seconds() -> None:
     assert error(http_args(function_timeouts={"orders": 30})) == (
         "Api 'edge': routes.GET /orders.function: function 'orders' may run 30 seconds but "
-        "API Gateway waits at most 29 seconds: lower its timeout_seconds\n"
+        "API Gateway waits at most 29 seconds: lower its timeoutSeconds\n"
         "Api 'edge': routes.ANY /orders/{proxy+}.function: function 'orders' may run 30 "
-        "seconds but API Gateway waits at most 29 seconds: lower its timeout_seconds\n"
+        "seconds but API Gateway waits at most 29 seconds: lower its timeoutSeconds\n"
         "Api 'edge': routes.OPTIONS /orders.function: function 'orders' may run 30 seconds "
-        "but API Gateway waits at most 29 seconds: lower its timeout_seconds")
+        "but API Gateway waits at most 29 seconds: lower its timeoutSeconds")
     assert count(run(http_args(function_timeouts={"orders": 29})))["aws:apigatewayv2/route:Route"] \
         == 4
 
@@ -382,7 +382,7 @@ def test_wildcard_cors_origin_needs_public_reason() -> None:
     cors = {"allow_origins": ["*"], "allow_methods": ["GET"]}
     assert error(http_args(cors=cors)) == (
         "Api 'edge': cors.allowOrigins[0]: '*' lets every website call the API from a "
-        "browser: list the allowed origins, or give cors.public_reason (at least 10 "
+        "browser: list the allowed origins, or give cors.publicReason (at least 10 "
         "characters)")
     assert check_api(http_args(cors={**cors, "public_reason": "public read-only catalogue"})) \
         == []

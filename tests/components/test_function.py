@@ -285,7 +285,7 @@ def test_unsupported_runtime() -> None:
 
 def test_source_and_image_both_and_neither() -> None:
     both = "FunctionService 'orders': (args): set exactly one of source (a code directory) " \
-           "or image_uri (an ECR image pinned by digest)"
+           "or imageUri (an ECR image pinned by digest)"
     assert error(base(image_uri=IMAGE)).splitlines()[0] == both
     neither = base()
     del neither["source"]  # type: ignore[misc]
@@ -304,15 +304,15 @@ def test_image_must_be_pinned_by_digest() -> None:
 
 def test_memory_and_timeout_ranges() -> None:
     assert error(base(memory_mb=64, timeout_seconds=901)) == (
-        "FunctionService 'orders': memoryMb: memory_mb must be between 128 and 10240 (got 64)\n"
-        "FunctionService 'orders': timeoutSeconds: timeout_seconds must be between 1 and 900 "
+        "FunctionService 'orders': memoryMb: memoryMb must be between 128 and 10240 (got 64)\n"
+        "FunctionService 'orders': timeoutSeconds: timeoutSeconds must be between 1 and 900 "
         "(got 901)")
 
 
 def test_api_trigger_timeout_limit() -> None:
     assert error(base(timeout_seconds=30, triggers={"api": True})) == (
-        "FunctionService 'orders': triggers.api: timeout_seconds is 30 but API Gateway waits "
-        "at most 29 seconds for an integration: lower timeout_seconds or use an asynchronous "
+        "FunctionService 'orders': triggers.api: timeoutSeconds is 30 but API Gateway waits "
+        "at most 29 seconds for an integration: lower timeoutSeconds or use an asynchronous "
         "trigger")
     assert check_function(base(timeout_seconds=29, triggers={"api": True})) == []
 
@@ -320,7 +320,7 @@ def test_api_trigger_timeout_limit() -> None:
 def test_sqs_visibility_timeout_too_short() -> None:
     assert error(base(triggers={"sqs": {"visibility_timeout_seconds": 30}})) == (
         "FunctionService 'orders': triggers.sqs.visibilityTimeoutSeconds: must be at least "
-        "6 x timeout_seconds = 60 (got 30), or a message is delivered again while its batch "
+        "6 x timeoutSeconds = 60 (got 30), or a message is delivered again while its batch "
         "still runs")
     assert check_function(base(triggers={"sqs": {"visibility_timeout_seconds": 60}})) == []
 
