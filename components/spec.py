@@ -34,7 +34,14 @@ from .network import NetworkSpec, check_network
 from .pipeline import PipelineSpec, check_pipeline
 from .secret import SecretSpec, check_secret
 from .table import TableSpec, check_table
-from .validation import Problem, check_choice, check_key, config_path, did_you_mean
+from .validation import (
+    Problem,
+    check_choice,
+    check_key,
+    config_path,
+    credential_reason,
+    did_you_mean,
+)
 
 NAMESPACE = "microservices-platform"
 
@@ -119,8 +126,11 @@ def _configure(tp: Any, seen: set[int]) -> None:
 _configure(PlatformSpec, set())
 _FIELDS = typing.get_type_hints(PlatformSpec)
 _ALIASES = {to_camel(name): name for name in _FIELDS}
-# One adapter per top-level section, so a broken section does not hide problems elsewhere.
+# One adapter per top-level section, so a broken section does not hide problems elsewhere,
+# and one per entry of the keyed sections (services, functions, ...), for the same reason.
 _ADAPTERS = {name: TypeAdapter(tp) for name, tp in _FIELDS.items()}
+_ENTRY_ADAPTERS = {name: TypeAdapter(typing.get_args(tp)[1]) for name, tp in _FIELDS.items()
+                   if typing.get_origin(tp) is dict}
 
 
 def _fields_at(path: Sequence[Any]) -> list[str] | None:
@@ -156,6 +166,10 @@ def _from_pydantic(err: Mapping[str, Any], prefix: tuple[str, ...]) -> Problem:
     if kind == "extra_forbidden":
         *parent, key = loc
         allowed = _fields_at(parent) or []
+        if credential_reason(str(key), "value"):
+            return Problem(loc, "unknown key: credentials never go in a stack file; the "
+                                "platform keeps them in Secrets Manager (databases manage "
+                                "their own master password) and services reference them")
         hint = did_you_mean(str(key), allowed)
         return Problem(loc, f"unknown key{hint}; allowed keys: {', '.join(allowed)}")
     if kind == "missing":
@@ -195,6 +209,18 @@ def parse_platform_spec(values: Mapping[str, Any]) -> PlatformSpec:
         if name is None:
             problems.append(Problem((key,), f"unknown key{did_you_mean(key, _ALIASES)}; "
                                             f"allowed keys: {', '.join(_ALIASES)}"))
+            continue
+        if name in _ENTRY_ADAPTERS and isinstance(raw, dict):
+            # Keyed sections entry by entry: a broken entry keeps its key (so references
+            # to it do not cascade into more errors) but skips the rules that need it.
+            entries: dict[str, Any] = {}
+            for key, entry in raw.items():
+                try:
+                    entries[key] = _ENTRY_ADAPTERS[name].validate_python(entry)
+                except pydantic.ValidationError as exc:
+                    problems += [_from_pydantic(e, (name, key)) for e in exc.errors()]
+                    entries[key] = None
+            parsed[name] = entries
             continue
         try:
             parsed[name] = _ADAPTERS[name].validate_python(raw)
@@ -252,7 +278,8 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
     for name, check in _KEYED_CHECKS.items():
         for key, item in spec[name].items() if name in ok else ():
             problems += check_key((name, key), key)
-            problems += [p.under(name, key) for p in check(item)]
+            if item is not None:
+                problems += [p.under(name, key) for p in check(item)]
     if "log_retention_days" in ok and spec["log_retention_days"] not in LOG_RETENTION_DAYS:
         problems.append(Problem(("log_retention_days",),
                                 f"{spec['log_retention_days']} is not a CloudWatch Logs "
@@ -272,7 +299,7 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
 def internal_services(spec: Mapping[str, Any]) -> list[str]:
     """Keys of services reached through the internal load balancer (the default)."""
     return sorted(key for key, svc in (spec.get("services") or {}).items()
-                  if svc.get("visibility", "internal") == "internal")
+                  if (svc or {}).get("visibility", "internal") == "internal")
 
 
 def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
@@ -286,13 +313,18 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
     functions = spec["functions"] if "functions" in ok else {}
     for section, workloads in (("services", services), ("functions", functions)):
         for key, workload in sorted(workloads.items()):
+            if workload is None:
+                continue
             for table, access in sorted(workload.get("tables", {}).items()):
                 if table not in keys("tables"):
                     problems.append(Problem((section, key, "tables", table),
                                             _missing(table, "tables", keys("tables"))))
-                problems += check_choice((section, key, "tables", table), access,
-                                         ("read", "write", "read_write"))
+                if section == "functions":  # check_service covers services' own
+                    problems += check_choice((section, key, "tables", table), access,
+                                             ("read", "write", "read_write"))
     for key, svc in sorted(services.items()):
+        if svc is None:
+            continue
         for field, section in (("database", "databases"), ("cache", "caches")):
             if field in svc and svc[field] not in keys(section):
                 problems.append(Problem(("services", key, field), _missing(
@@ -304,6 +336,8 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
                                         _missing(secret, "secrets", keys("secrets"))))
     for section in ("databases", "caches"):
         for key, store in sorted((spec[section] if section in ok else {}).items()):
+            if store is None:
+                continue
             for i, client in enumerate(store.get("allowed_services", [])):
                 if client not in services:
                     problems.append(Problem((section, key, "allowed_services", i),
@@ -313,6 +347,8 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
             problems.append(Problem(("pipelines", key), "delivers no service: "
                                     + _missing(key, "services", sorted(services))))
     for key, api in sorted((spec["apis"] if "apis" in ok else {}).items()):
+        if api is None:
+            continue
         for route, target in sorted(api.get("routes", {}).items()):
             fn, svc = target.get("function"), target.get("service")
             if fn is not None and fn not in keys("functions"):
@@ -360,13 +396,16 @@ def _check_routes(services: Mapping[str, Any]) -> list[Problem]:
     seen_paths: dict[tuple[str, str, str], str] = {}
     seen_priorities: dict[tuple[str, int], str] = {}
     for key, svc in sorted(services.items()):
+        if svc is None:
+            continue
         lb = svc.get("visibility", "internal")
         host = svc.get("host", "*")
         for path in svc.get("paths", [f"/{key}", f"/{key}/*"]):
             owner = seen_paths.setdefault((lb, host, path), key)
             if owner != key:
+                where = f"path {path}" + (f" on host {host}" if host != "*" else "")
                 problems.append(Problem(("services", key, "paths"),
-                                        f"{host}{path} on the {lb} load balancer is already "
+                                        f"{where} on the {lb} load balancer is already "
                                         f"routed to service '{owner}'"))
         priority = svc.get("priority", default_priority(key))
         owner = seen_priorities.setdefault((lb, priority), key)
@@ -385,7 +424,11 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
     az_count = spec["network"].get("az_count", len(zones) if zones else 3) \
         if "network" in ok else None
     for key, svc in sorted((spec.get("services") or {}).items() if "services" in ok else ()):
+        if svc is None:
+            continue
         problems += check_key(("services", key), key)
+        if svc is None:
+            continue
         problems += [p.under("services", key) for p in check_service(
             without_platform_secrets(svc), az_count if tier.desired_at_least_az_count else None)]
         if svc.get("spot") and not tier.fargate_spot:
@@ -394,8 +437,11 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
                                     "or set it to false"))
     for section, check in (("databases", check_database), ("caches", check_cache)):
         for key, store in sorted(spec[section].items() if section in ok else ()):
+            if store is None:
+                continue
             problems += check_key((section, key), key)
-            problems += [p.under(section, key) for p in check(store, tier)]
+            if store is not None:
+                problems += [p.under(section, key) for p in check(store, tier)]
     if "network" in ok:
         network = spec["network"]
         if az_count is not None and az_count < tier.min_az_count:

@@ -1,0 +1,213 @@
+"""The stack files: the three real ones validate and build; a table of broken copies each
+fails with its exact one-line messages and registers nothing."""
+
+import copy
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.spec import NAMESPACE, SpecError, namespace_values, parse_platform_spec
+from preflight.capture import Registration, capture
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ("dev", "staging", "prod")
+DELETE = object()
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def engine_config(config: dict[str, Any]) -> dict[str, str]:
+    """As the CLI hands config to a program: objects as JSON text, scalars as strings."""
+    return {k: json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+            for k, v in config.items()}
+
+
+def run_program(stack: str, config: dict[str, Any],
+                seen: list[Registration] | None = None) -> Any:
+    return capture(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+                   project=NAMESPACE, stack=stack, config=engine_config(config),
+                   on_register=None if seen is None else seen.append)
+
+
+def mutate(config: dict[str, Any], path: str, value: Any) -> None:
+    top, *rest = path.split(".")
+    node = config.setdefault(f"{NAMESPACE}:{top}", {})
+    parent, leaf = config, f"{NAMESPACE}:{top}"
+    for part in rest:
+        parent, leaf = node, part
+        node = node.setdefault(part, {}) if part != rest[-1] else node
+    if value is DELETE:
+        del parent[leaf]
+    else:
+        parent[leaf] = value
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_file_validates(stack: str) -> None:
+    spec = parse_platform_spec(namespace_values(stack_config(stack)))
+    assert spec["environment"] == stack
+
+
+INVALID = [
+    ('prod', [('environment', 'qa')],
+     ["environment: 'qa' is not allowed: use one of dev, staging, prod"]),
+    ('prod', [('region', 'europe')],
+     ["region: 'europe' is not an AWS region name (e.g. eu-west-1)"]),
+    ('prod', [('tags.costCentre', DELETE)],
+     ['tags.costCentre: required key is missing']),
+    ('prod', [('tags.dataClassification', 'secret')],
+     ["tags.dataClassification: 'secret' is not allowed: use one of public, internal, confidential, restricted"]),
+    ('prod', [('network.azCount', 2)],
+     ['network.azCount: prod needs at least 3 availability zones (got 2)']),
+    ('dev', [('network.azCount', 7)],
+     ['network.azCount: azCount must be between 2 and 6 (got 7)']),
+    ('prod', [('network.cidr', '10.0.0.0/33')],
+     ["network.cidr: '10.0.0.0/33' is not an IPv4 CIDR block ('33' is not a valid netmask)"]),
+    ('prod', [('network.cidr', '8.8.0.0/16')],
+     ['network.cidr: 8.8.0.0/16 is not a private (RFC 1918) range']),
+    ('prod', [('network.natStrategy', 'single')],
+     ['network.natStrategy: prod needs a NAT gateway per availability zone: use per-az (got single)']),
+    ('prod', [('network.natStratgy', 'single')],
+     ["network.natStratgy: unknown key (did you mean 'natStrategy'?); allowed keys: cidr, azCount, availabilityZones, natStrategy, endpoints"]),
+    ('prod', [('servics', {})],
+     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability"]),
+    ('prod', [('logRetentionDays', 30)],
+     ['logRetentionDays: prod keeps logs at least 365 days (got 30)']),
+    ('dev', [('logRetentionDays', 13)],
+     ['logRetentionDays: 13 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+      'logRetentionDays: dev keeps logs at least 14 days (got 13)']),
+    ('prod', [('loadBalancer.certificateArn', 'not-an-arn')],
+     ["loadBalancer.certificateArn: 'not-an-arn' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"]),
+    ('prod', [('loadBalancer.sslPolicy', 'ELBSecurityPolicy-2016-08')],
+     ["loadBalancer.sslPolicy: 'ELBSecurityPolicy-2016-08' accepts TLS versions older than 1.2: use one of ELBSecurityPolicy-TLS13-1-2-2021-06, ELBSecurityPolicy-TLS13-1-2-Res-2021-06, ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06, ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06, ELBSecurityPolicy-TLS13-1-3-2021-06, ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04, ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04, ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04, ELBSecurityPolicy-TLS-1-2-2017-01, ELBSecurityPolicy-TLS-1-2-Ext-2018-06, ELBSecurityPolicy-FS-1-2-2019-08, ELBSecurityPolicy-FS-1-2-Res-2019-08, ELBSecurityPolicy-FS-1-2-Res-2020-10"]),
+    ('prod', [('services.web.memory', 4096)],
+     ['services.web.memory: memory 4096 is not allowed with cpu 256: use one of 512, 1024, 2048']),
+    ('prod', [('services.web.port', 80)],
+     ['services.web.port: port must be between 1024 and 65535 (got 80)']),
+    ('prod', [('services.orders.desiredCount', 2)],
+     ['services.orders.desiredCount: desiredCount must be at least 3, one task per availability zone (got 2)',
+      'services.orders.minCount: minCount (3) must not be greater than desiredCount (2)']),
+    ('prod', [('services.orders.environment', {'DB_PASSWORD': 'hunter2'})],
+     ['services.orders.environment: DB_PASSWORD: plaintext credential rejected: the name says it holds a secret; put it in Secrets Manager or SSM and list it under secrets']),
+    ('prod', [('services.orders.environment', {'UPSTREAM_KEY_ID': 'AKIAIOSFODNN7EXAMPLE'})],
+     ['services.orders.environment: UPSTREAM_KEY_ID: plaintext credential rejected: the value looks like an AWS access key id; put it in Secrets Manager or SSM and list it under secrets']),
+    ('prod', [('services.orders.database', 'orders-database')],
+     ["services.orders.database: 'orders-database' is not defined under databases (defined: orders-db) (did you mean 'orders-db'?)"]),
+    ('prod', [('services.orders.tables', {'catalog': 'admin'})],
+     ["services.orders.tables.catalog: 'admin' is not allowed: use one of read, write, read_write"]),
+    ('prod', [('services.orders.spot', True)],
+     ['services.orders.spot: prod does not run on Fargate Spot: remove spot or set it to false']),
+    ('prod', [('services.orders.secrets', {'API_KEY': 'secret:missing'})],
+     ["services.orders.secrets.API_KEY: 'missing' is not defined under secrets (defined: payments-api-key)"]),
+    ('prod', [('services.web.readOnlyRootFilesystem', False)],
+     ['services.web.writableRootReason: required (at least 10 characters) when readOnlyRootFilesystem is false: say why the container must write outside /tmp']),
+    ('prod', [('services.web.image', 'nginx:latest')],
+     ["services.web.image: 'nginx:latest' must be pinned by digest (name@sha256:<64 hex digits>)"]),
+    ('prod', [('services.web.cpu', 'lots')],
+     ['services.web.cpu: must be a whole number (got "lots")']),
+    ('prod', [('services.Web_Service', {'cpu': 256, 'memory': 512})],
+     ["services.Web_Service: 'Web_Service' is not a valid name: use 2-32 lowercase letters, digits and single hyphens, starting with a letter",
+      'services.Web_Service.desiredCount: desiredCount must be at least 3, one task per availability zone (got 2)',
+      'services.Web_Service.minCount: minCount must be at least 3, one task per availability zone (got 2)']),
+    ('prod', [('functions.catalog.runtime', 'python2.7')],
+     ["functions.catalog.runtime: 'python2.7' is not a supported runtime: use one of python3.12, python3.13, nodejs20.x, nodejs22.x, java21, provided.al2023"]),
+    ('prod', [('functions.catalog.timeoutSeconds', 60)],
+     ['functions.catalog.triggers.api: timeoutSeconds is 60 but API Gateway waits at most 29 seconds for an integration: lower timeoutSeconds or use an asynchronous trigger']),
+    ('prod', [('apis.edge.routes.GET /health.publicReason', DELETE)],
+     ['apis.edge.routes.GET /health.publicReason: a public route needs publicReason (at least 10 characters) saying why anyone may call it; otherwise use authorization jwt or iam']),
+    ('prod', [('apis.edge.routes.GET /catalog.function', 'catalogue')],
+     ["apis.edge.routes.GET /catalog.function: 'catalogue' is not defined under functions (defined: catalog) (did you mean 'catalog'?)"]),
+    ('prod', [('databases.orders-db.instances', 1)],
+     ['databases.orders-db.instances: prod needs at least 2 instances in different availability zones (got 1)']),
+    ('prod', [('databases.orders-db.backupRetentionDays', 7)],
+     ['databases.orders-db.backupRetentionDays: backupRetentionDays must be at least 14 in prod (got 7)']),
+    ('prod', [('databases.orders-db.masterPassword', 'hunter2hunter2')],
+     ['databases.orders-db.masterPassword: unknown key: credentials never go in a stack file; the platform keeps them in Secrets Manager (databases manage their own master password) and services reference them']),
+    ('prod', [('caches.sessions.replicasPerShard', 0)],
+     ['caches.sessions.replicasPerShard: needs at least 1 replica for automatic failover (got 0)']),
+    ('prod', [('pipelines.payments', {'connectionArn': 'arn:aws:codeconnections:eu-west-1:123456789012:connection/6c1f6a2e-3a8e-4d0b-9b52-0f4f2b6d1c11', 'repository': 'example-org/payments'})],
+     ["pipelines.payments: delivers no service: 'payments' is not defined under services (defined: orders, web)"]),
+    ('prod', [('observability.alarms', {'web': {'latencyy': {'threshold': 500}}})],
+     ["observability.alarms.web.latencyy: unknown service alarm 'latencyy' (did you mean 'latency-p99'?); known alarms: 5xx-rate, unhealthy-hosts, latency-p99, cpu-high, memory-high, running-tasks"]),
+    ('prod', [('caches.sessions.allowedServices', ['web', 'billing'])],
+     ["caches.sessions.allowedServices[1]: 'billing' is not defined under services (defined: orders, web)"]),
+    ('dev', [('functions.catalog.triggers.sqs', {'visibilityTimeoutSeconds': 30})],
+     ['functions.catalog.triggers.sqs.visibilityTimeoutSeconds: must be at least 6 x timeoutSeconds = 60 (got 30), or a message is delivered again while its batch still runs']),
+    ("prod", [("services.orders.visibility", "public"), ("services.orders.paths", ["/*"])],
+     ["apis.edge.routes.ANY /orders/{proxy+}.service: 'orders' is not an internal service; "
+      "APIs reach services through the internal load balancer (internal services: none)",
+      "services.web.paths: path /* on the public load balancer is already routed to service "
+      "'orders'"]),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutations", "expected"), INVALID,
+                         ids=[" + ".join(p for p, _ in m) for _, m, _ in INVALID])
+def test_invalid_config_is_reported_exactly_and_registers_nothing(
+        stack: str, mutations: list[tuple[str, Any]], expected: list[str]) -> None:
+    config = copy.deepcopy(stack_config(stack))
+    for path, value in mutations:
+        mutate(config, path, value)
+    source = f"stacks/Pulumi.{stack}.yaml"
+    lines = [f"{source}: {NAMESPACE}:{line}" for line in expected]
+    with pytest.raises(SpecError) as err:
+        parse_platform_spec(namespace_values(config))
+    assert err.value.lines(source) == lines
+
+    # Through the program, as `pulumi up` runs it: a clean error, nothing registered.
+    seen: list[Registration] = []
+    with pytest.raises(pulumi.RunError) as run_err:
+        run_program(stack, config, seen)
+    assert str(run_err.value) == "\n".join(lines)
+    assert seen == []
+
+
+def test_table_is_large_enough() -> None:
+    assert len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_builds_the_reference_estate(stack: str) -> None:
+    """The whole program runs as a first preview; the estate's parts are all there."""
+    registered = run_program(stack, stack_config(stack)).registrations
+    components = sorted(r.name for r in registered if r.type.startswith("microservices:"))
+    assert f"{stack}-web" in components and f"{stack}-orders" in components
+    assert {f"{stack}-catalog", f"{stack}-edge", f"{stack}-orders-db",
+            f"{stack}-sessions", f"{stack}-payments-api-key"} <= set(components)
+    providers = [r for r in registered if r.type == "pulumi:providers:aws"]
+    assert [(p.name, p.inputs["region"]) for p in providers] == [(f"{stack}-aws", "eu-west-1")]
+    assert "accessKey" not in providers[0].inputs and "secretKey" not in providers[0].inputs
+    # Every other resource uses that provider, never the ambient default one.
+    custom = [r for r in registered if r.custom and r.type != "pulumi:providers:aws"]
+    assert {r.provider.rsplit("::", 1)[0] for r in custom} == {providers[0].urn}
+    stateful = [r for r in registered if r.type in (
+        "aws:rds/cluster:Cluster", "aws:dynamodb/table:Table",
+        "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key")]
+    assert len(stateful) == 4
+    protected = stack == "prod"
+    assert {(r.type, r.protect, r.retain_on_delete) for r in stateful} == {
+        (r.type, protected, protected) for r in stateful}
+
+
+def test_reordering_services_changes_no_urn() -> None:
+    config = stack_config("dev")
+    services = config[f"{NAMESPACE}:services"]
+    reordered = {**config, f"{NAMESPACE}:services": dict(reversed(list(services.items())))}
+    assert list(reordered[f"{NAMESPACE}:services"]) != list(services)
+    first = sorted(r.urn for r in run_program("dev", config).registrations)
+    second = sorted(r.urn for r in run_program("dev", reordered).registrations)
+    assert first == second
+
+
+def test_readme_commands_are_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text().split("```sh\n", 1)[1].split("```", 1)[0]
+    preflight_cmd, test_cmd = readme.strip().splitlines()
+    assert preflight_cmd.endswith("preflight dev")
+    assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
