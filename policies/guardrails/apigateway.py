@@ -27,8 +27,8 @@ def tls12_or_better(policy: object) -> bool:
     "apigateway-domain-tls12",
     types=(REST_DOMAIN, HTTP_DOMAIN),
     description="API custom domains refuse TLS below 1.2.",
-    severity="high", guardrail="tls", refs=("checkov CKV_AWS_206",
-                                             "Pulumi CP apigateway-domainname-configure-security-policy"),
+    severity="high", guardrail="tls",
+    refs=("checkov CKV_AWS_206", "Pulumi CP apigateway-domainname-configure-security-policy"),
     remediation="Set securityPolicy (REST) or domainNameConfiguration.securityPolicy (HTTP API) "
                 "to TLS_1_2.",
 )

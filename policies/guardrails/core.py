@@ -24,6 +24,8 @@ from typing import Any
 
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
+from components.validation import credential_reason
+
 DOCS_URL = ("https://github.com/microservices-platform/microservices-platform/blob/main/"
             "docs/policies.md")
 EXEMPTED_PREFIX = "[exempted] "
@@ -60,7 +62,7 @@ def is_unknown(value: Any) -> bool:
 
 def plain(value: Any) -> Any:
     """Engine properties as plain dicts/lists, unknown sentinels replaced by UNKNOWN."""
-    if isinstance(value, _DictProxy) or isinstance(value, _ListProxy):
+    if isinstance(value, (_DictProxy, _ListProxy)):
         value = value["__target"]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
@@ -117,6 +119,16 @@ def load_json(value: Any) -> Any:
         return plain(json.loads(value))
     except (TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"is not valid JSON ({exc})") from exc
+
+
+def credential_in(name: str, value: Any) -> str | None:
+    """Why ``name=value`` looks like a credential (the platform's one definition,
+    ``components.validation.credential_reason``), or None. An ARN is a reference to a secret,
+    not the secret, so ``DB_SECRET_ARN=arn:aws:secretsmanager:...`` passes."""
+    text = "" if value is None else str(value)
+    if text.startswith("arn:"):
+        return None
+    return credential_reason(name, text)
 
 
 # --- resources as rules see them ---------------------------------------------------------
@@ -221,7 +233,8 @@ class PolicyException:
 
     def matches(self, resource: Resource) -> bool:
         pattern = self.resource
-        return (pattern in (resource.urn, resource.name) or fnmatch.fnmatchcase(resource.name, pattern)
+        return (pattern in (resource.urn, resource.name)
+                or fnmatch.fnmatchcase(resource.name, pattern)
                 or fnmatch.fnmatchcase(resource.urn, pattern))
 
     def active(self, today: dt.date) -> bool:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.validation import credential_reason
-
-from .core import Param, Resource, Settings, as_list, is_unknown, num, resource_policy, unknown
+from .core import (
+    Param,
+    Resource,
+    Settings,
+    as_list,
+    credential_in,
+    is_unknown,
+    num,
+    resource_policy,
+    unknown,
+)
 
 PROJECT = "aws:codebuild/project:Project"
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
@@ -91,12 +99,12 @@ def codebuild_plaintext(r: Resource, s: Settings) -> Iterator[str]:
         if is_unknown(value):
             yield unknown(f"environment variable {name}", "it holds no credential")
             continue
-        reason = credential_reason(name, "" if value is None else str(value))
+        reason = credential_in(name, value)
         if reason:
             yield f"environment variable {name}: {reason}"
     source = r.get("source.location")
     if isinstance(source, str):
-        reason = credential_reason("source.location", source)
+        reason = credential_in("source.location", source)
         if reason and "password" in reason:
             yield f"source.location: {reason}"
 

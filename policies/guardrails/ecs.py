@@ -6,14 +6,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from components.validation import credential_reason
-
 from .core import (
     Param,
     Resource,
     Settings,
     Stack,
     as_list,
+    credential_in,
     is_unknown,
     load_json,
     num,
@@ -103,7 +102,8 @@ def service_desired_count(r: Resource, s: Settings) -> Iterator[str]:
     if is_unknown(count):
         yield unknown("desiredCount", f"the service runs {need} tasks")
     elif count is None or count < need:
-        yield f"desiredCount is {num(count) if count is not None else 'not set'}; at least {need} required"
+        shown = "not set" if count is None else num(count)
+        yield f"desiredCount is {shown}; at least {need} required"
 
 
 @resource_policy(
@@ -159,7 +159,8 @@ def exec_logging(r: Resource, s: Settings) -> Iterator[str]:
         yield "executeCommandConfiguration.kmsKeyId is not set"
     logging = conf.get("logging", "DEFAULT")
     if logging != "OVERRIDE":
-        yield f"executeCommandConfiguration.logging is {logging}; use OVERRIDE with an encrypted log group"
+        yield (f"executeCommandConfiguration.logging is {logging}; use OVERRIDE with an "
+               "encrypted log group")
     else:
         log = conf.get("logConfiguration") or {}
         if is_unknown(log) or log.get("cloudWatchEncryptionEnabled") is not True \
@@ -318,7 +319,7 @@ def ecs_plaintext(r: Resource, s: Settings) -> Iterator[str]:
             if is_unknown(value):
                 yield unknown(f"{label} environment {name}", "it holds no credential")
                 continue
-            reason = credential_reason(name, "" if value is None else str(value))
+            reason = credential_in(name, value)
             if reason:
                 yield f"{label} environment {name}: {reason}"
 

@@ -238,7 +238,8 @@ def no_wildcard_resources(r: Resource, s: Settings) -> Iterator[str]:
         scoped = sorted({a for action in st.values("Action") if isinstance(action, str)
                          and action != "*" for a in scoped_actions(action)})
         if scoped:
-            shown = ", ".join(scoped[:5]) + (f" and {len(scoped) - 5} more" if len(scoped) > 5 else "")
+            more = f" and {len(scoped) - 5} more" if len(scoped) > 5 else ""
+            shown = ", ".join(scoped[:5]) + more
             yield (f"{where}: {st.label} grants {shown} on Resource '*' although they support "
                    "resource-level permissions")
 
@@ -347,7 +348,8 @@ def trust_scoped(r: Resource, s: Settings) -> Iterator[str]:
         if is_unknown(principal) or _unknown_parts(st, ("Condition",)):
             yield unknown(f"{where}: {st.label} Principal/Condition", "the trust is scoped")
             continue
-        if principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))):
+        if principal == "*" or (isinstance(principal, dict)
+                                and "*" in as_list(principal.get("AWS"))):
             yield f"{where}: {st.label} trusts any principal ('*')"
             continue
         if not isinstance(principal, dict):

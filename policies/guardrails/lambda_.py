@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.validation import credential_reason
-
 from .core import (
     Resource,
     Settings,
     Stack,
+    credential_in,
     is_unknown,
     resource_policy,
     stack_policy,
@@ -105,7 +104,7 @@ def lambda_plaintext(r: Resource, s: Settings) -> Iterator[str]:
         if is_unknown(value):
             yield unknown(f"environment variable {name}", "it holds no credential")
             continue
-        reason = credential_reason(name, "" if value is None else str(value))
+        reason = credential_in(name, value)
         if reason:
             yield f"environment variable {name}: {reason}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from .core import (
     Param,
@@ -48,7 +49,7 @@ AZ_SPREAD_PROPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def subnet_zone(subnet: Resource) -> object:
+def subnet_zone(subnet: Resource) -> Any:
     zone = subnet.get("availabilityZone")
     if zone is None:
         zone = subnet.get("availabilityZoneId")

@@ -131,7 +131,8 @@ def deletion_protection(r: Resource, s: Settings) -> Iterator[str]:
     "rds-not-public",
     types=(*DATABASES, CLUSTER_INSTANCE),
     description="Databases are not publicly accessible.",
-    severity="critical", fsbp=("RDS.2",), refs=("cdk-nag RDSInstancePublicAccess", "checkov CKV_AWS_17"),
+    severity="critical", fsbp=("RDS.2",),
+    refs=("cdk-nag RDSInstancePublicAccess", "checkov CKV_AWS_17"),
     remediation="Leave publiclyAccessible unset or false and place databases in isolated "
                 "subnets.",
 )
@@ -257,9 +258,9 @@ def in_transit(r: Resource, s: Settings) -> Iterator[str]:
             yield unknown("parameters", "the parameter group forces TLS")
             return
         for p in as_list(params):
-            if isinstance(p, dict) and p.get("name") == param:
-                if is_unknown(p.get("value")) or str(p.get("value")) in SSL_PARAMETERS[param]:
-                    return
+            if isinstance(p, dict) and p.get("name") == param and (
+                    is_unknown(p.get("value")) or str(p.get("value")) in SSL_PARAMETERS[param]):
+                return
         yield f"{param} is not enabled; clients could connect without TLS"
         return
     if r.type == INSTANCE and _is_aurora_instance(r):

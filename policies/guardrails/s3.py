@@ -15,7 +15,8 @@ from .core import Resource, Settings, Stack, as_list, is_unknown, load_json, sta
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKETS = (BUCKET, "aws:s3/bucketV2:BucketV2")
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-ENCRYPTION = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+ENCRYPTION = ("aws:s3/bucketServerSideEncryptionConfiguration:"
+              "BucketServerSideEncryptionConfiguration",
               "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning",
               "aws:s3/bucketVersioningV2:BucketVersioningV2")
@@ -100,7 +101,8 @@ def encryption(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
     "s3-versioning",
     types=(*BUCKETS, *VERSIONING),
     description="Every bucket keeps object versions.",
-    severity="medium", fsbp=("S3.14",), refs=("cdk-nag S3BucketVersioningEnabled", "checkov CKV_AWS_21"),
+    severity="medium", fsbp=("S3.14",),
+    refs=("cdk-nag S3BucketVersioningEnabled", "checkov CKV_AWS_21"),
     remediation="Add aws.s3.BucketVersioning with versioningConfiguration {status: Enabled}.",
 )
 def versioning(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
@@ -113,7 +115,8 @@ def versioning(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
             if is_unknown(status):
                 yield config, unknown("versioningConfiguration.status", "versions are kept")
             elif status != "Enabled":
-                yield config, f"versioningConfiguration.status is {status or 'not set'}; use Enabled"
+                yield config, (f"versioningConfiguration.status is {status or 'not set'}; "
+                               "use Enabled")
 
 
 @stack_policy(
@@ -121,7 +124,8 @@ def versioning(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
     types=(*BUCKETS, BUCKET_POLICY),
     description="Every bucket policy denies requests that do not use TLS "
                 "(aws:SecureTransport false).",
-    severity="high", guardrail="tls", fsbp=("S3.5",), refs=("cdk-nag AS-S10", "checkov CKV_AWS_379"),
+    severity="high", guardrail="tls", fsbp=("S3.5",),
+    refs=("cdk-nag AS-S10", "checkov CKV_AWS_379"),
     remediation="Add a bucket policy statement: Effect Deny, Principal '*', Action 's3:*', "
                 "Resource [bucket ARN, bucket ARN/*], Condition Bool aws:SecureTransport false.",
 )

@@ -34,7 +34,8 @@ def has_rules(r: Resource, s: Settings) -> Iterator[str]:
     "wafv2-web-acl-logging",
     types=(WEB_ACL, WEB_ACL_LOGGING),
     description="Web ACLs log requests.",
-    severity="medium", fsbp=("WAF.11",), refs=("cdk-nag WAFv2LoggingEnabled", "checkov CKV2_AWS_31"),
+    severity="medium", fsbp=("WAF.11",),
+    refs=("cdk-nag WAFv2LoggingEnabled", "checkov CKV2_AWS_31"),
     remediation="Add aws.wafv2.WebAclLoggingConfiguration for the ACL, delivering to a log "
                 "group named aws-waf-logs-*.",
 )
