@@ -56,7 +56,9 @@ def listener_no_plaintext(r: Resource, s: Settings) -> Iterator[str]:
     if is_unknown(protocol):
         yield unknown("protocol", "the listener encrypts traffic")
         return
-    protocol = str(protocol or ("HTTPS" if r.get("certificateArn") else "HTTP")).upper()
+    if protocol is None:
+        protocol = "HTTPS" if r.get("certificateArn") is not None else "HTTP"
+    protocol = str(protocol).upper()
     if protocol == "HTTP":
         actions = r.get("defaultActions")
         if is_unknown(actions):

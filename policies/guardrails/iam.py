@@ -159,6 +159,10 @@ def _each(r: Resource, claim: str, *, trust: bool | None = False
         elif isinstance(doc, str):
             yield where, None, f"{where} {doc}"
         elif isinstance(doc, dict):
+            body = doc.get("Statement")
+            if is_unknown(body) or any(is_unknown(b) for b in as_list(body)):
+                yield where, None, unknown(f"{where} Statement", claim)
+                continue
             for st in statements(doc):
                 yield where, st, None
 

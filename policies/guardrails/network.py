@@ -115,7 +115,8 @@ def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
 def _default_nat_routes(stack: Stack) -> Iterator[tuple[Resource, list[Resource]]]:
     """(route table, NAT gateways behind its default route)."""
     for route in stack.of_type(ROUTE):
-        if route.get("destinationCidrBlock") == "0.0.0.0/0" and route.get("natGatewayId"):
+        if route.get("destinationCidrBlock") == "0.0.0.0/0" \
+                and route.get("natGatewayId") is not None:
             for table in route.deps("routeTableId", (ROUTE_TABLE,)):
                 yield table, route.deps("natGatewayId", (NAT,))
     for table in stack.of_type(ROUTE_TABLE):
@@ -297,9 +298,9 @@ def sg_descriptions(r: Resource, s: Settings) -> Iterator[str]:
             yield "security group has no description of its purpose"
         for prop in ("ingress", "egress"):
             for i, entry in enumerate(as_list(r.get(prop))):
-                if isinstance(entry, dict) and not entry.get("description"):
+                if isinstance(entry, dict) and entry.get("description") in (None, ""):
                     yield f"{prop}[{i}] has no description"
-    elif not r.get("description"):
+    elif r.get("description") in (None, ""):
         yield "rule has no description"
 
 

@@ -24,7 +24,15 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 
 
 def denies_insecure_transport(doc: Any, actions: tuple[str, ...]) -> bool:
-    """Whether a policy document has a Deny on aws:SecureTransport = false for everyone."""
+    """Whether a policy document has a Deny on aws:SecureTransport = false for everyone
+    (a statement with unknown parts does not count)."""
+    try:
+        return _denies_insecure_transport(doc, actions)
+    except TypeError:
+        return False
+
+
+def _denies_insecure_transport(doc: Any, actions: tuple[str, ...]) -> bool:
     if not isinstance(doc, dict):
         return False
     for st in as_list(doc.get("Statement")):
