@@ -13,6 +13,7 @@ ACCT = "123456789012"
 REGION = "eu-west-1"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCT}:key/data"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCT}:table/orders"
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCT}:secret:x"
 IMAGE = f"{ACCT}.dkr.ecr.{REGION}.amazonaws.com/orders:1.4.2"
 
 TRUST = {"Version": "2012-10-17", "Statement": [{
@@ -96,7 +97,8 @@ BASELINES: dict[str, dict[str, Any]] = {
          "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]})},
     "aws:s3/bucketPolicy:BucketPolicy": {"bucket": "logs", "policy": doc(
         TLS_DENY,
-        {"Sid": "ElbLogs", "Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+        {"Sid": "ElbLogs", "Effect": "Allow",
+         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
          "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/*",
          "Condition": {"StringEquals": {"aws:SourceAccount": ACCT}}})},
     "aws:sns/topicPolicy:TopicPolicy": {"arn": "arn:topic", "policy": doc(
@@ -114,7 +116,8 @@ BASELINES: dict[str, dict[str, Any]] = {
     "aws:kms/key:Key": {"enableKeyRotation": True, "policy": doc(
         {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
          "Action": "kms:*", "Resource": "*"},
-        {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+        {"Sid": "Logs", "Effect": "Allow",
+         "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
          "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                    f"arn:aws:logs:{REGION}:{ACCT}:*"}}})},
@@ -123,14 +126,15 @@ BASELINES: dict[str, dict[str, Any]] = {
          "Action": "secretsmanager:GetSecretValue", "Resource": "*"})},
     "aws:secretsmanager/secret:Secret": {"kmsKeyId": KEY_ARN},
     "aws:lambda/permission:Permission": {
-        "action": "lambda:InvokeFunction", "function": "orders", "principal": "apigateway.amazonaws.com",
+        "action": "lambda:InvokeFunction", "function": "orders",
+        "principal": "apigateway.amazonaws.com",
         "sourceArn": f"arn:aws:execute-api:{REGION}:{ACCT}:api/*/*"},
     "aws:lambda/function:Function": {
         "runtime": "python3.12", "handler": "app.handler", "role": "arn:role",
         "tracingConfig": {"mode": "Active"}, "reservedConcurrentExecutions": 10,
         "memorySize": 256, "timeout": 10,
         "environment": {"variables": {"TABLE_NAME": "orders",
-                                      "SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:{ACCT}:secret:x"}}},
+                                      "SECRET_ARN": SECRET_ARN}}},
     "aws:apigateway/stage:Stage": {
         "restApi": "api", "deployment": "d1", "stageName": "v1", "xrayTracingEnabled": True,
         "accessLogSettings": {"destinationArn": "arn:logs",
