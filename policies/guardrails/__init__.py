@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (importing registers the rules)
     apigateway,
     delivery,
     dynamodb,
+    ecr,
     ecs,
     elasticache,
     elb,

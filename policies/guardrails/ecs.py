@@ -1,4 +1,4 @@
-"""ECS on Fargate: clusters, services, task definitions and their containers; ECR."""
+"""ECS on Fargate: clusters, services, task definitions and their containers."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from .core import (
 CLUSTER = "aws:ecs/cluster:Cluster"
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
-REPOSITORY = "aws:ecr/repository:Repository"
 ROLE = "aws:iam/role:Role"
 
 ECR_IMAGE_RE = re.compile(
@@ -344,34 +343,3 @@ def task_role_separate(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
             yield task, "taskRoleArn and executionRoleArn are the same role"
         elif is_unknown(task_arn) and not task.deps("taskRoleArn"):
             yield task, unknown("taskRoleArn", "the task role differs from the execution role")
-
-
-@resource_policy(
-    "ecr-scan-on-push",
-    types=(REPOSITORY,),
-    description="ECR repositories scan every image on push.",
-    severity="high", guardrail="image-scanning", fsbp=("ECR.1",), refs=("checkov CKV_AWS_163",),
-    remediation="Set imageScanningConfiguration {scanOnPush: true}.",
-)
-def ecr_scan(r: Resource, s: Settings) -> Iterator[str]:
-    value = r.get("imageScanningConfiguration.scanOnPush")
-    if is_unknown(value):
-        yield unknown("imageScanningConfiguration.scanOnPush", "images are scanned on push")
-    elif value is not True:
-        yield "imageScanningConfiguration.scanOnPush is not true"
-
-
-@resource_policy(
-    "ecr-immutable-tags",
-    types=(REPOSITORY,),
-    description="ECR repositories have immutable image tags, so a scanned tag cannot be "
-                "replaced.",
-    severity="high", guardrail="image-scanning", fsbp=("ECR.2",), refs=("checkov CKV_AWS_51",),
-    remediation="Set imageTagMutability: IMMUTABLE.",
-)
-def ecr_immutable(r: Resource, s: Settings) -> Iterator[str]:
-    value = r.get("imageTagMutability", "MUTABLE")
-    if is_unknown(value):
-        yield unknown("imageTagMutability", "image tags are immutable")
-    elif value != "IMMUTABLE":
-        yield f"imageTagMutability is {value}; use IMMUTABLE"

@@ -61,11 +61,12 @@ def _has_subnets(resource: Resource, prop: str) -> object:
     value = resource.get(prop)
     if value is None or is_unknown(value):
         return value
-    if prop == "networkConfiguration":
-        return value.get("subnets") if isinstance(value, dict) else None
-    if prop == "vpcConfig":
-        return value.get("subnetIds") if isinstance(value, dict) else None
-    return value or None
+    if prop in ("networkConfiguration", "vpcConfig"):
+        key = "subnets" if prop == "networkConfiguration" else "subnetIds"
+        value = value.get(key) if isinstance(value, dict) else None
+        if value is None or is_unknown(value):
+            return value
+    return value if len(value) else None
 
 
 @stack_policy(
