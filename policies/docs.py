@@ -54,8 +54,8 @@ def _section(record: PolicyRecord, configs: dict[str, dict[str, dict[str, Any]]]
         lines.append(f"- Guardrail: {GUARDRAIL_TITLES[record.guardrail]}")
     lines.append("- AWS Security Hub FSBP: "
                  + (", ".join(record.fsbp) if record.fsbp else "no matching control"))
-    if record.refs:
-        lines.append(f"- Equivalents: {', '.join(record.refs)}")
+    lines.append("- Equivalents: " + (", ".join(record.refs) if record.refs
+                                      else "none in other rule sets (platform rule)"))
     for key, param in record.params.items():
         per_env = ", ".join(f"{env} {_value(configs[env][record.name].get(key, param.default))}"
                             for env in ENVIRONMENTS)

@@ -62,7 +62,7 @@ def build_logging(r: Resource, s: Settings) -> Iterator[str]:
     "codebuild-build-timeout",
     types=(PROJECT,),
     description="Builds have an explicit timeout of at most maxBuildTimeoutMinutes.",
-    severity="low", refs=("platform",),
+    severity="low",
     params={"maxBuildTimeoutMinutes": Param("integer", 60, "Longest build allowed.", minimum=5)},
     remediation="Set buildTimeout (minutes) to at most maxBuildTimeoutMinutes.",
 )

@@ -74,7 +74,7 @@ def service_no_public_ip(r: Resource, s: Settings) -> Iterator[str]:
     types=(SERVICE,),
     description="ECS services roll back failed deployments automatically (deployment circuit "
                 "breaker with rollback).",
-    severity="medium", refs=("platform",),
+    severity="medium",
     remediation="Set deploymentCircuitBreaker {enable: true, rollback: true}.",
 )
 def service_circuit_breaker(r: Resource, s: Settings) -> Iterator[str]:
@@ -90,7 +90,7 @@ def service_circuit_breaker(r: Resource, s: Settings) -> Iterator[str]:
     "ecs-service-min-desired-count",
     types=(SERVICE,),
     description="ECS services run at least minDesiredCount tasks, so one task or AZ can fail.",
-    severity="medium", guardrail="multi-az", refs=("platform",),
+    severity="medium", guardrail="multi-az",
     params={"minDesiredCount": Param("integer", 2, "Fewest tasks a service may run.", minimum=1)},
     remediation="Set desiredCount to at least minDesiredCount (one task per availability zone "
                 "in staging and prod).",
@@ -270,7 +270,7 @@ def container_logs(r: Resource, s: Settings) -> Iterator[str]:
     types=(TASK,),
     description="Container images come from the platform's ECR registry or are pinned by "
                 "digest.",
-    severity="high", guardrail="image-scanning", refs=("platform",),
+    severity="high", guardrail="image-scanning",
     params={"ecrAccountIds": Param("array", [], "Accounts whose ECR registries are trusted "
                                    "(empty: any account's ECR).")},
     remediation="Reference images as <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> "

@@ -332,7 +332,8 @@ def _condition(st: Statement, operators: tuple[str, ...], key: str) -> list[Any]
     "iam-trust-policy-scoped",
     types=(ROLE,),
     description="Role trust policies name their principals (no '*') and scope AWS service "
-                "principals with aws:SourceAccount or aws:SourceArn.",
+                "principals with aws:SourceAccount or aws:SourceArn (Lambda is exempt by "
+                "default: it assumes execution roles without presenting those keys).",
     severity="high", refs=("checkov CKV_AWS_60", "checkov CKV_AWS_61"),
     params={"exemptServices": Param(
         "array", ["lambda.amazonaws.com", "edgelambda.amazonaws.com"],

@@ -21,7 +21,7 @@ STATEFUL = (
     types=(AWS_PROVIDER,),
     description="AWS providers take credentials from the environment (OIDC role, SSO, "
                 "instance role), never from accessKey/secretKey/token configuration.",
-    severity="critical", guardrail="no-static-credentials", refs=("platform",),
+    severity="critical", guardrail="no-static-credentials",
     remediation="Remove aws:accessKey/aws:secretKey/aws:token from stack config and provider "
                 "arguments; let CI assume a role through GitHub OIDC.",
 )
@@ -37,7 +37,7 @@ def provider_credentials(r: Resource, s: Settings) -> Iterator[str]:
     description="Stateful resources (databases, tables, buckets, caches, keys, secrets, "
                 "repositories) carry Pulumi's protect option, so no update or destroy can "
                 "delete them without an explicit change.",
-    severity="high", refs=("platform",),
+    severity="high",
     remediation="Create the resource with child_opts(self, protect=tier.protect) (protect and "
                 "retain_on_delete).",
 )
