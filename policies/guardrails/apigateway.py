@@ -1,0 +1,159 @@
+"""API Gateway (REST and HTTP APIs): TLS on custom domains, access logs, throttling,
+authorization, tracing and WAF."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from .core import Resource, Settings, Stack, is_unknown, resource_policy, stack_policy, unknown
+
+REST_STAGE = "aws:apigateway/stage:Stage"
+HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
+METHOD = "aws:apigateway/method:Method"
+ROUTE = "aws:apigatewayv2/route:Route"
+METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+REST_DOMAIN = "aws:apigateway/domainName:DomainName"
+HTTP_DOMAIN = "aws:apigatewayv2/domainName:DomainName"
+WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
+
+
+def tls12_or_better(policy: object) -> bool:
+    return isinstance(policy, str) and (policy == "TLS_1_2" or policy.startswith(
+        ("SecurityPolicy_TLS13", "SecurityPolicy_TLS12")))
+
+
+@resource_policy(
+    "apigateway-domain-tls12",
+    types=(REST_DOMAIN, HTTP_DOMAIN),
+    description="API custom domains refuse TLS below 1.2.",
+    severity="high", guardrail="tls",
+    refs=("checkov CKV_AWS_206", "Pulumi CP apigateway-domainname-configure-security-policy"),
+    remediation="Set securityPolicy (REST) or domainNameConfiguration.securityPolicy (HTTP API) "
+                "to TLS_1_2.",
+)
+def domain_tls(r: Resource, s: Settings) -> Iterator[str]:
+    path = "securityPolicy" if r.type == REST_DOMAIN else "domainNameConfiguration.securityPolicy"
+    policy = r.get(path)
+    if is_unknown(policy):
+        yield unknown(path, "the domain refuses TLS below 1.2")
+    elif not tls12_or_better(policy):
+        yield f"{path} is {policy or 'not set'}; use TLS_1_2"
+
+
+@resource_policy(
+    "apigateway-access-logging",
+    types=(REST_STAGE, HTTP_STAGE),
+    description="API stages write structured (JSON) access logs.",
+    severity="medium", fsbp=("APIGateway.9",),
+    refs=("cdk-nag AS-APIG1", "cdk-nag APIGWStructuredLogging", "checkov CKV_AWS_76"),
+    remediation="Set accessLogSettings {destinationArn: <log group ARN>, format: a JSON object "
+                "of $context fields}.",
+)
+def access_logging(r: Resource, s: Settings) -> Iterator[str]:
+    settings = r.get("accessLogSettings")
+    if is_unknown(settings):
+        yield unknown("accessLogSettings", "access logs are written")
+        return
+    if not isinstance(settings, dict) or settings.get("destinationArn") is None:
+        yield "accessLogSettings.destinationArn is not set"
+        return
+    fmt = settings.get("format")
+    if is_unknown(fmt):
+        yield unknown("accessLogSettings.format", "access logs are JSON")
+        return
+    try:
+        parsed = json.loads(fmt or "")
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        yield "accessLogSettings.format is not a JSON object"
+
+
+@resource_policy(
+    "apigateway-authorization",
+    types=(METHOD, ROUTE),
+    description="Every REST method and HTTP API route requires authorization, except CORS "
+                "preflight (OPTIONS).",
+    severity="high", fsbp=("APIGateway.8",),
+    refs=("cdk-nag AS-APIG4", "checkov CKV_AWS_59", "checkov CKV_AWS_309"),
+    remediation="Set authorization/authorizationType to AWS_IAM, JWT, CUSTOM or "
+                "COGNITO_USER_POOLS with an authorizer.",
+)
+def authorization(r: Resource, s: Settings) -> Iterator[str]:
+    if r.type == METHOD:
+        verb, key, auth = r.get("httpMethod"), "authorization", r.get("authorization")
+    else:
+        route = r.get("routeKey")
+        verb = route.split(" ", 1)[0] if isinstance(route, str) else route
+        key, auth = "authorizationType", r.get("authorizationType", "NONE")
+    if is_unknown(verb) or verb == "OPTIONS":
+        return
+    if is_unknown(auth):
+        yield unknown(key, "the route requires authorization")
+    elif auth in (None, "NONE"):
+        yield f"{key} is NONE; the route is open to anyone"
+
+
+@resource_policy(
+    "apigateway-http-throttling",
+    types=(HTTP_STAGE,),
+    description="HTTP API stages set default throttling limits.",
+    severity="medium", refs=("cdk-nag APIGWDefaultThrottling",),
+    remediation="Set defaultRouteSettings {throttlingBurstLimit, throttlingRateLimit}.",
+)
+def http_throttling(r: Resource, s: Settings) -> Iterator[str]:
+    for key in ("throttlingBurstLimit", "throttlingRateLimit"):
+        value = r.get(f"defaultRouteSettings.{key}")
+        if value is None:
+            yield f"defaultRouteSettings.{key} is not set"
+
+
+@resource_policy(
+    "apigateway-rest-xray",
+    types=(REST_STAGE,),
+    description="REST API stages send traces to X-Ray.",
+    severity="low", fsbp=("APIGateway.3",), refs=("cdk-nag APIGWXrayEnabled", "checkov CKV_AWS_73"),
+    remediation="Set xrayTracingEnabled: true.",
+)
+def rest_xray(r: Resource, s: Settings) -> Iterator[str]:
+    value = r.get("xrayTracingEnabled")
+    if is_unknown(value):
+        yield unknown("xrayTracingEnabled", "tracing is on")
+    elif value is not True:
+        yield "xrayTracingEnabled is not true"
+
+
+@stack_policy(
+    "apigateway-rest-throttling",
+    types=(REST_STAGE, METHOD_SETTINGS),
+    description="REST API stages set throttling limits for all methods (method settings '*/*').",
+    severity="medium", refs=("cdk-nag APIGWDefaultThrottling",),
+    remediation="Add aws.apigateway.MethodSettings for the stage with methodPath '*/*' and "
+                "settings {throttlingBurstLimit, throttlingRateLimit, metricsEnabled, "
+                "loggingLevel}.",
+)
+def rest_throttling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for stage in stack.of_type(REST_STAGE):
+        found = [m for m in stack.referencing(stage, (METHOD_SETTINGS,))
+                 if m.get("methodPath") == "*/*"]
+        if not found:
+            yield stage, "stage has no '*/*' method settings with throttling limits"
+        for m in found:
+            for key in ("throttlingBurstLimit", "throttlingRateLimit"):
+                if m.get(f"settings.{key}") is None:
+                    yield m, f"settings.{key} is not set"
+
+
+@stack_policy(
+    "apigateway-rest-waf",
+    types=(REST_STAGE, WAF_ASSOC),
+    description="REST API stages are protected by a WAF web ACL.",
+    severity="medium", fsbp=("APIGateway.4",), refs=("cdk-nag AS-APIG3", "checkov CKV2_AWS_29"),
+    remediation="Associate the platform's regional web ACL with the stage "
+                "(aws.wafv2.WebAclAssociation resourceArn=stage.arn).",
+)
+def rest_waf(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for stage in stack.of_type(REST_STAGE):
+        if not stack.referencing(stage, (WAF_ASSOC,), "resourceArn"):
+            yield stage, "stage has no WAF web ACL association"

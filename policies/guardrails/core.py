@@ -1,0 +1,452 @@
+"""The registry of policies and the vocabulary rules are written in.
+
+A rule is a pure function. A resource rule takes one :class:`Resource` (type, name, URN and
+the engine's camelCase input properties) plus its :class:`Settings` and yields messages; a
+stack rule takes the whole :class:`Stack` and yields ``(resource, message)`` pairs. Everything
+else a policy has - name, description, severity, framework references, remediation, docs URL,
+default enforcement, configuration parameters - lives in its :class:`PolicyRecord`, registered
+by the :func:`resource_policy` / :func:`stack_policy` decorators. The pack, the docs and the
+tests are all generated from :data:`REGISTRY`.
+
+Unknown values (outputs not yet known at preview) are normalised to :data:`UNKNOWN` so rules
+can decide, case by case, to fail closed with :func:`unknown` instead of passing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
+
+from components.validation import credential_reason
+
+DOCS_URL = ("https://github.com/microservices-platform/microservices-platform/blob/main/"
+            "docs/policies.md")
+EXEMPTED_PREFIX = "[exempted] "
+"""Start of the message of a finding that a valid exception covers (reported as advisory)."""
+
+SEVERITIES = ("low", "medium", "high", "critical")
+LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+GUARDRAILS = ("multi-az", "tls", "image-scanning", "no-static-credentials")
+
+
+class _Unknown:
+    """A value the engine does not know yet (preview)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        raise TypeError("an unknown value has no truth value; test is_unknown() first")
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN
+
+
+def plain(value: Any) -> Any:
+    """Engine properties as plain dicts/lists, unknown sentinels replaced by UNKNOWN."""
+    if isinstance(value, (_DictProxy, _ListProxy)):
+        value = value["__target"]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if _is_unknown(value):
+        return UNKNOWN
+    return value
+
+
+def unknown(path: str, claim: str) -> str:
+    """The fail-closed message for a value a mandatory rule needs but preview cannot see."""
+    return f"{path} is unknown at preview; cannot prove {claim}"
+
+
+def dig(props: Any, path: str, default: Any = None) -> Any:
+    """``dig(props, "a.b.c")``; UNKNOWN if any step is unknown; ``default`` if missing/None."""
+    value = props
+    for part in path.split("."):
+        if is_unknown(value):
+            return UNKNOWN
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return default
+        if value is None:
+            return default
+    return value
+
+
+def num(value: Any) -> Any:
+    """Protobuf numbers arrive as floats: render 2.0 as 2."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def load_json(value: Any) -> Any:
+    """A JSON-string input (container definitions, policy documents) parsed; dicts pass
+    through; UNKNOWN stays UNKNOWN; raises ValueError for text that is not JSON."""
+    if is_unknown(value) or value is None or isinstance(value, dict | list):
+        return value
+    try:
+        return plain(json.loads(value))
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from exc
+
+
+def credential_in(name: str, value: Any) -> str | None:
+    """Why ``name=value`` looks like a credential (the platform's one definition,
+    ``components.validation.credential_reason``), or None. An ARN is a reference to a secret,
+    not the secret, so ``DB_SECRET_ARN=arn:aws:secretsmanager:...`` passes."""
+    text = "" if value is None else str(value)
+    if text.startswith("arn:"):
+        return None
+    return credential_reason(name, text)
+
+
+# --- resources as rules see them ---------------------------------------------------------
+
+@dataclass(eq=False)
+class Resource:
+    """One resource: engine type token, name, URN, camelCase inputs and, in stack rules,
+    the resources its properties depend on."""
+
+    type: str
+    name: str
+    urn: str
+    props: dict[str, Any]
+    protect: bool = False
+    parent: Resource | None = None
+    dependencies: list[Resource] = field(default_factory=list)
+    property_dependencies: dict[str, list[Resource]] = field(default_factory=dict)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        return dig(self.props, path, default)
+
+    def deps(self, prop: str | None = None, types: Sequence[str] | None = None) -> list[Resource]:
+        """Resources behind property ``prop`` (any property if None), optionally of ``types``."""
+        if prop is None:
+            found = [r for deps in self.property_dependencies.values() for r in deps]
+            found += self.dependencies
+        else:
+            found = list(self.property_dependencies.get(prop, []))
+        out: list[Resource] = []
+        for r in found:
+            if (types is None or r.type in types) and r not in out:
+                out.append(r)
+        return out
+
+
+class Stack:
+    """All resources of a stack, for cross-resource rules."""
+
+    def __init__(self, resources: Iterable[Resource]):
+        self.resources = list(resources)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        return [r for r in self.resources if r.type in types]
+
+    def referencing(self, target: Resource, types: Sequence[str],
+                    prop: str | None = None) -> list[Resource]:
+        """Resources of ``types`` whose property ``prop`` (or any) depends on ``target``."""
+        return [r for r in self.of_type(*types) if target in r.deps(prop)]
+
+
+# --- configuration and exceptions --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Param:
+    """A policy configuration parameter (declared in the policy's config schema)."""
+
+    type: str
+    default: Any
+    description: str
+    minimum: int | None = None
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "default": self.default,
+                               "description": self.description}
+        if self.type == "array":
+            out["items"] = {"type": "string"}
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        return out
+
+
+EXCEPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Reasoned exceptions: resource (URN or fnmatch pattern over the resource "
+                   "name or URN), reason (10+ characters), optional expires (YYYY-MM-DD, "
+                   "inclusive).",
+    "items": {
+        "type": "object",
+        "properties": {
+            "resource": {"type": "string", "minLength": 1},
+            "reason": {"type": "string", "minLength": 10},
+            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        },
+        "required": ["resource", "reason"],
+    },
+}
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class PolicyException:
+    resource: str
+    reason: str
+    expires: dt.date | None = None
+
+    def matches(self, resource: Resource) -> bool:
+        pattern = self.resource
+        return (pattern in (resource.urn, resource.name)
+                or fnmatch.fnmatchcase(resource.name, pattern)
+                or fnmatch.fnmatchcase(resource.urn, pattern))
+
+    def active(self, today: dt.date) -> bool:
+        return self.expires is None or today <= self.expires
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A policy's effective configuration: parameter values and exceptions."""
+
+    values: Mapping[str, Any]
+    exceptions: tuple[PolicyException, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def render(self, resource: Resource, message: str, today: dt.date | None = None) -> str:
+        """The message as reported: exempted, expired-exception note, or unchanged."""
+        today = today or today_utc()
+        expired: PolicyException | None = None
+        for exc in self.exceptions:
+            if exc.matches(resource):
+                if exc.active(today):
+                    return f"{EXEMPTED_PREFIX}{exc.reason} — {message}"
+                expired = expired or exc
+        if expired is not None and expired.expires is not None:
+            return f"{message} (exception expired {expired.expires.isoformat()})"
+        return message
+
+
+def exception_problems(policy: str, raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return [f"{policy}: exceptions must be a list"]
+    problems: list[str] = []
+    for i, item in enumerate(raw):
+        where = f"{policy}: exceptions[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where} must be an object with resource, reason and expires")
+            continue
+        resource = item.get("resource")
+        if not isinstance(resource, str) or not resource.strip():
+            problems.append(f"{where}: resource is required (a URN or name pattern)")
+        reason = item.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            problems.append(f"{where}: reason is required")
+        elif len(reason.strip()) < 10:
+            problems.append(f"{where}: reason must be at least 10 characters "
+                            f"(got {len(reason.strip())})")
+        expires = item.get("expires")
+        if expires is not None:
+            try:
+                if not isinstance(expires, str) or not DATE_RE.match(expires):
+                    raise ValueError
+                dt.date.fromisoformat(expires)
+            except ValueError:
+                problems.append(f"{where}: expires must be a date YYYY-MM-DD (got {expires!r})")
+        unknown_keys = sorted(set(item) - {"resource", "reason", "expires"})
+        if unknown_keys:
+            problems.append(f"{where}: unknown key(s) {', '.join(unknown_keys)}")
+    return problems
+
+
+def param_problems(policy: str, params: Mapping[str, Param], raw: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for key, value in raw.items():
+        if key == "exceptions":
+            continue
+        param = params.get(key)
+        if param is None:
+            allowed = ", ".join(sorted([*params, "exceptions"]))
+            problems.append(f"{policy}: unknown setting '{key}' (allowed: {allowed})")
+            continue
+        if param.type == "integer":
+            ok = isinstance(value, int | float) and not isinstance(value, bool) \
+                and float(value).is_integer()
+            if not ok:
+                problems.append(f"{policy}: {key} must be an integer (got {value!r})")
+            elif param.minimum is not None and value < param.minimum:
+                problems.append(f"{policy}: {key} must be at least {param.minimum} "
+                                f"(got {num(value)})")
+        elif param.type == "boolean" and not isinstance(value, bool):
+            problems.append(f"{policy}: {key} must be true or false (got {value!r})")
+        elif param.type == "array" and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"{policy}: {key} must be a list of strings (got {value!r})")
+    return problems
+
+
+# --- policy records and the registry -----------------------------------------------------
+
+ResourceCheck = Callable[[Resource, Settings], Iterable[str]]
+StackCheck = Callable[[Stack, Settings], Iterable[tuple[Resource, str]]]
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    name: str
+    kind: str
+    """``resource`` or ``stack``."""
+    description: str
+    severity: str
+    remediation: str
+    check: Callable[..., Iterable[Any]]
+    types: tuple[str, ...] = ()
+    """Resource types the rule reads (for resource rules: the types it runs on)."""
+    fsbp: tuple[str, ...] = ()
+    """AWS Security Hub Foundational Security Best Practices control ids."""
+    refs: tuple[str, ...] = ()
+    """Equivalent rules in other rule sets (cdk-nag, checkov, Control Tower)."""
+    guardrail: str | None = None
+    """One of the four platform guardrails this policy implements, if any."""
+    params: Mapping[str, Param] = field(default_factory=dict)
+    default_level: str = "mandatory"
+
+    @property
+    def url(self) -> str:
+        return f"{DOCS_URL}#{self.name}"
+
+    def settings(self, raw: Mapping[str, Any] | None) -> Settings:
+        """Validated settings from the policy's configuration (raises ConfigError)."""
+        raw = dict(raw or {})
+        problems = param_problems(self.name, self.params, raw)
+        problems += exception_problems(self.name, raw.get("exceptions"))
+        if problems:
+            raise ConfigError(problems)
+        values = {k: p.default for k, p in self.params.items()}
+        for k, v in raw.items():
+            if k in self.params:
+                values[k] = int(v) if self.params[k].type == "integer" else v
+        exceptions = tuple(
+            PolicyException(e["resource"], e["reason"].strip(),
+                            dt.date.fromisoformat(e["expires"]) if e.get("expires") else None)
+            for e in raw.get("exceptions") or [])
+        return Settings(values, exceptions)
+
+    def config_schema(self) -> dict[str, dict[str, Any]]:
+        props = {k: p.schema() for k, p in self.params.items()}
+        props["exceptions"] = EXCEPTIONS_SCHEMA
+        return props
+
+
+REGISTRY: dict[str, PolicyRecord] = {}
+
+_NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _register(record: PolicyRecord) -> None:
+    if record.name in REGISTRY:
+        raise ValueError(f"policy {record.name} is registered twice")
+    if not _NAME_RE.match(record.name):
+        raise ValueError(f"policy name {record.name} is not kebab-case")
+    if record.severity not in SEVERITIES:
+        raise ValueError(f"{record.name}: severity {record.severity}")
+    if record.default_level not in LEVELS:
+        raise ValueError(f"{record.name}: level {record.default_level}")
+    if record.guardrail is not None and record.guardrail not in GUARDRAILS:
+        raise ValueError(f"{record.name}: guardrail {record.guardrail}")
+    REGISTRY[record.name] = record
+
+
+def resource_policy(name: str, *, types: Sequence[str], description: str, severity: str,
+                    remediation: str, fsbp: Sequence[str] = (), refs: Sequence[str] = (),
+                    guardrail: str | None = None, params: Mapping[str, Param] | None = None,
+                    default_level: str = "mandatory") -> Callable[[ResourceCheck], ResourceCheck]:
+    def deco(fn: ResourceCheck) -> ResourceCheck:
+        _register(PolicyRecord(name, "resource", description, severity, remediation, fn,
+                               tuple(types), tuple(fsbp), tuple(refs), guardrail,
+                               dict(params or {}), default_level))
+        return fn
+    return deco
+
+
+def stack_policy(name: str, *, types: Sequence[str], description: str, severity: str,
+                 remediation: str, fsbp: Sequence[str] = (), refs: Sequence[str] = (),
+                 guardrail: str | None = None, params: Mapping[str, Param] | None = None,
+                 default_level: str = "mandatory") -> Callable[[StackCheck], StackCheck]:
+    def deco(fn: StackCheck) -> StackCheck:
+        _register(PolicyRecord(name, "stack", description, severity, remediation, fn,
+                               tuple(types), tuple(fsbp), tuple(refs), guardrail,
+                               dict(params or {}), default_level))
+        return fn
+    return deco
+
+
+# --- pure evaluation (tests, docs, tools) ---------------------------------------------------
+
+def evaluate(name: str, resource: Resource, config: Mapping[str, Any] | None = None) -> list[str]:
+    """Raw findings of resource policy ``name`` for one resource (exceptions not applied)."""
+    record = REGISTRY[name]
+    if record.kind != "resource":
+        raise ValueError(f"{name} is a stack policy")
+    if resource.type not in record.types:
+        return []
+    return list(record.check(resource, record.settings(config)))
+
+
+def evaluate_stack(name: str, resources: Iterable[Resource],
+                   config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """Raw findings ``(urn, message)`` of stack policy ``name``."""
+    record = REGISTRY[name]
+    if record.kind != "stack":
+        raise ValueError(f"{name} is a resource policy")
+    return [(r.urn, msg) for r, msg in record.check(Stack(resources), record.settings(config))]
+
+
+def iter_messages(items: Iterable[str | None]) -> Iterator[str]:
+    for item in items:
+        if item:
+            yield item

@@ -1,0 +1,96 @@
+"""ElastiCache (Redis/Valkey): encryption, failover, authentication and snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .core import Param, Resource, Settings, is_unknown, num, resource_policy, unknown
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
+
+
+def _flag(r: Resource, key: str, claim: str) -> Iterator[str]:
+    value = r.get(key)
+    if is_unknown(value):
+        yield unknown(key, claim)
+    elif value is not True:
+        yield f"{key} is not true"
+
+
+@resource_policy(
+    "elasticache-at-rest-encryption",
+    types=(REPLICATION_GROUP,),
+    description="Caches encrypt data at rest with a customer-managed key.",
+    severity="medium", fsbp=("ElastiCache.4",), refs=("cdk-nag AS-AEC3", "checkov CKV_AWS_29"),
+    remediation="Set atRestEncryptionEnabled: true and kmsKeyId.",
+)
+def at_rest(r: Resource, s: Settings) -> Iterator[str]:
+    yield from _flag(r, "atRestEncryptionEnabled", "data at rest is encrypted")
+    if r.get("kmsKeyId") is None:
+        yield "kmsKeyId is not set"
+
+
+@resource_policy(
+    "elasticache-in-transit-encryption",
+    types=(REPLICATION_GROUP, CACHE_CLUSTER),
+    description="Caches require TLS from clients.",
+    severity="high", guardrail="tls", fsbp=("ElastiCache.5",), refs=("checkov CKV_AWS_30",),
+    remediation="Set transitEncryptionEnabled: true (and transitEncryptionMode required, the "
+                "default).",
+)
+def in_transit(r: Resource, s: Settings) -> Iterator[str]:
+    if r.type == CACHE_CLUSTER and r.get("replicationGroupId") is not None:
+        return  # a member of a replication group inherits its settings
+    yield from _flag(r, "transitEncryptionEnabled", "clients must use TLS")
+    if r.get("transitEncryptionMode") == "preferred":
+        yield "transitEncryptionMode is preferred; plaintext clients are still accepted"
+
+
+@resource_policy(
+    "elasticache-automatic-failover",
+    types=(REPLICATION_GROUP,),
+    description="Replication groups fail over automatically to a replica in another "
+                "availability zone.",
+    severity="high", guardrail="multi-az", fsbp=("ElastiCache.3",),
+    refs=("cdk-nag AS-AEC4", "checkov CKV2_AWS_50"),
+    remediation="Set automaticFailoverEnabled: true, multiAzEnabled: true and at least two "
+                "cache clusters (numCacheClusters >= 2 or replicasPerNodeGroup >= 1).",
+)
+def failover(r: Resource, s: Settings) -> Iterator[str]:
+    yield from _flag(r, "automaticFailoverEnabled", "the cache fails over")
+    yield from _flag(r, "multiAzEnabled", "the cache spans availability zones")
+
+
+@resource_policy(
+    "elasticache-auth",
+    types=(REPLICATION_GROUP,),
+    description="Caches authenticate clients (RBAC user groups or an AUTH token).",
+    severity="high", fsbp=("ElastiCache.6",), refs=("cdk-nag AS-AEC6", "checkov CKV_AWS_31"),
+    remediation="Attach an RBAC user group (userGroupIds) with IAM-authenticated users.",
+)
+def auth(r: Resource, s: Settings) -> Iterator[str]:
+    groups = r.get("userGroupIds")
+    if is_unknown(groups) or groups:
+        return
+    if r.get("authToken") is None and r.get("authTokenWo") is None:
+        yield "no userGroupIds and no authToken; any client in the network may connect"
+
+
+@resource_policy(
+    "elasticache-snapshot-retention",
+    types=(REPLICATION_GROUP,),
+    description="Caches keep automatic snapshots at least minSnapshotRetentionDays days.",
+    severity="low", fsbp=("ElastiCache.1",), refs=("checkov CKV_AWS_134",),
+    params={"minSnapshotRetentionDays": Param("integer", 1, "Fewest days of snapshots.",
+                                              minimum=1)},
+    remediation="Set snapshotRetentionLimit to at least minSnapshotRetentionDays.",
+)
+def snapshots(r: Resource, s: Settings) -> Iterator[str]:
+    need = s["minSnapshotRetentionDays"]
+    days = r.get("snapshotRetentionLimit")
+    if is_unknown(days):
+        yield unknown("snapshotRetentionLimit", f"snapshots are kept {need} days")
+    elif days is None or days < need:
+        shown = "not set" if days is None else f"{num(days)} day(s)"
+        yield f"snapshotRetentionLimit is {shown}; at least {need} days required"

@@ -1,0 +1,129 @@
+"""Lambda functions: runtime, tracing, failure handling, concurrency, sizing, secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .core import (
+    Resource,
+    Settings,
+    Stack,
+    credential_in,
+    is_unknown,
+    resource_policy,
+    stack_policy,
+    unknown,
+)
+
+FUNCTION = "aws:lambda/function:Function"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+
+SUPPORTED_RUNTIMES = (
+    "python3.11", "python3.12", "python3.13", "python3.14",
+    "nodejs20.x", "nodejs22.x", "nodejs24.x",
+    "java17", "java21", "java25", "dotnet8", "dotnet10", "ruby3.3", "ruby3.4",
+    "provided.al2023", "provided.al2",
+)
+
+
+@resource_policy(
+    "lambda-supported-runtime",
+    types=(FUNCTION,),
+    description="Functions use a runtime AWS still supports.",
+    severity="medium", fsbp=("Lambda.2",), refs=("checkov CKV_AWS_363",),
+    remediation=f"Use one of: {', '.join(SUPPORTED_RUNTIMES)} (or a container image).",
+)
+def supported_runtime(r: Resource, s: Settings) -> Iterator[str]:
+    if r.get("packageType") == "Image":
+        return
+    runtime = r.get("runtime")
+    if is_unknown(runtime):
+        yield unknown("runtime", "the runtime is supported")
+    elif runtime not in SUPPORTED_RUNTIMES:
+        yield f"runtime {runtime or '(not set)'} is not a supported runtime"
+
+
+@resource_policy(
+    "lambda-tracing-active",
+    types=(FUNCTION,),
+    description="Functions send traces to X-Ray (tracing mode Active).",
+    severity="low", refs=("cdk-nag LambdaTracing", "checkov CKV_AWS_50"),
+    remediation="Set tracingConfig {mode: Active} and allow xray:PutTraceSegments.",
+)
+def tracing_active(r: Resource, s: Settings) -> Iterator[str]:
+    mode = r.get("tracingConfig.mode")
+    if is_unknown(mode):
+        yield unknown("tracingConfig.mode", "tracing is active")
+    elif mode != "Active":
+        yield "tracingConfig.mode is not Active"
+
+
+@resource_policy(
+    "lambda-reserved-concurrency",
+    types=(FUNCTION,),
+    description="Functions reserve concurrency, so one function cannot starve the others or "
+                "overload what it calls.",
+    severity="low", refs=("cdk-nag LambdaConcurrency", "checkov CKV_AWS_115"),
+    remediation="Set reservedConcurrentExecutions to a positive limit.",
+)
+def reserved_concurrency(r: Resource, s: Settings) -> Iterator[str]:
+    value = r.get("reservedConcurrentExecutions")
+    if is_unknown(value):
+        yield unknown("reservedConcurrentExecutions", "concurrency is reserved")
+    elif value is None or value < 1:
+        yield "reservedConcurrentExecutions is not set to a positive limit"
+
+
+@resource_policy(
+    "lambda-explicit-memory-timeout",
+    types=(FUNCTION,),
+    description="Functions set memory and timeout explicitly.",
+    severity="low", refs=("cdk-nag LambdaDefaultMemorySize", "cdk-nag LambdaDefaultTimeout"),
+    remediation="Set memorySize and timeout from measured needs.",
+)
+def explicit_sizing(r: Resource, s: Settings) -> Iterator[str]:
+    for key in ("memorySize", "timeout"):
+        if r.get(key) is None:
+            yield f"{key} is not set"
+
+
+@resource_policy(
+    "lambda-no-plaintext-secrets",
+    types=(FUNCTION,),
+    description="Function environment variables hold no credentials.",
+    severity="critical", guardrail="no-static-credentials", refs=("checkov CKV_AWS_45",),
+    remediation="Store the secret in Secrets Manager or SSM, pass its ARN or name in the "
+                "environment and read it at runtime with a scoped grant.",
+)
+def lambda_plaintext(r: Resource, s: Settings) -> Iterator[str]:
+    variables = r.get("environment.variables")
+    if is_unknown(variables):
+        yield unknown("environment.variables", "no variable holds a credential")
+        return
+    for name, value in sorted((variables or {}).items()):
+        if is_unknown(value):
+            yield unknown(f"environment variable {name}", "it holds no credential")
+            continue
+        reason = credential_in(name, value)
+        if reason:
+            yield f"environment variable {name}: {reason}"
+
+
+@stack_policy(
+    "lambda-failure-destination",
+    types=(FUNCTION, INVOKE_CONFIG),
+    description="Asynchronously invoked work is not lost: every function has a dead-letter "
+                "queue or an on-failure destination.",
+    severity="medium", refs=("cdk-nag LambdaDLQ", "cdk-nag LambdaAsyncFailureDestination",
+                             "checkov CKV_AWS_116"),
+    remediation="Set deadLetterConfig {targetArn} or add a FunctionEventInvokeConfig with "
+                "destinationConfig.onFailure.destination (an SQS queue or SNS topic).",
+)
+def failure_destination(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for fn in stack.of_type(FUNCTION):
+        if fn.get("deadLetterConfig.targetArn") is not None:
+            continue
+        configs = stack.referencing(fn, (INVOKE_CONFIG,), "functionName")
+        if any(c.get("destinationConfig.onFailure.destination") is not None for c in configs):
+            continue
+        yield fn, "function has neither a dead-letter queue nor an on-failure destination"

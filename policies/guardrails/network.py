@@ -1,0 +1,322 @@
+"""EC2 / VPC: availability-zone spread, NAT per AZ, flow logs, security groups, subnets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .core import (
+    Param,
+    Resource,
+    Settings,
+    Stack,
+    as_list,
+    is_unknown,
+    num,
+    resource_policy,
+    stack_policy,
+    unknown,
+)
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+RT_ASSOC = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+NAT = "aws:ec2/natGateway:NatGateway"
+LB_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+ECS_SERVICE = "aws:ecs/service:Service"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
+FUNCTION = "aws:lambda/function:Function"
+
+OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+
+# resource type -> properties that carry subnets
+AZ_SPREAD_PROPS: dict[str, tuple[str, ...]] = {
+    ECS_SERVICE: ("networkConfiguration",),
+    LB_TYPES[0]: ("subnets", "subnetMappings"),
+    LB_TYPES[1]: ("subnets", "subnetMappings"),
+    DB_SUBNET_GROUP: ("subnetIds",),
+    CACHE_SUBNET_GROUP: ("subnetIds",),
+    FUNCTION: ("vpcConfig",),
+}
+
+
+def subnet_zone(subnet: Resource) -> Any:
+    zone = subnet.get("availabilityZone")
+    if zone is None:
+        zone = subnet.get("availabilityZoneId")
+    return zone
+
+
+def _has_subnets(resource: Resource, prop: str) -> object:
+    """The literal subnet list a property holds (None if the property is not set)."""
+    value = resource.get(prop)
+    if value is None or is_unknown(value):
+        return value
+    if prop in ("networkConfiguration", "vpcConfig"):
+        key = "subnets" if prop == "networkConfiguration" else "subnetIds"
+        value = value.get(key) if isinstance(value, dict) else None
+        if value is None or is_unknown(value):
+            return value
+    return value if len(value) else None
+
+
+@stack_policy(
+    "multi-az-footprint",
+    types=(*AZ_SPREAD_PROPS, SUBNET),
+    description="Every VPC-attached service, load balancer, DB/cache subnet group and VPC "
+                "function spans at least minAzCount availability zones.",
+    severity="high", guardrail="multi-az",
+    fsbp=("ELB.13", "Lambda.5", "RDS.5", "ElastiCache.3"),
+    refs=("cdk-nag AS-ELB4", "cdk-nag AS-RDS3"),
+    params={"minAzCount": Param("integer", 2, "Fewest availability zones each footprint "
+                                "must span (3 in prod).", minimum=1)},
+    remediation="Pass one subnet per availability zone (the network's private subnets for "
+                "services, functions and data stores; its public subnets for internet-facing "
+                "load balancers) and give every subnet a known availabilityZone.",
+)
+def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    need = s["minAzCount"]
+    for resource in stack.of_type(*AZ_SPREAD_PROPS):
+        for prop in AZ_SPREAD_PROPS[resource.type]:
+            listed = _has_subnets(resource, prop)
+            if listed is None:
+                continue
+            subnets = resource.deps(prop, (SUBNET,))
+            claim = f"{prop} spans {need} availability zones"
+            if not subnets:
+                if is_unknown(listed):
+                    yield resource, unknown(prop, claim)
+                else:
+                    yield resource, (f"{prop} names subnets that are not resources of this "
+                                     f"stack; cannot prove it spans {need} availability zones")
+                continue
+            zones: set[str] = set()
+            for subnet in subnets:
+                zone = subnet_zone(subnet)
+                if zone is None or is_unknown(zone):
+                    yield resource, unknown(f"availabilityZone of subnet {subnet.name}", claim)
+                    break
+                zones.add(zone)
+            else:
+                if len(zones) < need:
+                    yield resource, (f"{prop} spans {len(zones)} availability zone(s) "
+                                     f"({', '.join(sorted(zones))}); at least {need} are "
+                                     "required")
+
+
+def _default_nat_routes(stack: Stack) -> Iterator[tuple[Resource, list[Resource]]]:
+    """(route table, NAT gateways behind its default route)."""
+    for route in stack.of_type(ROUTE):
+        if route.get("destinationCidrBlock") == "0.0.0.0/0" \
+                and route.get("natGatewayId") is not None:
+            for table in route.deps("routeTableId", (ROUTE_TABLE,)):
+                yield table, route.deps("natGatewayId", (NAT,))
+    for table in stack.of_type(ROUTE_TABLE):
+        routes = table.get("routes")
+        if not isinstance(routes, list):
+            continue
+        for entry in routes:
+            if isinstance(entry, dict) and entry.get("cidrBlock") == "0.0.0.0/0" \
+                    and entry.get("natGatewayId") is not None:
+                yield table, table.deps("routes", (NAT,))
+
+
+@stack_policy(
+    "nat-gateway-per-az",
+    types=(ROUTE_TABLE, ROUTE, RT_ASSOC, NAT, SUBNET),
+    description="Each private route table's default route uses a NAT gateway in the same "
+                "availability zone as the subnets it serves (no cross-AZ egress dependency).",
+    severity="medium", guardrail="multi-az",
+    refs=("AWS Well-Architected REL10-BP01",),
+    remediation="Create one NAT gateway per availability zone (natStrategy per-az) and one "
+                "private route table per zone whose 0.0.0.0/0 route targets that zone's NAT "
+                "gateway.",
+)
+def nat_gateway_per_az(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for table, nats in _default_nat_routes(stack):
+        if len(nats) != 1:
+            yield table, ("default route goes through a NAT gateway that is not a resource of "
+                          "this stack; cannot prove it is in the subnets' availability zone")
+            continue
+        nat = nats[0]
+        nat_subnets = nat.deps("subnetId", (SUBNET,))
+        nat_zone = subnet_zone(nat_subnets[0]) if nat_subnets else None
+        if nat_zone is None or is_unknown(nat_zone):
+            yield table, unknown(f"availability zone of NAT gateway {nat.name}",
+                                 "egress stays in one availability zone")
+            continue
+        zones: set[str] = set()
+        for assoc in stack.referencing(table, (RT_ASSOC,), "routeTableId"):
+            for subnet in assoc.deps("subnetId", (SUBNET,)):
+                zone = subnet_zone(subnet)
+                if zone is None or is_unknown(zone):
+                    yield table, unknown(f"availabilityZone of subnet {subnet.name}",
+                                         "egress stays in one availability zone")
+                    continue
+                zones.add(zone)
+        if zones - {nat_zone}:
+            yield table, (f"serves subnets in {', '.join(sorted(zones))} but its default route "
+                          f"uses NAT gateway {nat.name} in {nat_zone}; each availability zone "
+                          "needs its own NAT gateway")
+
+
+@stack_policy(
+    "vpc-flow-logs-enabled",
+    types=(VPC, FLOW_LOG),
+    description="Every VPC has a flow log capturing ALL traffic.",
+    severity="medium", fsbp=("EC2.6",), refs=("cdk-nag AS-VPC7", "checkov CKV2_AWS_11"),
+    remediation="Add an aws.ec2.FlowLog for the VPC with trafficType ALL, delivering to a "
+                "KMS-encrypted log group with retention.",
+)
+def vpc_flow_logs(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for vpc in stack.of_type(VPC):
+        logs = stack.referencing(vpc, (FLOW_LOG,), "vpcId")
+        if not logs:
+            yield vpc, "VPC has no flow log"
+        for log in logs:
+            traffic = log.get("trafficType")
+            if is_unknown(traffic):
+                yield log, unknown("trafficType", "the flow log captures ALL traffic")
+            elif traffic != "ALL":
+                yield log, f"flow log captures {traffic or 'no'} traffic; capture ALL"
+
+
+@stack_policy(
+    "default-security-group-closed",
+    types=(VPC, DEFAULT_SG),
+    description="Every VPC's default security group is adopted and has no rules, so it "
+                "denies all traffic.",
+    severity="medium", fsbp=("EC2.2",),
+    refs=("cdk-nag VPCDefaultSecurityGroupClosed", "checkov CKV2_AWS_12"),
+    remediation="Adopt the default security group with aws.ec2.DefaultSecurityGroup(vpc_id=...) "
+                "and no ingress or egress rules.",
+)
+def default_sg_closed(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for vpc in stack.of_type(VPC):
+        if not stack.referencing(vpc, (DEFAULT_SG,), "vpcId"):
+            yield vpc, ("the default security group is not adopted; manage it with "
+                        "aws.ec2.DefaultSecurityGroup and no rules")
+    for dsg in stack.of_type(DEFAULT_SG):
+        for prop in ("ingress", "egress"):
+            value = dsg.get(prop)
+            if is_unknown(value):
+                yield dsg, unknown(prop, "the default security group denies all traffic")
+            elif value:
+                yield dsg, f"default security group has {prop} rules; remove them"
+
+
+def _ingress_rules(stack: Stack) -> Iterator[tuple[Resource, Resource | None, dict, str]]:
+    """(resource holding the rule, its security group, normalised rule, label)."""
+    for rule in stack.of_type(SG_INGRESS):
+        sgs = rule.deps("securityGroupId", (SG,))
+        norm = {"protocol": rule.get("ipProtocol"), "from": rule.get("fromPort"),
+                "to": rule.get("toPort"),
+                "cidrs": [c for c in (rule.get("cidrIpv4"), rule.get("cidrIpv6")) if c is not None]}
+        yield rule, sgs[0] if sgs else None, norm, "ingress rule"
+    for rule in stack.of_type(SG_RULE):
+        if rule.get("type") != "ingress":
+            continue
+        sgs = rule.deps("securityGroupId", (SG,))
+        norm = {"protocol": rule.get("protocol"), "from": rule.get("fromPort"),
+                "to": rule.get("toPort"),
+                "cidrs": as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))}
+        yield rule, sgs[0] if sgs else None, norm, "ingress rule"
+    for sg in stack.of_type(SG):
+        ingress = sg.get("ingress")
+        if is_unknown(ingress):
+            yield sg, sg, {"protocol": "-1", "from": 0, "to": 0, "cidrs": [ingress]}, "ingress"
+            continue
+        for i, entry in enumerate(as_list(ingress)):
+            if not isinstance(entry, dict):
+                continue
+            norm = {"protocol": entry.get("protocol"), "from": entry.get("fromPort"),
+                    "to": entry.get("toPort"),
+                    "cidrs": as_list(entry.get("cidrBlocks"))
+                    + as_list(entry.get("ipv6CidrBlocks"))}
+            yield sg, sg, norm, f"ingress[{i}]"
+
+
+def _ports(rule: dict) -> str:
+    if str(rule["protocol"]) in ("-1", "all"):
+        return "all ports"
+    low, high = num(rule["from"]), num(rule["to"])
+    return f"port {low}" if low == high else f"ports {low}-{high}"
+
+
+@stack_policy(
+    "security-group-no-public-ingress",
+    types=(SG, SG_INGRESS, SG_RULE, *LB_TYPES),
+    description="No security group admits 0.0.0.0/0 or ::/0, except TCP 80/443 on an "
+                "application load balancer's security group.",
+    severity="critical", fsbp=("EC2.18", "EC2.19"),
+    refs=("cdk-nag AS-EC23", "checkov CKV_AWS_24", "checkov CKV_AWS_260"),
+    remediation="Admit traffic from the load balancer's security group (referencedSecurityGroupId)"
+                " or a prefix list instead of an open CIDR; only the ALB listener ports may be "
+                "open to the internet.",
+)
+def sg_no_public_ingress(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    alb_sgs: list[Resource] = []
+    for lb in stack.of_type(*LB_TYPES):
+        if lb.get("loadBalancerType", "application") == "application":
+            alb_sgs += lb.deps("securityGroups", (SG,))
+    for holder, sg, rule, label in _ingress_rules(stack):
+        for cidr in rule["cidrs"]:
+            if is_unknown(cidr):
+                yield holder, unknown(f"{label} CIDR", "it is not open to the internet")
+                continue
+            if cidr not in OPEN_CIDRS:
+                continue
+            web = (str(rule["protocol"]).lower() in ("tcp", "6")
+                   and num(rule["from"]) == num(rule["to"]) and num(rule["from"]) in (80, 443))
+            if web and sg is not None and sg in alb_sgs:
+                continue
+            yield holder, (f"{label} admits {cidr} on {_ports(rule)}; only ports 80 and 443 on "
+                           "an application load balancer's security group may be open to the "
+                           "internet")
+
+
+@resource_policy(
+    "security-group-rule-descriptions",
+    types=(SG, SG_INGRESS, SG_EGRESS, SG_RULE),
+    description="Security groups and every security group rule say what they are for.",
+    severity="low", refs=("cdk-nag AS-EC27", "checkov CKV_AWS_23"),
+    remediation="Set description on the security group (not the default 'Managed by Pulumi') "
+                "and on every ingress and egress rule.",
+)
+def sg_descriptions(r: Resource, s: Settings) -> Iterator[str]:
+    if r.type == SG:
+        description = r.get("description")
+        if description is None or description == "Managed by Pulumi":
+            yield "security group has no description of its purpose"
+        for prop in ("ingress", "egress"):
+            for i, entry in enumerate(as_list(r.get(prop))):
+                if isinstance(entry, dict) and entry.get("description") in (None, ""):
+                    yield f"{prop}[{i}] has no description"
+    elif r.get("description") in (None, ""):
+        yield "rule has no description"
+
+
+@resource_policy(
+    "subnet-no-auto-public-ip",
+    types=(SUBNET,),
+    description="Subnets do not assign public IPv4 addresses on launch.",
+    severity="medium", fsbp=("EC2.15",),
+    refs=("cdk-nag VPCSubnetAutoAssignPublicIpDisabled", "checkov CKV_AWS_130"),
+    remediation="Leave mapPublicIpOnLaunch unset or false; internet-facing load balancers and "
+                "NAT gateways get their addresses explicitly.",
+)
+def subnet_no_public_ip(r: Resource, s: Settings) -> Iterator[str]:
+    value = r.get("mapPublicIpOnLaunch")
+    if is_unknown(value):
+        yield unknown("mapPublicIpOnLaunch", "the subnet assigns no public IPs")
+    elif value is True:
+        yield "mapPublicIpOnLaunch is true; instances launched here get public IPs"

@@ -1,0 +1,274 @@
+"""The pack through the real analyzer protocol (gRPC, protobuf requests as the CLI sends them):
+config-driven levels, exceptions, unknown values, stack policies over property dependencies
+and the four guardrails as mandatory violations under the prod config."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from analyzer_client import Engine, InProcessPack, as_json, stack_config
+from policy_helpers import BASELINES, patched
+from pulumi.runtime import proto
+
+from policies.guardrails import REGISTRY
+
+UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+NAMES_FILE = Path(__file__).with_name("policy_names.txt")
+REPO = "aws:ecr/repository:Repository"
+SUBNET = "aws:ec2/subnet:Subnet"
+SERVICE = "aws:ecs/service:Service"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    pack = InProcessPack()
+    yield pack.engine
+    pack.stop()
+
+
+def only(found: list[Any], policy: str) -> list[Any]:
+    return [f for f in found if f[0] == policy]
+
+
+def test_pack_serves_exactly_the_pinned_policy_list(engine: Engine) -> None:
+    names = sorted(p.name for p in engine.info().policies)
+    assert names == NAMES_FILE.read_text().split()
+    assert len(names) >= 60
+
+
+def test_analyzer_info_carries_the_registry_metadata(engine: Engine) -> None:
+    info = engine.info()
+    assert info.name == "microservices-platform"
+    assert info.supportsConfig
+    by_name = {p.name: p for p in info.policies}
+    for name, record in REGISTRY.items():
+        p = by_name[name]
+        assert p.description == record.description
+        assert p.remediation_steps == record.remediation
+        assert p.url == ("https://github.com/microservices-platform/microservices-platform/"
+                         f"blob/main/docs/policies.md#{name}")
+        assert proto.PolicySeverity.Name(p.severity) == f"POLICY_SEVERITY_{record.severity.upper()}"
+        assert "exceptions" in as_json(p.configSchema)["properties"]
+    ecr = by_name["ecr-scan-on-push"]
+    assert (ecr.framework.name, ecr.framework.reference) == (
+        "aws-foundational-security-best-practices", "ECR.1")
+    schema = as_json(by_name["multi-az-footprint"].configSchema)["properties"]
+    assert schema["minAzCount"] == {"type": "integer", "default": 2, "minimum": 1,
+                                    "description": "Fewest availability zones each footprint "
+                                                   "must span (3 in prod)."}
+
+
+def _two_az_service() -> list[tuple[str, str, dict[str, Any], dict[str, list[str]]]]:
+    return [
+        (SUBNET, "private-a", {"availabilityZone": "eu-west-1a"}, {}),
+        (SUBNET, "private-b", {"availabilityZone": "eu-west-1b"}, {}),
+        (SERVICE, "orders", {"networkConfiguration": {"subnets": [UNKNOWN_STRING] * 2,
+                                                      "assignPublicIp": False}},
+         {"networkConfiguration": ["private-a", "private-b"]}),
+    ]
+
+
+def test_multi_az_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    assert only(engine.analyze_stack(_two_az_service()), "multi-az-footprint") == [
+        ("multi-az-footprint", "mandatory", "orders",
+         "networkConfiguration spans 2 availability zone(s) (eu-west-1a, eu-west-1b); at least "
+         "3 are required")]
+    engine.configure(stack_config("staging"))
+    assert only(engine.analyze_stack(_two_az_service()), "multi-az-footprint") == []
+
+
+def test_tls_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    listener = patched("aws:lb/listener:Listener", {"protocol": "HTTP", "port": 80})
+    assert only(engine.analyze("aws:lb/listener:Listener", "http", listener),
+                "lb-listener-no-plaintext") == [
+        ("lb-listener-no-plaintext", "mandatory",
+         "HTTP listener serves plaintext; its default actions must only redirect to HTTPS")]
+    redirect = dict(listener, defaultActions=[{"type": "redirect", "redirect": {
+        "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}])
+    assert engine.analyze("aws:lb/listener:Listener", "http", redirect) == []
+
+
+def test_image_scanning_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
+    assert engine.analyze(REPO, "orders", repo, protect=True) == [
+        ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
+
+
+def test_static_credentials_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    assert engine.analyze("aws:iam/accessKey:AccessKey", "ci", {"user": "ci"}) == [
+        ("no-iam-users", "mandatory", "IAM access key is a long-lived static credential")]
+    fn = patched("aws:lambda/function:Function",
+                 {"environment": {"variables": {"DB_PASSWORD": "hunter2"}}})
+    assert engine.analyze("aws:lambda/function:Function", "orders", fn) == [
+        ("lambda-no-plaintext-secrets", "mandatory",
+         "environment variable DB_PASSWORD: the name says it holds a secret")]
+
+
+def test_dev_config_makes_most_findings_advisory(engine: Engine) -> None:
+    engine.configure(stack_config("dev"))
+    fn = patched("aws:lambda/function:Function", {"tracingConfig": {"mode": "PassThrough"}})
+    assert engine.analyze("aws:lambda/function:Function", "orders", fn) == [
+        ("lambda-tracing-active", "advisory", "tracingConfig.mode is not Active")]
+    repo = patched(REPO, {"imageTagMutability": "MUTABLE"})
+    assert engine.analyze(REPO, "orders", repo) == [
+        ("ecr-immutable-tags", "mandatory", "imageTagMutability is MUTABLE; use IMMUTABLE")]
+
+
+def test_disabled_policies_do_not_run(engine: Engine) -> None:
+    engine.configure(stack_config("dev"))
+    assert engine.analyze(REPO, "orders", BASELINES[REPO], protect=False) == []
+    engine.configure(stack_config("prod"))
+    assert engine.analyze(REPO, "orders", BASELINES[REPO], protect=False) == [
+        ("stateful-resources-protected", "mandatory", "resource is not protected (protect option)")]
+    assert engine.analyze(REPO, "orders", BASELINES[REPO], protect=True) == []
+
+
+def _with_exception(exception: dict[str, Any]) -> dict[str, Any]:
+    config = stack_config("prod")
+    config["ecr-scan-on-push"] = {"exceptions": [exception]}
+    return config
+
+
+UNSCANNED = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
+
+
+def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) -> None:
+    engine.configure(_with_exception({"resource": "legacy-*",
+                                      "reason": "vendor mirror, scanned upstream",
+                                      "expires": "2999-12-31"}))
+    assert engine.analyze(REPO, "legacy-mirror", UNSCANNED, protect=True) == [
+        ("ecr-scan-on-push", "advisory", "[exempted] vendor mirror, scanned upstream — "
+                                         "imageScanningConfiguration.scanOnPush is not true")]
+    assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
+        ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
+
+
+def test_exception_by_exact_urn_without_expiry(engine: Engine) -> None:
+    engine.configure(_with_exception({
+        "resource": f"urn:pulumi:prod::platform::{REPO}::orders",
+        "reason": "replaced by the new registry in Q3"}))
+    assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
+        ("ecr-scan-on-push", "advisory", "[exempted] replaced by the new registry in Q3 — "
+                                         "imageScanningConfiguration.scanOnPush is not true")]
+
+
+def test_expired_exception_stops_applying(engine: Engine) -> None:
+    engine.configure(_with_exception({"resource": "legacy-*",
+                                      "reason": "vendor mirror, scanned upstream",
+                                      "expires": "2000-01-01"}))
+    assert engine.analyze(REPO, "legacy-mirror", UNSCANNED, protect=True) == [
+        ("ecr-scan-on-push", "mandatory",
+         "imageScanningConfiguration.scanOnPush is not true (exception expired 2000-01-01)")]
+
+
+def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
+    config = stack_config("prod")
+    config["multi-az-footprint"] = {"minAzCount": 3, "exceptions": [
+        {"resource": "orders", "reason": "pilot service, single-tenant until GA"}]}
+    engine.configure(config)
+    assert only(engine.analyze_stack(_two_az_service()), "multi-az-footprint") == [
+        ("multi-az-footprint", "advisory", "orders",
+         "[exempted] pilot service, single-tenant until GA — networkConfiguration spans 2 "
+         "availability zone(s) (eu-west-1a, eu-west-1b); at least 3 are required")]
+
+
+@pytest.mark.parametrize(("setting", "problem"), [
+    ({"exceptions": [{"resource": "legacy-*"}]},
+     "ecr-scan-on-push: exceptions[0]: reason is required"),
+    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me"}]},
+     "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 8)"),
+    ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream",
+                      "expires": "31/12/2026"}]},
+     "ecr-scan-on-push: exceptions[0]: expires must be a date YYYY-MM-DD (got '31/12/2026')"),
+])
+def test_invalid_exception_fails_configure(engine: Engine, setting: dict[str, Any],
+                                           problem: str) -> None:
+    config = stack_config("prod")
+    config["ecr-scan-on-push"] = setting
+    with pytest.raises(grpc.RpcError) as err:
+        engine.configure(config)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details() == f"invalid policy pack configuration:\n{problem}"
+
+
+def test_invalid_parameter_fails_configure(engine: Engine) -> None:
+    config = stack_config("prod")
+    config["multi-az-footprint"] = {"minAzCount": "three"}
+    with pytest.raises(grpc.RpcError) as err:
+        engine.configure(config)
+    assert err.value.details() == ("invalid policy pack configuration:\n"
+                                   "multi-az-footprint: minAzCount must be an integer "
+                                   "(got 'three')")
+
+
+def test_unknown_values_fail_closed_instead_of_cant_run(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": UNKNOWN_STRING}})
+    assert engine.analyze(REPO, "orders", repo, protect=True) == [
+        ("ecr-scan-on-push", "mandatory",
+         "imageScanningConfiguration.scanOnPush is unknown at preview; cannot prove images are "
+         "scanned on push")]
+    role = patched("aws:iam/role:Role", {"assumeRolePolicy": UNKNOWN_STRING,
+                                         "inlinePolicies": []})
+    found = engine.analyze("aws:iam/role:Role", "task", role)
+    assert found == [
+        ("iam-no-wildcard-actions", "mandatory", "assumeRolePolicy is unknown at preview; "
+                                                 "cannot prove no statement allows a wildcard "
+                                                 "action"),
+        ("iam-oidc-trust-scoped", "mandatory", "assumeRolePolicy is unknown at preview; "
+                                               "cannot prove the OIDC trust is scoped"),
+        ("iam-trust-policy-scoped", "mandatory", "assumeRolePolicy is unknown at preview; "
+                                                 "cannot prove the trust policy is scoped"),
+    ]
+
+
+def test_unknown_subnet_zone_fails_closed_in_stack_policy(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    resources = _two_az_service()
+    resources[1] = (SUBNET, "private-b", {"availabilityZone": UNKNOWN_STRING}, {})
+    assert only(engine.analyze_stack(resources), "multi-az-footprint") == [
+        ("multi-az-footprint", "mandatory", "orders",
+         "availabilityZone of subnet private-b is unknown at preview; cannot prove "
+         "networkConfiguration spans 3 availability zones")]
+
+
+def test_stack_policy_follows_nat_routes_through_property_dependencies(engine: Engine) -> None:
+    engine.configure(stack_config("prod"))
+    resources: list[tuple[str, str, dict[str, Any], dict[str, list[str]]]] = [
+        (SUBNET, "public-a", {"availabilityZone": "eu-west-1a"}, {}),
+        (SUBNET, "private-b", {"availabilityZone": "eu-west-1b"}, {}),
+        ("aws:ec2/natGateway:NatGateway", "nat-a", {"subnetId": UNKNOWN_STRING},
+         {"subnetId": ["public-a"]}),
+        ("aws:ec2/routeTable:RouteTable", "private-b-rt", {"vpcId": "vpc-1"}, {}),
+        ("aws:ec2/route:Route", "private-b-default",
+         {"routeTableId": UNKNOWN_STRING, "destinationCidrBlock": "0.0.0.0/0",
+          "natGatewayId": UNKNOWN_STRING},
+         {"routeTableId": ["private-b-rt"], "natGatewayId": ["nat-a"]}),
+        ("aws:ec2/routeTableAssociation:RouteTableAssociation", "private-b-assoc",
+         {"routeTableId": UNKNOWN_STRING, "subnetId": UNKNOWN_STRING},
+         {"routeTableId": ["private-b-rt"], "subnetId": ["private-b"]}),
+    ]
+    assert only(engine.analyze_stack(resources), "nat-gateway-per-az") == [
+        ("nat-gateway-per-az", "mandatory", "private-b-rt",
+         "serves subnets in eu-west-1b but its default route uses NAT gateway nat-a in "
+         "eu-west-1a; each availability zone needs its own NAT gateway")]
+    engine.configure(stack_config("dev"))
+    assert only(engine.analyze_stack(resources), "nat-gateway-per-az") == []
+
+
+def test_stack_files_are_cli_config_files() -> None:
+    for env in ("dev", "staging", "prod"):
+        config = stack_config(env)
+        for key, value in config.items():
+            assert key == "all" or key in REGISTRY, f"{env}: unknown policy {key}"
+            assert isinstance(value, str | dict)
+        json.dumps(config)

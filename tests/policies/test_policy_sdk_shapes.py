@@ -1,0 +1,246 @@
+"""The property names and shapes the rules read are the ones pulumi-aws v7 really sends: a
+small compliant estate written with the typed Args classes is captured at preview under
+Pulumi's mocks, and every policy passes it under the prod config; targeted changes to the
+same program are caught."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components.base import allow, policy_document, service_trust
+from policies.guardrails import REGISTRY, Resource, evaluate, evaluate_stack
+from policies.guardrails.core import plain
+from preflight.capture import ACCOUNT_ID, Capture, capture
+
+REGION = "us-east-1"
+ZONES = ("a", "b", "c")
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/data"
+PROD = {"minAzCount": 3, "minDesiredCount": 3, "logRetentionMinDays": 365,
+        "minBackupRetentionDays": 14, "minSnapshotRetentionDays": 14}
+PROTECT = pulumi.ResourceOptions(protect=True)
+
+
+def estate(**change: Any) -> Callable[[], None]:
+    """A compliant estate; ``change`` flips one security-relevant input for mutation tests."""
+    def program() -> None:
+        vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")
+        aws.ec2.DefaultSecurityGroup("vpc-default", vpc_id=vpc.id)
+        aws.ec2.FlowLog("vpc-flow", vpc_id=vpc.id, traffic_type="ALL",
+                        log_destination=f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/vpc")
+        public, private = {}, {}
+        for i, z in enumerate(ZONES):
+            public[z] = aws.ec2.Subnet(f"public-{z}", vpc_id=vpc.id,
+                                       availability_zone=f"{REGION}{z}",
+                                       cidr_block=f"10.0.{i}.0/24")
+            private[z] = aws.ec2.Subnet(f"private-{z}", vpc_id=vpc.id,
+                                        availability_zone=f"{REGION}{z}",
+                                        cidr_block=f"10.0.{10 + i}.0/24")
+            eip = aws.ec2.Eip(f"nat-{z}", domain="vpc")
+            nat = aws.ec2.NatGateway(f"nat-{z}", subnet_id=public[z].id, allocation_id=eip.id)
+            table = aws.ec2.RouteTable(f"private-{z}", vpc_id=vpc.id)
+            aws.ec2.Route(f"private-{z}-default", route_table_id=table.id,
+                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)
+            aws.ec2.RouteTableAssociation(f"private-{z}", route_table_id=table.id,
+                                          subnet_id=private[z].id)
+        alb_sg = aws.ec2.SecurityGroup("alb", vpc_id=vpc.id, description="public load balancer")
+        aws.vpc.SecurityGroupIngressRule("alb-https", security_group_id=alb_sg.id,
+                                         ip_protocol="tcp", from_port=443, to_port=443,
+                                         cidr_ipv4="0.0.0.0/0", description="HTTPS in")
+        app_sg = aws.ec2.SecurityGroup("app", vpc_id=vpc.id, description="service tasks")
+        aws.vpc.SecurityGroupIngressRule("app-from-alb", security_group_id=app_sg.id,
+                                         ip_protocol="tcp", from_port=8080, to_port=8080,
+                                         referenced_security_group_id=alb_sg.id,
+                                         cidr_ipv4=change.get("app_cidr"),
+                                         description="from the load balancer")
+        lb = aws.lb.LoadBalancer(
+            "alb", load_balancer_type="application", internal=False,
+            subnets=[public[z].id for z in ZONES], security_groups=[alb_sg.id],
+            drop_invalid_header_fields=True, enable_deletion_protection=True,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket="logs", enabled=True))
+        tg = aws.lb.TargetGroup(
+            "orders", port=8080, protocol="HTTP", target_type="ip", vpc_id=vpc.id,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(enabled=True, path="/healthz",
+                                                           matcher="200-299"))
+        aws.lb.Listener("https", load_balancer_arn=lb.arn, port=443, protocol="HTTPS",
+                        ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+                        certificate_arn=f"arn:aws:acm:{REGION}:{ACCOUNT_ID}:certificate/x",
+                        default_actions=[aws.lb.ListenerDefaultActionArgs(
+                            type="forward", target_group_arn=tg.arn)])
+        http_action = aws.lb.ListenerDefaultActionArgs(
+            type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                protocol="HTTPS", port="443", status_code="HTTP_301"))
+        if change.get("http_forward"):
+            http_action = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=tg.arn)
+        aws.lb.Listener("http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
+                        default_actions=[http_action])
+        acl = aws.wafv2.WebAcl(
+            "edge", scope="REGIONAL", default_action=aws.wafv2.WebAclDefaultActionArgs(
+                allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rule_json=json.dumps([{"Name": "common"}]),
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True, metric_name="edge",
+                sampled_requests_enabled=True))
+        aws.wafv2.WebAclAssociation("alb", resource_arn=lb.arn, web_acl_arn=acl.arn)
+        aws.wafv2.WebAclLoggingConfiguration(
+            "edge", resource_arn=acl.arn,
+            log_destination_configs=[f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:aws-waf-logs"])
+        aws.ecr.Repository(
+            "orders", image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=change.get("scan_on_push", True)), opts=PROTECT)
+        task_role = aws.iam.Role(
+            "orders-task", name="orders-task",
+            assume_role_policy=service_trust("ecs-tasks.amazonaws.com", ACCOUNT_ID),
+            inline_policies=[aws.iam.RoleInlinePolicyArgs(name="orders", policy=policy_document([
+                allow("ReadOrders", ["dynamodb:GetItem"],
+                      [f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/orders"])]))])
+        exec_role = aws.iam.Role(
+            "orders-exec", name="orders-exec",
+            assume_role_policy=service_trust("ecs-tasks.amazonaws.com", ACCOUNT_ID))
+        container = {
+            "name": "app", "essential": True, "user": "1000:1000",
+            "image": change.get("image",
+                                f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/orders:1.0.0"),
+            "readonlyRootFilesystem": True,
+            "environment": [{"name": k, "value": v}
+                            for k, v in change.get("env", {"LOG_LEVEL": "info"}).items()],
+            "logConfiguration": {"logDriver": "awslogs",
+                                 "options": {"awslogs-group": "/svc/orders"}}}
+        task = aws.ecs.TaskDefinition(
+            "orders", family="orders", network_mode="awsvpc", cpu="256", memory="512",
+            requires_compatibilities=["FARGATE"], container_definitions=json.dumps([container]),
+            task_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/orders-task",
+            execution_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/orders-exec",
+            opts=pulumi.ResourceOptions(depends_on=[task_role, exec_role]))
+        cluster = aws.ecs.Cluster(
+            "platform", settings=[aws.ecs.ClusterSettingArgs(name="containerInsights",
+                                                             value="enabled")],
+            configuration=aws.ecs.ClusterConfigurationArgs(
+                execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
+                    kms_key_id=KEY_ARN, logging="OVERRIDE",
+                    log_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationLogConfigurationArgs(
+                        cloud_watch_log_group_name="/ecs/exec",
+                        cloud_watch_encryption_enabled=True))))
+        zones = change.get("service_zones", ZONES)
+        aws.ecs.Service(
+            "orders", cluster=cluster.arn, task_definition=task.arn, launch_type="FARGATE",
+            desired_count=3,
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=[private[z].id for z in zones], security_groups=[app_sg.id],
+                assign_public_ip=False),
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
+                enable=True, rollback=True),
+            load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
+                target_group_arn=tg.arn, container_name="app", container_port=8080)])
+        aws.cloudwatch.LogGroup("orders", name="/svc/orders", retention_in_days=365,
+                                kms_key_id=KEY_ARN)
+        aws.kms.Key("data", enable_key_rotation=True, opts=PROTECT)
+        db_subnets = aws.rds.SubnetGroup("db", subnet_ids=[private[z].id for z in ZONES])
+        params = aws.rds.ClusterParameterGroup(
+            "db", family="aurora-postgresql16",
+            parameters=[aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl",
+                                                                   value="1")])
+        db = aws.rds.Cluster(
+            "db", engine="aurora-postgresql", db_subnet_group_name=db_subnets.name,
+            db_cluster_parameter_group_name=params.name, storage_encrypted=True,
+            kms_key_id=KEY_ARN, iam_database_authentication_enabled=True,
+            backup_retention_period=14, deletion_protection=True,
+            enabled_cloudwatch_logs_exports=["postgresql"], manage_master_user_password=True,
+            master_username="orders", opts=PROTECT)
+        for i in (1, 2):
+            aws.rds.ClusterInstance(f"db-{i}", cluster_identifier=db.id,
+                                    engine="aurora-postgresql", instance_class="db.r6g.large")
+        cache_subnets = aws.elasticache.SubnetGroup(
+            "cache", subnet_ids=[private[z].id for z in ZONES])
+        aws.elasticache.ReplicationGroup(
+            "sessions", description="sessions", subnet_group_name=cache_subnets.name,
+            at_rest_encryption_enabled=True, kms_key_id=KEY_ARN,
+            transit_encryption_enabled=change.get("cache_tls", True),
+            automatic_failover_enabled=True, multi_az_enabled=True, num_cache_clusters=3,
+            user_group_ids=["sessions"], snapshot_retention_limit=14, opts=PROTECT)
+        bucket = aws.s3.Bucket("logs", bucket="platform-logs", opts=PROTECT)
+        aws.s3.BucketPublicAccessBlock("logs", bucket=bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True,
+                                       restrict_public_buckets=True)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            "logs", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.
+                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"))])
+        aws.s3.BucketVersioning(
+            "logs", bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"))
+        aws.s3.BucketPolicy("logs", bucket=bucket.id, policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::platform-logs", "arn:aws:s3:::platform-logs/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    return program
+
+
+def resources(cap: Capture) -> list[Resource]:
+    by_urn = {r.urn: Resource(r.type, r.name, r.urn, plain(r.inputs), protect=r.protect)
+              for r in cap.registrations if r.custom}
+    for reg in cap.registrations:
+        res = by_urn.get(reg.urn)
+        if res is None:
+            continue
+        res.property_dependencies = {k: [by_urn[u] for u in v if u in by_urn]
+                                     for k, v in reg.property_dependencies.items()}
+        res.dependencies = [by_urn[u] for u in reg.dependencies if u in by_urn]
+    return list(by_urn.values())
+
+
+def run_pack(program: Callable[[], None]) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = []
+    stack = resources(capture(program, project="platform", stack="prod",
+                              config={"aws:region": REGION}, preview=True))
+    for name, record in sorted(REGISTRY.items()):
+        config = {k: v for k, v in PROD.items() if k in record.params}
+        if record.kind == "stack":
+            names = {r.urn: r.name for r in stack}
+            found += [(name, names[u], m) for u, m in evaluate_stack(name, stack, config)]
+        else:
+            for res in stack:
+                found += [(name, res.name, m) for m in evaluate(name, res, config)]
+    return found
+
+
+def test_compliant_estate_passes_every_policy_at_preview() -> None:
+    assert run_pack(estate()) == []
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"service_zones": ("a", "b")},
+     [("multi-az-footprint", "orders", "networkConfiguration spans 2 availability zone(s) "
+                                       "(us-east-1a, us-east-1b); at least 3 are required")]),
+    ({"http_forward": True},
+     [("lb-listener-no-plaintext", "http",
+       "HTTP listener serves plaintext; its default actions must only redirect to HTTPS")]),
+    ({"scan_on_push": False},
+     [("ecr-scan-on-push", "orders", "imageScanningConfiguration.scanOnPush is not true")]),
+    ({"image": "nginx:1.27"},
+     [("ecs-image-provenance", "orders", "container app image nginx:1.27 is neither from the "
+                                         "platform's ECR nor pinned by digest")]),
+    ({"env": {"STRIPE_API_KEY": "sk_live_abcdef"}},
+     [("ecs-no-plaintext-secrets", "orders",
+       "container app environment STRIPE_API_KEY: the name says it holds a secret")]),
+    ({"cache_tls": False},
+     [("elasticache-in-transit-encryption", "sessions", "transitEncryptionEnabled is not true")]),
+    ({"app_cidr": "0.0.0.0/0"},
+     [("security-group-no-public-ingress", "app-from-alb",
+       "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 on an application "
+       "load balancer's security group may be open to the internet")]),
+])
+def test_changes_to_the_sdk_program_are_caught(change: dict[str, Any],
+                                               expected: list[tuple[str, str, str]]) -> None:
+    assert run_pack(estate(**change)) == expected

@@ -1,0 +1,251 @@
+"""Stack policies over property dependencies: a compliant three-AZ stack passes every one;
+each mutation fails with exactly the expected (resource, message) findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from policy_helpers import TLS_DENY, StackBuilder, doc
+
+from policies.guardrails import REGISTRY, UNKNOWN, evaluate_stack
+
+STACK_POLICIES = sorted(n for n, r in REGISTRY.items() if r.kind == "stack")
+ZONES = ("a", "b", "c")
+UNK = "is unknown at preview; cannot prove"
+
+SUBNET = "aws:ec2/subnet:Subnet"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def compliant() -> StackBuilder:
+    b = StackBuilder()
+    b.add("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"})
+    b.add("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "vpc-default", {}, vpcId="vpc")
+    b.add("aws:ec2/flowLog:FlowLog", "vpc-flow", {"trafficType": "ALL"}, vpcId="vpc")
+    for z in ZONES:
+        b.add(SUBNET, f"public-{z}", {"availabilityZone": f"eu-west-1{z}"}, vpcId="vpc")
+        b.add(SUBNET, f"private-{z}", {"availabilityZone": f"eu-west-1{z}"}, vpcId="vpc")
+        b.add("aws:ec2/natGateway:NatGateway", f"nat-{z}", {"subnetId": UNKNOWN},
+              subnetId=f"public-{z}")
+        b.add("aws:ec2/routeTable:RouteTable", f"private-rt-{z}", {"vpcId": UNKNOWN}, vpcId="vpc")
+        b.add("aws:ec2/route:Route", f"private-rt-{z}-default",
+              {"destinationCidrBlock": "0.0.0.0/0", "natGatewayId": UNKNOWN,
+               "routeTableId": UNKNOWN}, routeTableId=f"private-rt-{z}", natGatewayId=f"nat-{z}")
+        b.add("aws:ec2/routeTableAssociation:RouteTableAssociation", f"private-rt-{z}-assoc",
+              {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
+              routeTableId=f"private-rt-{z}", subnetId=f"private-{z}")
+    public = [f"public-{z}" for z in ZONES]
+    private = [f"private-{z}" for z in ZONES]
+    b.add(SG, "alb-sg", {"description": "alb"}, vpcId="vpc")
+    b.add(INGRESS, "alb-sg-https", {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                                    "cidrIpv4": "0.0.0.0/0"}, securityGroupId="alb-sg")
+    b.add(SG, "app-sg", {"description": "app"}, vpcId="vpc")
+    b.add(INGRESS, "app-sg-from-alb", {"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080,
+                                       "referencedSecurityGroupId": UNKNOWN},
+          securityGroupId="app-sg", referencedSecurityGroupId="alb-sg")
+    b.add("aws:lb/loadBalancer:LoadBalancer", "alb",
+          {"loadBalancerType": "application", "internal": False,
+           "subnets": [UNKNOWN] * 3, "securityGroups": [UNKNOWN]},
+          subnets=public, securityGroups=["alb-sg"])
+    b.add("aws:wafv2/webAcl:WebAcl", "acl", {"rules": [{"name": "common"}]})
+    b.add("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "acl-logs",
+          {"resourceArn": UNKNOWN}, resourceArn="acl")
+    b.add("aws:wafv2/webAclAssociation:WebAclAssociation", "alb-waf",
+          {"resourceArn": UNKNOWN, "webAclArn": UNKNOWN}, resourceArn="alb", webAclArn="acl")
+    b.add("aws:ecs/service:Service", "svc",
+          {"networkConfiguration": {"subnets": [UNKNOWN] * 3, "securityGroups": [UNKNOWN]}},
+          networkConfiguration=[*private, "app-sg"])
+    b.add("aws:iam/role:Role", "task-role", {})
+    b.add("aws:iam/role:Role", "exec-role", {})
+    b.add("aws:ecs/taskDefinition:TaskDefinition", "task",
+          {"taskRoleArn": UNKNOWN, "executionRoleArn": UNKNOWN},
+          taskRoleArn="task-role", executionRoleArn="exec-role")
+    b.add("aws:lambda/function:Function", "fn",
+          {"vpcConfig": {"subnetIds": [UNKNOWN] * 3, "securityGroupIds": [UNKNOWN]}},
+          vpcConfig=[*private, "app-sg"])
+    b.add("aws:sqs/queue:Queue", "fn-dlq", {})
+    b.add("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "fn-invoke",
+          {"functionName": UNKNOWN, "destinationConfig": {"onFailure": {"destination": UNKNOWN}}},
+          functionName="fn", destinationConfig="fn-dlq")
+    b.add("aws:rds/subnetGroup:SubnetGroup", "db-subnets", {"subnetIds": [UNKNOWN] * 3},
+          subnetIds=private)
+    b.add("aws:elasticache/subnetGroup:SubnetGroup", "cache-subnets",
+          {"subnetIds": [UNKNOWN] * 3}, subnetIds=private)
+    b.add("aws:rds/cluster:Cluster", "db", {"engine": "aurora-postgresql"},
+          dbSubnetGroupName="db-subnets")
+    for i in (1, 2):
+        b.add("aws:rds/clusterInstance:ClusterInstance", f"db-{i}",
+              {"clusterIdentifier": UNKNOWN, "engine": "aurora-postgresql"},
+              clusterIdentifier="db")
+    b.add("aws:rds/instance:Instance", "reporting", {"engine": "postgres", "multiAz": True})
+    b.add("aws:apigateway/stage:Stage", "stage", {"stageName": "v1"})
+    b.add("aws:apigateway/methodSettings:MethodSettings", "stage-settings",
+          {"methodPath": "*/*", "stageName": UNKNOWN,
+           "settings": {"throttlingBurstLimit": 100, "throttlingRateLimit": 50}},
+          stageName="stage")
+    b.add("aws:wafv2/webAclAssociation:WebAclAssociation", "stage-waf",
+          {"resourceArn": UNKNOWN}, resourceArn="stage", webAclArn="acl")
+    b.add("aws:s3/bucket:Bucket", "logs", {"bucket": "logs"})
+    b.add("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "logs-pab",
+          {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
+           "restrictPublicBuckets": True}, bucket="logs")
+    b.add("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          "logs-sse", {"rules": [{"applyServerSideEncryptionByDefault":
+                                  {"sseAlgorithm": "AES256"}}]}, bucket="logs")
+    b.add("aws:s3/bucketVersioning:BucketVersioning", "logs-versioning",
+          {"versioningConfiguration": {"status": "Enabled"}}, bucket="logs")
+    b.add("aws:s3/bucketPolicy:BucketPolicy", "logs-policy", {"policy": doc(TLS_DENY)},
+          bucket="logs")
+    return b
+
+
+PROD = {"minAzCount": 3}
+
+
+def _set(name: str, **props: Any) -> Callable[[StackBuilder], None]:
+    def mutate(b: StackBuilder) -> None:
+        b.by_name[name].props.update(props)
+    return mutate
+
+
+def _link(name: str, prop: str, targets: list[str]) -> Callable[[StackBuilder], None]:
+    def mutate(b: StackBuilder) -> None:
+        b.links[name][prop] = targets
+    return mutate
+
+
+def _both(*steps: Callable[[StackBuilder], None]) -> Callable[[StackBuilder], None]:
+    def mutate(b: StackBuilder) -> None:
+        for step in steps:
+            step(b)
+    return mutate
+
+
+def _drop(*names: str) -> Callable[[StackBuilder], None]:
+    def mutate(b: StackBuilder) -> None:
+        for n in names:
+            b.remove(n)
+    return mutate
+
+
+# (policy, mutation, config, exact (resource name, message) findings)
+CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
+                  list[tuple[str, str]]]] = [
+    ("multi-az-footprint", _link("svc", "networkConfiguration", ["private-a", "private-b"]), PROD,
+     [("svc", "networkConfiguration spans 2 availability zone(s) (eu-west-1a, eu-west-1b); "
+              "at least 3 are required")]),
+    ("multi-az-footprint", _link("db-subnets", "subnetIds", ["private-a"]), None,
+     [("db-subnets", "subnetIds spans 1 availability zone(s) (eu-west-1a); at least 2 are "
+                     "required")]),
+    ("multi-az-footprint", _set("private-c", availabilityZone=UNKNOWN), None,
+     [(n, f"availabilityZone of subnet private-c {UNK} {p} spans 2 availability zones")
+      for n, p in (("svc", "networkConfiguration"), ("fn", "vpcConfig"),
+                   ("db-subnets", "subnetIds"), ("cache-subnets", "subnetIds"))]),
+    ("multi-az-footprint", _both(_link("alb", "subnets", []), _set("alb", subnets=["subnet-0"])),
+     None,
+     [("alb", "subnets names subnets that are not resources of this stack; cannot prove it "
+              "spans 2 availability zones")]),
+    ("multi-az-footprint", _both(_link("alb", "subnets", []), _set("alb", subnets=UNKNOWN)),
+     None,
+     [("alb", f"subnets {UNK} subnets spans 2 availability zones")]),
+    ("multi-az-footprint", _both(_link("fn", "vpcConfig", []),
+                                 _set("fn", vpcConfig={"subnetIds": [], "securityGroupIds": []})),
+     None, []),
+    ("nat-gateway-per-az", _link("private-rt-c-default", "natGatewayId", ["nat-a"]), None,
+     [("private-rt-c", "serves subnets in eu-west-1c but its default route uses NAT gateway "
+                       "nat-a in eu-west-1a; each availability zone needs its own NAT gateway")]),
+    ("nat-gateway-per-az", _link("private-rt-b-default", "natGatewayId", []), None,
+     [("private-rt-b", "default route goes through a NAT gateway that is not a resource of "
+                       "this stack; cannot prove it is in the subnets' availability zone")]),
+    ("vpc-flow-logs-enabled", _drop("vpc-flow"), None, [("vpc", "VPC has no flow log")]),
+    ("vpc-flow-logs-enabled", _set("vpc-flow", trafficType="REJECT"), None,
+     [("vpc-flow", "flow log captures REJECT traffic; capture ALL")]),
+    ("default-security-group-closed", _drop("vpc-default"), None,
+     [("vpc", "the default security group is not adopted; manage it with "
+              "aws.ec2.DefaultSecurityGroup and no rules")]),
+    ("default-security-group-closed",
+     _set("vpc-default", ingress=[{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]),
+     None, [("vpc-default", "default security group has ingress rules; remove them")]),
+    ("security-group-no-public-ingress",
+     _set("app-sg-from-alb", cidrIpv4="0.0.0.0/0", referencedSecurityGroupId=None), None,
+     [("app-sg-from-alb", "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 "
+                          "on an application load balancer's security group may be open to "
+                          "the internet")]),
+    ("security-group-no-public-ingress", _set("alb-sg-https", fromPort=22, toPort=22), None,
+     [("alb-sg-https", "ingress rule admits 0.0.0.0/0 on port 22; only ports 80 and 443 on an "
+                       "application load balancer's security group may be open to the "
+                       "internet")]),
+    ("security-group-no-public-ingress",
+     _set("app-sg", ingress=[{"protocol": "-1", "fromPort": 0, "toPort": 0,
+                              "ipv6CidrBlocks": ["::/0"]}]), None,
+     [("app-sg", "ingress[0] admits ::/0 on all ports; only ports 80 and 443 on an application "
+                 "load balancer's security group may be open to the internet")]),
+    ("security-group-no-public-ingress", _link("alb", "securityGroups", []), None,
+     [("alb-sg-https", "ingress rule admits 0.0.0.0/0 on port 443; only ports 80 and 443 on an "
+                       "application load balancer's security group may be open to the "
+                       "internet")]),
+    ("security-group-no-public-ingress", _set("alb-sg-https", cidrIpv4=UNKNOWN), None,
+     [("alb-sg-https", f"ingress rule CIDR {UNK} it is not open to the internet")]),
+    ("alb-waf-attached", _drop("alb-waf"), None,
+     [("alb", "internet-facing load balancer has no WAF web ACL association")]),
+    ("ecs-task-role-separate", _link("task", "executionRoleArn", ["task-role"]), None,
+     [("task", "taskRoleArn and executionRoleArn are the same role")]),
+    ("lambda-failure-destination", _drop("fn-invoke"), None,
+     [("fn", "function has neither a dead-letter queue nor an on-failure destination")]),
+    ("apigateway-rest-throttling", _drop("stage-settings"), None,
+     [("stage", "stage has no '*/*' method settings with throttling limits")]),
+    ("apigateway-rest-throttling", _set("stage-settings", settings={"throttlingBurstLimit": 5}),
+     None, [("stage-settings", "settings.throttlingRateLimit is not set")]),
+    ("apigateway-rest-waf", _drop("stage-waf"), None,
+     [("stage", "stage has no WAF web ACL association")]),
+    ("rds-multi-az", _drop("db-2"), None,
+     [("db", "cluster has 1 instance(s); at least 2 are required")]),
+    ("rds-multi-az", _set("reporting", multiAz=False), None,
+     [("reporting", "multiAz is not true")]),
+    ("s3-public-access-block", _set("logs-pab", restrictPublicBuckets=False), None,
+     [("logs-pab", "restrictPublicBuckets is not true")]),
+    ("s3-public-access-block", _drop("logs-pab"), None,
+     [("logs", "bucket has no public access block")]),
+    ("s3-encryption", _drop("logs-sse"), None,
+     [("logs", "bucket has no default encryption configuration")]),
+    ("s3-encryption", _set("logs-sse", rules=[{"bucketKeyEnabled": True}]), None,
+     [("logs-sse", "no rule sets sseAlgorithm aws:kms or AES256")]),
+    ("s3-versioning", _set("logs-versioning", versioningConfiguration={"status": "Suspended"}),
+     None, [("logs-versioning", "versioningConfiguration.status is Suspended; use Enabled")]),
+    ("s3-versioning", _drop("logs-versioning"), None,
+     [("logs", "bucket has no versioning configuration")]),
+    ("s3-tls-only", _drop("logs-policy"), None,
+     [("logs", "bucket has no bucket policy denying non-TLS requests")]),
+    ("s3-tls-only", _set("logs-policy", policy=doc({"Effect": "Allow", "Principal": {"AWS": "x"},
+                                                    "Action": "s3:GetObject"})), None,
+     [("logs-policy", "policy does not deny requests with aws:SecureTransport false")]),
+    ("s3-tls-only", _set("logs-policy", policy=UNKNOWN), None,
+     [("logs-policy", f"policy {UNK} non-TLS requests are denied")]),
+    ("wafv2-web-acl-logging", _drop("acl-logs"), None,
+     [("acl", "web ACL has no logging configuration")]),
+]
+
+
+def _findings(b: StackBuilder, name: str, config: dict[str, Any] | None) -> list[tuple[str, str]]:
+    by_urn = {r.urn: r.name for r in b.resources()}
+    return [(by_urn[u], m) for u, m in evaluate_stack(name, b.resources(), config)]
+
+
+@pytest.mark.parametrize("name", STACK_POLICIES)
+def test_compliant_stack_passes(name: str) -> None:
+    assert _findings(compliant(), name, PROD if name == "multi-az-footprint" else None) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_stack_mutation_fails_with_exact_findings(case: Any) -> None:
+    name, mutate, config, expected = case
+    b = compliant()
+    mutate(b)
+    assert _findings(b, name, config) == expected
+
+
+def test_every_stack_policy_has_a_failing_case() -> None:
+    assert sorted(set(STACK_POLICIES) - {c[0] for c in CASES}) == []
