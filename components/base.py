@@ -85,3 +85,38 @@ def allow_client(parent: pulumi.Resource, name: str, security_group_id: pulumi.I
             ip_protocol="tcp", from_port=port, to_port=port,
             description=f"{what} from service {client}"),
         opts=child_opts(parent))
+
+
+def key_statement(sid: str, actions: Sequence[str], key_arn: pulumi.Input[str], *,
+                  alias: str | None = None, region: pulumi.Input[str] = "",
+                  account: pulumi.Input[str] = "",
+                  condition: Mapping[str, Any] | None = None) -> Statement:
+    """Use of a KMS key. A key's ARN holds an id AWS picks at creation, so a document that
+    names it is unknown until then; given the key's ``alias``, the statement instead names
+    this account's keys in this region that carry that alias (``kms:ResourceAliases``),
+    which is the one key, and is known at preview."""
+    if alias is None:
+        return allow(sid, actions, [key_arn], condition)
+    keys: pulumi.Input[str]
+    if isinstance(region, str) and isinstance(account, str):
+        keys = f"arn:aws:kms:{region}:{account}:key/*"
+    else:
+        keys = pulumi.Output.concat("arn:aws:kms:", region, ":", account, ":key/*")
+    return allow(sid, actions, [keys], {
+        **(condition or {}), "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}})
+
+
+def publish_parameter(parent: pulumi.Resource, name: str, path: str,
+                      value: pulumi.Input[str], region: pulumi.Input[str],
+                      account: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Publish a non-secret value a store learns only at creation (an endpoint) as an SSM
+    String parameter at ``/<path>``; return the parameter's ARN, which is known at preview.
+    Services receive the ARN (ECS injects the value at start), so their task definitions
+    and roles are known before the store exists."""
+    import pulumi_aws as aws
+
+    aws.ssm.Parameter(name, aws.ssm.ParameterArgs(
+        name=f"/{path}", type="String", value=value,
+        description=f"Published for the clients of {path.split('/')[0]}"),
+        opts=child_opts(parent))
+    return pulumi.Output.concat("arn:aws:ssm:", region, ":", account, ":parameter/", path)

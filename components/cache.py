@@ -26,7 +26,16 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, allow_client, child_opts, invoke_opts, merge_tags, type_token
+from .base import (
+    Statement,
+    allow,
+    allow_client,
+    child_opts,
+    invoke_opts,
+    merge_tags,
+    publish_parameter,
+    type_token,
+)
 from .database import requires_multi_az, tier_rules, unknown_key_problems
 from .environment import TIERS, Tier
 from .validation import Problem, check_choice, check_key, check_range, raise_for
@@ -328,6 +337,10 @@ class Cache(pulumi.ComponentResource):
         self.port = pulumi.Output.from_input(port)
         self.security_group_id = group.id
         self.replication_group_arn = arn("replicationgroup", name)
+        self.endpoint_parameter_arn = publish_parameter(
+            self, f"{name}-endpoint", f"{name}/endpoint", self.primary_endpoint, region,
+            account)
+        """SSM parameter holding the primary endpoint (its ARN is known at preview)."""
         self.register_outputs({
             "primary_endpoint": self.primary_endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,

@@ -23,8 +23,8 @@ class ClusterSpec(TypedDict):
     """Container Insights level: ``enhanced`` (default, per-task and per-container metrics)
     or ``enabled``. It cannot be switched off."""
     exec_enabled: NotRequired[bool]
-    """Allow ``aws ecs execute-command`` into tasks (default false); sessions are encrypted
-    with the platform key and logged to their own log group."""
+    """Set up ``aws ecs execute-command`` sessions (default true): encrypted with the platform
+    key and logged to their own encrypted log group. Each service still opts in to exec."""
 
 
 class ClusterArgs(ClusterSpec):
@@ -70,7 +70,7 @@ class Cluster(pulumi.ComponentResource):
 
         configuration = None
         depends_on: list[pulumi.Resource] = []
-        if args.get("exec_enabled", False):
+        if args.get("exec_enabled", True):
             group_name = f"/{prefix}/ecs/exec"
             group = aws.cloudwatch.LogGroup(f"{name}-exec", aws.cloudwatch.LogGroupArgs(
                 name=group_name, kms_key_id=args["kms_key_arn"],

@@ -52,6 +52,7 @@ from .base import (
     allow,
     child_opts,
     invoke_opts,
+    key_statement,
     policy_document,
     service_trust,
     type_token,
@@ -229,6 +230,13 @@ class ContainerServiceArgs(ServiceSpec):
     """Roles allowed to push to a created repository (see ImageRepository)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key for logs, the created repository and secrets."""
+    kms_key_alias: NotRequired[str]
+    """That key's alias (``alias/<name>``): IAM statements name the key through it, so they
+    are known before the key exists."""
+    extra_parameters: NotRequired[dict[str, pulumi.Input[str]]]
+    """Values the platform publishes in SSM Parameter Store (endpoints, SecureString
+    secrets): env name -> parameter ARN, injected at start; the execution role may read
+    exactly these."""
     log_retention_days: NotRequired[int]
     """CloudWatch Logs retention (default 90); one of the values CloudWatch accepts."""
     extra_grants: NotRequired[list[GrantSpec]]
@@ -438,7 +446,8 @@ def check_container_service(name: str, args: ContainerServiceArgs) -> list[Probl
     problems += _check_plain_environment("extra_environment", extra_env)
     names = set(args.get("environment", {})) | set(args.get("secrets", {}))
     for env_name in sorted(set(args.get("extra_environment", {})) |
-                           set(args.get("extra_secrets", {}))):
+                           set(args.get("extra_secrets", {})) |
+                           set(args.get("extra_parameters", {}))):
         if env_name in names:
             problems.append(Problem(("environment",), f"'{env_name}' is also set by "
                                     "the platform (database, cache or table settings)"))
@@ -567,7 +576,8 @@ class ContainerService(pulumi.ComponentResource):
             f"{name}-execution-policy",
             aws.iam.RolePolicyArgs(role=execution_role.name,
                                    policy=policy_document(self._execution_statements(
-                                       args, repository_arn, log_streams, region))),
+                                       args, repository_arn, log_streams, region,
+                                       account))),
             opts=child_opts(self))
 
         task_role = aws.iam.Role(
@@ -734,8 +744,13 @@ class ContainerService(pulumi.ComponentResource):
         self.service_name = service.name
         self.service_arn = service.id
         self.task_definition_arn = task_definition.arn
-        self.task_role_arn = task_role.arn
-        self.execution_role_arn = execution_role.arn
+        # Built from the roles' fixed names, so documents that pass them (the delivery
+        # pipeline's iam:PassRole) are known at preview.
+        self.task_role_arn = pulumi.Output.concat(
+            "arn:aws:iam::", account, ":role/", task_role.name.apply(lambda _: f"{name}-task"))
+        self.execution_role_arn = pulumi.Output.concat(
+            "arn:aws:iam::", account, ":role/",
+            execution_role.name.apply(lambda _: f"{name}-execution"))
         self.security_group_id = security_group.id
         self.target_group_arn = target_group.arn
         self.log_group_name = log_group.name
@@ -753,7 +768,8 @@ class ContainerService(pulumi.ComponentResource):
     def _execution_statements(args: ContainerServiceArgs,
                               repository_arn: pulumi.Input[str] | None,
                               log_streams: pulumi.Input[str],
-                              region: pulumi.Input[str]) -> list[Statement]:
+                              region: pulumi.Input[str],
+                              account: pulumi.Input[str]) -> list[Statement]:
         statements: list[Statement] = []
         if repository_arn is not None:
             # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
@@ -767,7 +783,9 @@ class ContainerService(pulumi.ComponentResource):
         secrets = args.get("secrets", {})
         secret_arns = sorted({_secret_resource(v) for v in secrets.values()
                               if SECRET_ARN_RE.match(v)})
-        parameter_arns = sorted({v for v in secrets.values() if PARAMETER_ARN_RE.match(v)})
+        parameter_arns: list[pulumi.Input[str]] = [
+            *sorted({v for v in secrets.values() if PARAMETER_ARN_RE.match(v)}),
+            *(v for _, v in sorted(args.get("extra_parameters", {}).items()))]
         extra = [v for _, v in sorted(args.get("extra_secrets", {}).items())]
         via: list[pulumi.Input[str]] = []
         if secret_arns or extra:
@@ -778,8 +796,10 @@ class ContainerService(pulumi.ComponentResource):
             statements.append(allow("ReadParameters", ["ssm:GetParameters"], parameter_arns))
             via.append(pulumi.Output.concat("ssm.", region, ".amazonaws.com"))
         if via:
-            statements.append(allow("DecryptSecrets", ["kms:Decrypt"], [args["kms_key_arn"]],
-                                    {"StringEquals": {"kms:ViaService": via}}))
+            statements.append(key_statement(
+                "DecryptSecrets", ["kms:Decrypt"], args["kms_key_arn"],
+                alias=args.get("kms_key_alias"), region=region, account=account,
+                condition={"StringEquals": {"kms:ViaService": via}}))
         return statements
 
     @staticmethod
@@ -806,7 +826,8 @@ class ContainerService(pulumi.ComponentResource):
         environment: dict[str, pulumi.Input[str]] = {**args.get("environment", {}),
                                                      **args.get("extra_environment", {})}
         secrets: dict[str, pulumi.Input[str]] = {**args.get("secrets", {}),
-                                                 **args.get("extra_secrets", {})}
+                                                 **args.get("extra_secrets", {}),
+                                                 **args.get("extra_parameters", {})}
         container: dict[str, Any] = {
             "name": key,
             "image": image,

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import allow_client, child_opts, invoke_opts, merge_tags, type_token
+from .base import allow_client, child_opts, invoke_opts, merge_tags, publish_parameter, type_token
 from .environment import TIERS, Tier
 from .grants import GrantSpec
 from .validation import (
@@ -447,6 +447,10 @@ class Database(pulumi.ComponentResource):
         self._region = aws.get_region_output(opts=invoke_opts(self)).region
         self._account = aws.get_caller_identity_output(
             opts=invoke_opts(self)).account_id
+        self.endpoint_parameter_arn = publish_parameter(
+            self, f"{name}-endpoint", f"{name}/endpoint", self.endpoint, self._region,
+            self._account)
+        """SSM parameter holding the writer endpoint (its ARN is known at preview)."""
         self.register_outputs({
             "endpoint": self.endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,
@@ -464,6 +468,8 @@ class Database(pulumi.ComponentResource):
 
         The database user must exist and be granted ``rds_iam`` (PostgreSQL) or be
         identified with ``AWSAuthenticationPlugin`` (MySQL)."""
+        # The resource id in the ARN exists only once the database does; naming the user in
+        # this account and region keeps the grant known at preview (user names are per
+        # service, and IAM authentication is on only for this platform's databases).
         return GrantSpec(kind="database-user", access="read",
-                         arn=dbuser_arn(self._region, self._account, self.cluster_resource_id,
-                                        db_user))
+                         arn=dbuser_arn(self._region, self._account, "*", db_user))

@@ -129,6 +129,12 @@ def key_policy(ctx: AwsContext, service_principals: list[str]) -> pulumi.Output[
     return policy_document(statements)
 
 
+def key_alias(name: str) -> str:
+    """The alias of the EncryptionKey called ``name``: known before the key exists, so IAM
+    documents can name the key through it (see ``base.key_statement``)."""
+    return f"alias/{name}"
+
+
 class EncryptionKey(pulumi.ComponentResource):
     """A customer-managed KMS key with yearly rotation, a 30-day deletion window, an
     explicit key policy and the alias ``alias/<name>``."""
@@ -164,7 +170,7 @@ class EncryptionKey(pulumi.ComponentResource):
             opts=child_opts(self, protect=protect))
         alias = aws.kms.Alias(
             f"{name}-alias",
-            aws.kms.AliasArgs(name=f"alias/{name}", target_key_id=key.key_id),
+            aws.kms.AliasArgs(name=key_alias(name), target_key_id=key.key_id),
             opts=child_opts(self))
 
         self.key_arn = key.arn

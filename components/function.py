@@ -32,6 +32,7 @@ from .base import (
     allow,
     child_opts,
     invoke_opts,
+    key_statement,
     policy_document,
     service_trust,
     type_token,
@@ -172,6 +173,9 @@ class FunctionArgs(FunctionSpec):
 
     kms_key_arn: pulumi.Input[str]
     """Customer managed key for the log group, environment variables and queues."""
+    kms_key_alias: NotRequired[str]
+    """That key's alias (``alias/<name>``): the role's policy names the key through it, so
+    the policy is known before the key exists."""
     function_name: NotRequired[str]
     """Physical function name, unique in the account and region (default: the component
     name); at most 50 characters so derived names fit AWS limits."""
@@ -518,7 +522,8 @@ class FunctionService(pulumi.ComponentResource):
             allow("Tracing", XRAY_ACTIONS, ["*"]),
             allow("DeadLetterQueue", ["sqs:SendMessage"], [dlq_arn]),
             # Decrypt environment variables and queue messages; encrypt failed events.
-            allow("Kms", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]),
+            key_statement("Kms", ["kms:Decrypt", "kms:GenerateDataKey"], kms_key_arn,
+                          alias=args.get("kms_key_alias"), region=region, account=account),
         ]
         if args.get("vpc"):
             vpc_arn = pulumi.Output.format("arn:aws:ec2:{0}:{1}:vpc/{2}", region, account,

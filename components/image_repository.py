@@ -61,6 +61,9 @@ class ImageRepositoryArgs(ImageRepositorySpec):
     pusher_role_arns: NotRequired[list[pulumi.Input[str]]]
     """IAM roles allowed to push (e.g. the delivery pipeline); everyone else is denied.
     Empty or absent: no repository policy (push only through identity policies)."""
+    protect: NotRequired[bool]
+    """Protect the repository (and retain it on delete): images are the only copy of what
+    runs (the Platform sets it from the tier)."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for the repository."""
 
@@ -159,7 +162,7 @@ class ImageRepository(pulumi.ComponentResource):
                 force_delete=False,
                 tags=tags,
             ),
-            opts=child_opts(self))
+            opts=child_opts(self, protect=args.get("protect", False)))
 
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",

@@ -89,6 +89,8 @@ class LoadBalancerSpec(TypedDict):
 class LoadBalancerArgs(LoadBalancerSpec):
     """Load balancer settings plus wiring."""
 
+    protect: NotRequired[bool]
+    """Protect the access-log bucket (and retain it on delete): the logs are audit records."""
     vpc_id: pulumi.Input[str]
     """VPC of the load balancer."""
     vpc_cidr: pulumi.Input[str]
@@ -200,7 +202,8 @@ class LoadBalancer(pulumi.ComponentResource):
         retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
         tags = args.get("tags")
 
-        bucket, bucket_name = self._access_log_bucket(name, ctx, retention, tags)
+        bucket, bucket_name = self._access_log_bucket(name, ctx, retention, tags,
+                                                     args.get("protect", False))
         policy = aws.s3.BucketPolicy(f"{name}-access-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
             policy=bucket_policy(ctx, f"arn:{ctx.partition}:s3:::{bucket_name}", LOG_PREFIX,
@@ -265,12 +268,13 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def _access_log_bucket(self, name: str, ctx: AwsContext, retention: int,
                            tags: pulumi.Input[dict[str, str]] | None,
-                           ) -> tuple[aws.s3.Bucket, str]:
+                           protect: bool) -> tuple[aws.s3.Bucket, str]:
         """A private, versioned bucket that expires logs after ``retention`` days."""
         bucket_name = access_log_bucket_name(name, ctx.account_id, ctx.region)
         bucket = aws.s3.Bucket(f"{name}-access-logs", aws.s3.BucketArgs(
             bucket=bucket_name, force_destroy=False,
-            tags=tags_with(tags, {"Name": bucket_name})), opts=child_opts(self))
+            tags=tags_with(tags, {"Name": bucket_name})),
+            opts=child_opts(self, protect=protect))
         aws.s3.BucketPublicAccessBlock(f"{name}-access-logs", aws.s3.BucketPublicAccessBlockArgs(
             bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True), opts=child_opts(self))

@@ -19,7 +19,15 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import Statement, allow, child_opts, invoke_opts, service_trust, type_token
+from .base import (
+    Statement,
+    allow,
+    child_opts,
+    invoke_opts,
+    key_statement,
+    service_trust,
+    type_token,
+)
 from .environment import LOG_RETENTION_DAYS
 from .scan_gate import SEVERITIES
 from .validation import Problem, check_arn, check_choice, check_range, raise_for
@@ -81,6 +89,8 @@ class PipelineSpec(TypedDict):
 class PipelineArgs(PipelineSpec):
     """The spec plus the service and shared resources the pipeline delivers to and uses."""
 
+    protect: NotRequired[bool]
+    """Protect the artifact bucket (and retain it on delete): it holds what was released."""
     repository_name: pulumi.Input[str]
     """Name of the service's ECR repository."""
     repository_arn: pulumi.Input[str]
@@ -99,6 +109,9 @@ class PipelineArgs(PipelineSpec):
     """The service's task execution role (passed to ECS tasks only)."""
     kms_key_arn: pulumi.Input[str]
     """KMS key for artifacts, build output and build logs."""
+    kms_key_alias: NotRequired[str]
+    """That key's alias (``alias/<name>``): the roles' policies name the key through it, so
+    they are known before the key exists."""
     log_retention_days: NotRequired[int]
     """Build log retention in days (default 365); one of CloudWatch Logs' values."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
@@ -165,7 +178,8 @@ def artifact_bucket_name(name: str, account: str, region: str) -> str:
 
 
 def build_role_statements(*, account: str, region: str, repository_arn: str,
-                          bucket: str, log_group: str, kms_key_arn: str) -> list[Statement]:
+                          bucket: str, log_group: str, kms_key_arn: str,
+                          kms_key_alias: str | None = None) -> list[Statement]:
     """What the build project may do: push to one repository, write one log group, read and
     write pipeline artifacts, use the key."""
     log_group_arn = f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
@@ -179,14 +193,16 @@ def build_role_statements(*, account: str, region: str, repository_arn: str,
         allow("ArtifactObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
               [f"{bucket_arn}/*"]),
         allow("ArtifactBucket", ["s3:GetBucketLocation"], [bucket_arn]),
-        allow("UseKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]),
+        key_statement("UseKey", ["kms:Decrypt", "kms:GenerateDataKey"], kms_key_arn,
+                      alias=kms_key_alias, region=region, account=account),
     ]
 
 
 def pipeline_role_statements(*, account: str, region: str, connection_arn: str,
                              build_project: str, bucket: str, cluster_name: str,
                              service_name: str, task_role_arn: str, execution_role_arn: str,
-                             kms_key_arn: str) -> list[Statement]:
+                             kms_key_arn: str, kms_key_alias: str | None = None
+                             ) -> list[Statement]:
     """What the pipeline may do: use one connection, run one build project, update one ECS
     service and pass only that service's two roles to ECS tasks."""
     bucket_arn = f"arn:aws:s3:::{bucket}"
@@ -197,9 +213,11 @@ def pipeline_role_statements(*, account: str, region: str, connection_arn: str,
               [f"arn:aws:codebuild:{region}:{account}:project/{build_project}"]),
         allow("DeployService", ["ecs:DescribeServices", "ecs:UpdateService"],
               [f"arn:aws:ecs:{region}:{account}:service/{cluster_name}/{service_name}"]),
-        # Task definition reads and registrations have no resource-level permissions in ECS.
-        allow("RegisterTaskDefinition", ["ecs:DescribeTaskDefinition",
-                                         "ecs:RegisterTaskDefinition"], ["*"]),
+        # Reading task definitions has no resource-level permissions in ECS; registering
+        # is held to the service's own family (the ECS deploy action registers a revision).
+        allow("DescribeTaskDefinition", ["ecs:DescribeTaskDefinition"], ["*"]),
+        allow("RegisterTaskDefinition", ["ecs:RegisterTaskDefinition"],
+              [f"arn:aws:ecs:{region}:{account}:task-definition/{service_name}:*"]),
         # Tags copied onto the new task definition revision, only while registering it.
         allow("TagTaskDefinition", ["ecs:TagResource"],
               [f"arn:aws:ecs:{region}:{account}:task-definition/*"],
@@ -210,7 +228,8 @@ def pipeline_role_statements(*, account: str, region: str, connection_arn: str,
               [f"{bucket_arn}/*"]),
         allow("ArtifactBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"],
               [bucket_arn]),
-        allow("UseKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]),
+        key_statement("UseKey", ["kms:Decrypt", "kms:GenerateDataKey"], kms_key_arn,
+                      alias=kms_key_alias, region=region, account=account),
     ]
 
 
@@ -276,7 +295,8 @@ class Pipeline(pulumi.ComponentResource):
 
         # --- artifact bucket -------------------------------------------------------------
         store = aws.s3.Bucket(f"{name}-artifacts", bucket=bucket, force_destroy=False,
-                              tags=tags, opts=child_opts(self))
+                              tags=tags,
+                              opts=child_opts(self, protect=args.get("protect", False)))
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-artifacts-sse", bucket=store.id,
             rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -326,11 +346,14 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-build-role", name=build_role_name,
             assume_role_policy=service_trust("codebuild.amazonaws.com", account, project_arn),
             max_session_duration=3600, tags=tags, opts=child_opts(self))
+        # With the key's alias the documents need not wait for the key's ARN.
+        key_ref = kms_key_arn if args.get("kms_key_alias") is None else ""
         build_doc = pulumi.Output.all(account, region, args["repository_arn"], bucket,
-                                      kms_key_arn).apply(
+                                      key_ref).apply(
             lambda v: build_role_statements(account=v[0], region=v[1], repository_arn=v[2],
                                             bucket=v[3], log_group=log_group_name,
-                                            kms_key_arn=v[4]))
+                                            kms_key_arn=v[4],
+                                            kms_key_alias=args.get("kms_key_alias")))
         build_policy = aws.iam.RolePolicy(
             f"{name}-build-policy", role=build_role.name,
             policy=policy_document_from(build_doc), opts=child_opts(self))
@@ -371,11 +394,12 @@ class Pipeline(pulumi.ComponentResource):
             max_session_duration=3600, tags=tags, opts=child_opts(self))
         pipeline_doc = pulumi.Output.all(
             account, region, bucket, args["cluster_name"], args["service_name"],
-            args["task_role_arn"], args["execution_role_arn"], kms_key_arn).apply(
+            args["task_role_arn"], args["execution_role_arn"], key_ref).apply(
             lambda v: pipeline_role_statements(
                 account=v[0], region=v[1], connection_arn=connection_arn,
                 build_project=project_name, bucket=v[2], cluster_name=v[3], service_name=v[4],
-                task_role_arn=v[5], execution_role_arn=v[6], kms_key_arn=v[7]))
+                task_role_arn=v[5], execution_role_arn=v[6], kms_key_arn=v[7],
+                kms_key_alias=args.get("kms_key_alias")))
         pipeline_policy = aws.iam.RolePolicy(
             f"{name}-pipeline-policy", role=pipeline_role.name,
             policy=policy_document_from(pipeline_doc), opts=child_opts(self))

@@ -25,7 +25,7 @@ from .cluster import Cluster
 from .container_service import ContainerService
 from .dashboard import Dashboard
 from .database import Database
-from .encryption import EncryptionKey
+from .encryption import EncryptionKey, key_alias
 from .environment import TIERS
 from .function import FunctionService
 from .github_oidc import GitHubOidc
@@ -81,6 +81,8 @@ class Platform(pulumi.ComponentResource):
                                           .get("service_principals", []), *KEY_SERVICES}),
             "protect": tier.protect}, opts=self._opts())
         kms = key.key_arn
+        # IAM documents name the key by alias, so they are known before the key exists.
+        kms_ref = {"kms_key_arn": kms, "kms_key_alias": key_alias(f"{name}-key")}
 
         network = Network(f"{name}-network", {
             **spec["network"], "kms_key_arn": kms, "log_retention_days": retention,
@@ -95,7 +97,7 @@ class Platform(pulumi.ComponentResource):
             "deletion_protection": tier.deletion_protection, **spec["load_balancer"],
             "internal": False, "vpc_id": network.vpc_id, "vpc_cidr": network.vpc_cidr,
             "subnet_ids": network.public_subnet_ids, "kms_key_arn": kms,
-            "log_retention_days": retention}, opts=self._opts())
+            "log_retention_days": retention, "protect": tier.protect}, opts=self._opts())
         internal: LoadBalancer | None = None
         if internal_services(spec):
             internal_spec = spec.get("internal_load_balancer") or {
@@ -104,7 +106,7 @@ class Platform(pulumi.ComponentResource):
                 "deletion_protection": tier.deletion_protection, **internal_spec,
                 "internal": True, "vpc_id": network.vpc_id, "vpc_cidr": network.vpc_cidr,
                 "subnet_ids": network.private_subnet_ids, "kms_key_arn": kms,
-                "log_retention_days": retention}, opts=self._opts())
+                "log_retention_days": retention, "protect": tier.protect}, opts=self._opts())
 
         # --- stores --------------------------------------------------------------------
         store_network = {"vpc_id": network.vpc_id, "kms_key_arn": kms,
@@ -140,15 +142,13 @@ class Platform(pulumi.ComponentResource):
                        if key_ in spec.get("pipelines", {}) else [])
             repo = repos[key_] = ImageRepository(f"{name}-{key_}-images", {
                 "repository_name": f"{name}-{key_}", "kms_key_arn": kms,
-                "pusher_role_arns": pushers}, opts=self._opts())
-            grants, environment, egress = self._service_access(
+                "pusher_role_arns": pushers, "protect": tier.protect}, opts=self._opts())
+            grants, environment, parameters, egress = self._service_access(
                 name, key_, svc, tables, databases, caches)
             own = without_platform_secrets(svc)
             services[key_] = ContainerService(f"{name}-{key_}", {
                 **{k: v for k, v in own.items() if k not in ("database", "cache", "tables")},
-                "extra_secrets": {var: secrets[ref[len(PLATFORM_SECRET):]].arn
-                                  for var, ref in sorted(svc.get("secrets", {}).items())
-                                  if ref.startswith(PLATFORM_SECRET)},
+                **self._platform_secrets(svc, secrets),
                 "key": key_, "cluster_arn": cluster.cluster_arn,
                 "cluster_name": cluster.cluster_name, "vpc_id": network.vpc_id,
                 "subnet_ids": network.subnets_by_tier["private"], "az_count": az_count,
@@ -157,9 +157,9 @@ class Platform(pulumi.ComponentResource):
                 "load_balancer_security_group_id": lb.security_group_id,
                 "load_balancer_arn_suffix": lb.arn_suffix,
                 "repository_url": repo.repository_url, "repository_arn": repo.repository_arn,
-                "kms_key_arn": kms, "log_retention_days": retention,
-                "extra_grants": grants, "extra_environment": environment, "egress": egress,
-                }, opts=self._opts())
+                **kms_ref, "log_retention_days": retention, "extra_grants": grants,
+                "extra_environment": environment, "extra_parameters": parameters,
+                "egress": egress}, opts=self._opts())
         for key_, d in sorted(spec.get("databases", {}).items()):
             for client in sorted(d.get("allowed_services", [])):
                 databases[key_].allow_from(client, services[client].security_group_id)
@@ -172,7 +172,7 @@ class Platform(pulumi.ComponentResource):
             **{k: v for k, v in f.items() if k != "tables"},
             "environment": {**f.get("environment", {}), **_table_environment(f, name)},
             "extra_grants": _table_grants(f, tables),
-            "function_name": f"{name}-{key_}", "kms_key_arn": kms,
+            "function_name": f"{name}-{key_}", **kms_ref,
             "log_retention_days": retention,
             **({"subnet_ids": network.private_subnet_ids, "vpc_id": network.vpc_id}
                if f.get("vpc") else {})}, opts=self._opts())
@@ -208,8 +208,8 @@ class Platform(pulumi.ComponentResource):
                 "cluster_name": f"{name}-cluster",
                 "service_name": f"{name}-{key_}", "container_name": key_,
                 "task_role_arn": delivered.task_role_arn,
-                "execution_role_arn": delivered.execution_role_arn, "kms_key_arn": kms,
-                "log_retention_days": retention}, opts=self._opts())
+                "execution_role_arn": delivered.execution_role_arn, **kms_ref,
+                "log_retention_days": retention, "protect": tier.protect}, opts=self._opts())
         if "github" in spec:
             GitHubOidc(f"{name}-github", {**spec["github"]}, opts=self._opts())
 
@@ -298,10 +298,12 @@ class Platform(pulumi.ComponentResource):
     @staticmethod
     def _service_access(stack: str, key: str, svc: Any, tables: dict[str, Table],
                         databases: dict[str, Database], caches: dict[str, Cache]
-                        ) -> tuple[list[GrantSpec], dict[str, Any], dict[str, Any]]:
+                        ) -> tuple[list[GrantSpec], dict[str, Any], dict[str, Any],
+                                   dict[str, Any]]:
         """What a service's references to stores become: grants, environment, egress."""
         grants: list[GrantSpec] = []
         environment: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
         egress: dict[str, Any] = {}
         grants += _table_grants(svc, tables)
         environment.update(_table_environment(svc, stack))
@@ -310,16 +312,29 @@ class Platform(pulumi.ComponentResource):
             # IAM database authentication as a user named after the service: no password.
             grants.append(db.connect_grant(key))
             environment["DATABASE_USER"] = key
-            environment["DATABASE_HOST"] = db.endpoint
-            environment["DATABASE_PORT"] = db.port.apply(str)
+            environment["DATABASE_PORT"] = str(db.client_port)
+            parameters["DATABASE_HOST"] = db.endpoint_parameter_arn
             egress["database"] = {"security_group_id": db.security_group_id,
                                   "port": db.client_port}
         if "cache" in svc:
             cache = caches[svc["cache"]]
-            environment["CACHE_HOST"] = cache.primary_endpoint
+            environment["CACHE_PORT"] = str(cache.client_port)
+            parameters["CACHE_HOST"] = cache.endpoint_parameter_arn
             egress["cache"] = {"security_group_id": cache.security_group_id,
                                "port": cache.client_port}
-        return grants, environment, egress
+        return grants, environment, parameters, egress
+
+    @staticmethod
+    def _platform_secrets(svc: Any, secrets: dict[str, Secret]) -> dict[str, Any]:
+        """``secret:<key>`` references, resolved: SSM parameters (ARN known at preview) and
+        Secrets Manager secrets (ARN known once created) go to their own channels."""
+        parameters: dict[str, Any] = {}
+        managed: dict[str, Any] = {}
+        for var, ref in sorted(svc.get("secrets", {}).items()):
+            if ref.startswith(PLATFORM_SECRET):
+                secret = secrets[ref[len(PLATFORM_SECRET):]]
+                (parameters if secret.kind == "parameter" else managed)[var] = secret.arn
+        return {"extra_secrets": managed, "extra_parameters": parameters}
 
 
 def _table_grants(workload: Any, tables: dict[str, Table]) -> list[GrantSpec]:

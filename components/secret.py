@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import child_opts, merge_tags, type_token
+from .base import child_opts, invoke_opts, merge_tags, type_token
 from .grants import GrantSpec
 from .validation import Problem, check_choice, check_range, raise_for
 
@@ -107,7 +107,13 @@ class Secret(pulumi.ComponentResource):
                     name=name, type="SecureString", key_id=args["kms_key_arn"],
                     description=args["description"], value=PLACEHOLDER, tags=tags),
                 opts=child_opts(self, protect=protect, ignore_changes=["value"]))
-            self.arn = parameter.arn
+            # Built from the fixed name, so task definitions and roles that reference the
+            # parameter are known at preview (a Secrets Manager ARN carries a random suffix
+            # and is known only once the secret exists).
+            region = aws.get_region_output(opts=invoke_opts(self)).region
+            account = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
+            self.arn = pulumi.Output.concat("arn:aws:ssm:", region, ":", account, ":parameter/",
+                                            parameter.name.apply(lambda _: name))
             self.name = parameter.name
         else:
             secret = aws.secretsmanager.Secret(

@@ -40,9 +40,10 @@ def test_rbac_cache_children_and_replication_group_flags():
     assert types(cap) == sorted([
         "aws:ec2/securityGroup:SecurityGroup", "aws:elasticache/subnetGroup:SubnetGroup",
         "aws:elasticache/user:User", "aws:elasticache/user:User",
-        "aws:elasticache/userGroup:UserGroup", GROUP,
+        "aws:elasticache/userGroup:UserGroup", GROUP, "aws:ssm/parameter:Parameter",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"])
     assert cap.named("prod-sessions-subnets").inputs["subnetIds"] == SUBNETS
+    assert cap.named("prod-sessions-endpoint").inputs["name"] == "/prod-sessions/endpoint"
     assert cap.named("prod-sessions-group").inputs == {
         "replicationGroupId": "prod-sessions", "description": "prod-sessions: valkey cache",
         "engine": "valkey", "engineVersion": "8.0", "nodeType": "cache.t4g.medium",

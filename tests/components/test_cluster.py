@@ -28,11 +28,13 @@ def test_default_cluster_children_and_outputs() -> None:
     cap, out = run(preview=False)
     assert Counter(r.type for r in cap.registrations) == Counter({
         "microservices:index:Cluster": 1, "aws:ecs/cluster:Cluster": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 1,
         "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": 1})
     cluster = cap.named("apps-cluster").inputs
     assert cluster["name"] == "apps"
     assert cluster["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
-    assert "configuration" not in cluster
+    # Exec sessions are encrypted and logged by default; services still opt in to exec.
+    assert cluster["configuration"]["executeCommandConfiguration"]["logging"] == "OVERRIDE"
     assert out == {"cluster_arn": "arn:aws:ecs:eu-west-1:123456789012:apps-cluster",
                    "cluster_name": "apps"}
 

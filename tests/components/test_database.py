@@ -19,7 +19,6 @@ from components.environment import TIERS
 from components.grants import grant_statements
 from components.spec import _configure
 from components.validation import ArgsError
-from preflight import capture as capture_module
 from preflight.capture import Capture, capture
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/platform"
@@ -53,9 +52,12 @@ def test_aurora_children_and_az_spread():
         "aws:ec2/securityGroup:SecurityGroup", "aws:rds/cluster:Cluster",
         "aws:rds/clusterParameterGroup:ClusterParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
-        *["aws:rds/clusterInstance:ClusterInstance"] * 4,
+        *["aws:rds/clusterInstance:ClusterInstance"] * 4, "aws:ssm/parameter:Parameter",
         *["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"] * 2])
     assert cap.named("prod-orders-subnets").inputs["subnetIds"] == SUBNETS
+    # Clients find the writer through a parameter whose ARN is known before the cluster.
+    assert cap.named("prod-orders-endpoint").inputs["name"] == "/prod-orders/endpoint"
+    assert cap.named("prod-orders-endpoint").inputs["type"] == "String"
     placement = {r.name: r.inputs["availabilityZone"]
                  for r in cap.of_type("aws:rds/clusterInstance:ClusterInstance")}
     assert placement == {"prod-orders-1": "eu-west-1a", "prod-orders-2": "eu-west-1b",
@@ -226,17 +228,7 @@ def test_rds_instance_is_multi_az_private_and_encrypted():
     assert "password" not in instance
 
 
-def test_connect_grant_is_rds_db_connect_on_the_cluster_user(monkeypatch):
-    # The provider computes clusterResourceId; the recording mocks do not, so add it.
-    original = capture_module._Mocks.new_resource
-
-    def new_resource(self, a):
-        rid, state = original(self, a)
-        if a.typ == "aws:rds/cluster:Cluster":
-            state["clusterResourceId"] = "cluster-ABCDEFGHIJKLMNOP"
-        return rid, state
-
-    monkeypatch.setattr(capture_module._Mocks, "new_resource", new_resource)
+def test_connect_grant_is_rds_db_connect_as_the_user_and_known_at_preview():
     seen: dict[str, str] = {}
 
     def build():
@@ -245,11 +237,11 @@ def test_connect_grant_is_rds_db_connect_on_the_cluster_user(monkeypatch):
         assert (grant["kind"], grant["access"]) == ("database-user", "read")
         policy_document(grant_statements([grant])).apply(lambda d: seen.setdefault("doc", d))
 
-    run(build)
+    run(build, preview=True)
+    # The cluster's resource id exists only after creation; the user name scopes the grant.
     assert json.loads(seen["doc"])["Statement"] == [{
         "Sid": "Grant0DatabaseUser", "Effect": "Allow", "Action": ["rds-db:connect"],
-        "Resource": ["arn:aws:rds-db:eu-west-1:123456789012:dbuser:"
-                     "cluster-ABCDEFGHIJKLMNOP/orders_app"]}]
+        "Resource": ["arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/orders_app"]}]
 
 
 def test_dbuser_arn_format():

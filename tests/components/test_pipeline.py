@@ -243,9 +243,11 @@ def test_pipeline_role_statements_exact(cap: Capture) -> None:
         {"Sid": "DeployService", "Effect": "Allow",
          "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
          "Resource": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/main/web"]},
+        {"Sid": "DescribeTaskDefinition", "Effect": "Allow",
+         "Action": ["ecs:DescribeTaskDefinition"], "Resource": ["*"]},
         {"Sid": "RegisterTaskDefinition", "Effect": "Allow",
-         "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-         "Resource": ["*"]},
+         "Action": ["ecs:RegisterTaskDefinition"],
+         "Resource": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:*"]},
         {"Sid": "TagTaskDefinition", "Effect": "Allow", "Action": ["ecs:TagResource"],
          "Resource": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/*"],
          "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
@@ -470,3 +472,21 @@ def test_gate_runs_as_a_plain_script_as_in_codebuild(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == ("scan gate: FAILED with 1 HIGH finding(s) (blocking: "
                                      "CRITICAL, HIGH; all findings: HIGH=1)")
+
+
+def test_key_named_by_alias_keeps_role_policies_known_at_preview() -> None:
+    """With the key's alias, the documents need not wait for the key's ARN (unknown at a
+    first preview) and still name only that key."""
+    import pulumi_aws as aws
+
+    def program() -> None:
+        key = aws.kms.Key("platform-key")  # its ARN is unknown at a first preview
+        Pipeline("web", args(kms_key_arn=key.arn, kms_key_alias="alias/platform"))
+
+    cap = capture(program, config={"aws:region": REGION}, preview=True)
+    for policy in ("web-build-policy", "web-pipeline-policy"):
+        use_key = [s for s in doc(cap, policy)["Statement"] if s["Sid"] == "UseKey"]
+        assert use_key == [{
+            "Sid": "UseKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"],
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/platform"}}}]

@@ -85,7 +85,7 @@ def test_grant_gives_read_on_exactly_this_secret():
     assert json.loads(seen["param"])["Statement"] == [{
         "Sid": "Grant0Parameter", "Effect": "Allow",
         "Action": ["ssm:GetParameter", "ssm:GetParameters"],
-        "Resource": ["arn:aws:ssm:eu-west-1:123456789012:prod-flags-parameter"]}]
+        "Resource": ["arn:aws:ssm:eu-west-1:123456789012:parameter/prod-flags"]}]
 
 
 @pytest.mark.parametrize(("extra", "message"), [
