@@ -9,6 +9,7 @@ type annotations and docstrings and generates an SDK for the consumer's language
 for this repository's own program.
 """
 
+import functools
 import json
 import os
 import sys
@@ -82,9 +83,10 @@ def document_inherited_fields() -> None:
     every ``XArgs(XSpec)`` field declared on the Spec (and the outputs the alarm sets share)
     would reach the schema undocumented. Look the docstring up where the field is declared."""
     original = Analyzer.get_docstring
-    if getattr(original, "follows_bases", False):
+    if getattr(original, "__wrapped__", None) is not None:
         return
 
+    @functools.wraps(original)
     def get_docstring(self: Analyzer, typ: type, name: str) -> Any:
         for cls in _declaring_classes(typ):
             doc = original(self, cls, name)
@@ -92,7 +94,6 @@ def document_inherited_fields() -> None:
                 return doc
         return None
 
-    get_docstring.follows_bases = True  # type: ignore[attr-defined]
     Analyzer.get_docstring = get_docstring  # type: ignore[method-assign]
 
 
