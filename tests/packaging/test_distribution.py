@@ -228,9 +228,14 @@ def test_network_service_api(venv: Path, tmp_path: Path) -> None:
 
 
 def test_installed_package_serves_the_component_schema(venv: Path, tmp_path: Path) -> None:
-    """``python -m components`` from the wheel: the provider Pulumi starts for
-    ``pulumi package add``, answering GetSchema over gRPC."""
-    proc = subprocess.Popen([str(venv / "bin" / "python"), "-m", "components", "127.0.0.1:1"],
+    """The provider Pulumi starts for ``pulumi package add``: the Python language host runs
+    ``python <plugin directory>``, where the directory's own modules (``platform.py``...)
+    must not shadow the standard library. It answers GetSchema over gRPC."""
+    python = venv / "bin" / "python"
+    plugin_dir = run(python, "-c", "import components, os; print(os.path.dirname("
+                     "components.__file__))", cwd=tmp_path, env=clean_env()).stdout.strip()
+    assert (Path(plugin_dir) / "PulumiPlugin.yaml").is_file()
+    proc = subprocess.Popen([str(python), plugin_dir, "127.0.0.1:1"],
                             cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
