@@ -15,6 +15,7 @@ import pytest
 import yaml
 from analyzer_client import Engine, stack_config
 
+import components
 from policies import docs
 from policies.guardrails import REGISTRY
 
@@ -25,16 +26,18 @@ PACK = ROOT / "policies"
 def test_pulumipolicy_yaml_is_what_the_cli_expects() -> None:
     meta = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
     assert meta["name"] == "microservices-platform"
-    assert meta["version"] == "0.1.0"
+    assert meta["version"] == components.__version__
     assert meta["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
 
 
 def test_requirements_match_the_policies_extra() -> None:
+    # The published pack installs requirements.txt on its own: the `policies` extra plus
+    # this distribution, pinned to the pack's version, for components.validation.
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["policies"]
     lines = [line.strip() for line in (PACK / "requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
-    assert lines == extra
+    assert lines == [*extra, f"microservices-platform=={components.__version__}"]
 
 
 def test_main_only_assembles_the_pack() -> None:
