@@ -20,6 +20,7 @@ resource's id (unknown during a first preview) or, for components, its URN.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -240,22 +241,15 @@ class PackProcess:
         """Kill the pack's whole process group and the engine service; safe to repeat."""
         proc = self.proc
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # whatever the pack started is in its group too
+        # whatever the pack started is in its group too
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         self.engine.stop(None)
 
 
@@ -559,7 +553,7 @@ class AnalyzerSession:
             self._error = self._fail("while starting", exc)
         except UsageError as exc:
             self._error = exc
-        except BaseException as exc:  # noqa: BLE001 - surfaced by finish()
+        except BaseException as exc:
             self._error = PackError(f"talking to the policy pack failed: {exc!r}")
         finally:
             if self._error is not None:  # drain so the producer never blocks

@@ -43,10 +43,27 @@ UNKNOWN = rpc.UNKNOWN
 class Registration:
     """One resource as the engine receives it (inputs with engine, camelCase, names)."""
 
-    __slots__ = ("_inputs", "aliases", "custom", "custom_timeouts", "delete_before_replace",
-                 "delete_before_replace_defined", "additional_secret_outputs", "dependencies",
-                 "ignore_changes", "name", "parent", "properties", "property_dependencies",
-                 "protect", "provider", "retain_on_delete", "type", "urn", "version")
+    __slots__ = (
+        "_inputs",
+        "additional_secret_outputs",
+        "aliases",
+        "custom",
+        "custom_timeouts",
+        "delete_before_replace",
+        "delete_before_replace_defined",
+        "dependencies",
+        "ignore_changes",
+        "name",
+        "parent",
+        "properties",
+        "property_dependencies",
+        "protect",
+        "provider",
+        "retain_on_delete",
+        "type",
+        "urn",
+        "version",
+    )
 
     def __init__(self, type: str, name: str, urn: str, custom: bool, parent: str,
                  provider: str, inputs: dict[str, Any] | None = None,
@@ -290,7 +307,8 @@ def capture(program: Callable[[], Any], *, project: str = "project", stack: str 
 
     ``secret_keys`` marks config keys as secret (``Config.require_secret`` and friends).
     ``passthrough`` (preview only) answers registrations with their own inputs without
-    decoding them: unknown inputs stay unknown outputs and secrets stay secret. Exceptions raised by the program propagate unchanged."""
+    decoding them: unknown inputs stay unknown outputs and secrets stay secret.
+    Exceptions raised by the program propagate unchanged."""
     config = dict(config or {})
     region = str(config.get("aws:region") or _region_from(config) or "us-east-1")
     set_all_config(config, list(secret_keys or []))

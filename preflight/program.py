@@ -58,7 +58,7 @@ def run_program(project: Project, stack: str, config: StackConfig,
                                "") from None
         raise ProgramError(f"the program exited with status {exc.code}",
                            _format(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any program failure becomes a report line
+    except Exception as exc:
         raise ProgramError(describe(exc, project.dir), _format(exc)) from None
     finally:
         os.chdir(old_cwd)

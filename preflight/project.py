@@ -45,7 +45,7 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
 def load_yaml(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            return yaml.load(handle, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: invalid YAML: {exc}") from None
 

@@ -279,7 +279,7 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out)
 
 
-# --- SARIF 2.1.0 -----------------------------------------------------------------------------------
+# --- SARIF 2.1.0 ----------------------------------------------------------------------
 
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 _SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning",
@@ -380,7 +380,7 @@ def render_sarif(report: Report) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-# --- terminal ----------------------------------------------------------------------------------------
+# --- terminal -------------------------------------------------------------------------
 
 def render_text(report: Report, file: Any) -> None:
     from rich.console import Console
@@ -435,9 +435,9 @@ def render_text(report: Report, file: Any) -> None:
         console.print(Text(f"Not applicable: {na}", style="dim"))
     for w in report.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
-    errors = [line for line in report.logs if line.severity in ("error", "warning")]
-    for line in errors:
-        console.print(Text(f"{line.source} {line.severity}: {line.message}", style="yellow"))
+    for log in report.logs:
+        if log.severity in ("error", "warning"):
+            console.print(Text(f"{log.source} {log.severity}: {log.message}", style="yellow"))
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
 
@@ -461,7 +461,7 @@ def _version() -> str:
         from importlib.metadata import version
 
         return version("microservices-platform")
-    except Exception:  # noqa: BLE001 - not installed as a distribution
+    except Exception:
         return "0.0.0"
 
 
