@@ -57,7 +57,6 @@ _RESOURCE_SIG_BYTES = RESOURCE_SIG.encode()
 _MAX_MESSAGE = 1024 * 1024 * 400
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", _MAX_MESSAGE),
                     ("grpc.max_send_message_length", _MAX_MESSAGE)]
-_IN_FLIGHT = 16
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
           analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
@@ -601,16 +600,24 @@ class AnalyzerSession:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise
 
-        slots = threading.BoundedSemaphore(_IN_FLIGHT)
+        # The program thread holds the GIL most of the time, so each wake-up of this thread
+        # sends everything queued since the last one; gRPC's own threads do the I/O and the
+        # pack's server queues what it has not reached yet.
         pending: list[tuple[Target, Any]] = []
-        while True:
-            item = self._queue.get()
-            if item is _DONE:
-                break
-            slots.acquire()
-            fut = stub.Analyze.future(item.analyze_request(), timeout=timeout)
-            fut.add_done_callback(lambda _f: slots.release())
-            pending.append((item, fut))
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in batch:
+                if item is _DONE:
+                    done = True
+                    break
+                pending.append((item, stub.Analyze.future(item.analyze_request(),
+                                                          timeout=timeout)))
         for target, fut in pending:
             try:
                 self._responses.append((target, fut.result()))

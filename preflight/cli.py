@@ -133,16 +133,25 @@ def _terminate(signum: int, _frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run preflight. From the command line (``argv`` None) the process ends right after the
+    report is flushed and the pack is stopped, skipping the interpreter's teardown of the
+    thousands of SDK modules the program imported (about 0.4 s); with ``argv`` it returns
+    the exit status instead."""
     args = _parser().parse_args(argv)
     timings = _Timings()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _run(args, timings)
+        code = _run(args, timings)
     except KeyboardInterrupt:
         print("preflight: interrupted", file=sys.stderr)
-        return 130
+        code = 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _error(message: str) -> int:

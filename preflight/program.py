@@ -12,7 +12,6 @@ import runpy
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,11 +29,6 @@ class ProgramError(Exception):
         self.details = details
 
 
-@dataclass
-class ProgramRun:
-    capture: Capture
-
-
 def run_program(project: Project, stack: str, config: StackConfig,
                 on_register: Callable[[Registration], None] | None = None,
                 organization: str = "organization") -> Capture:
@@ -47,6 +41,11 @@ def run_program(project: Project, stack: str, config: StackConfig,
     old_path = list(sys.path)
     os.chdir(program_dir)
     sys.path.insert(0, program_dir)
+    # The program keeps the GIL busy; a shorter switch interval lets the analyzer's worker and
+    # gRPC's completion thread keep the pack fed while it runs (measured: the tail after the
+    # program drops from ~1.5 s to ~0.3 s at 1,650 resources, the total by ~5-10 %).
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
     try:
         return capture(lambda: runpy.run_path(target, run_name="__main__"),
                        project=project.name, stack=stack, config=config.values,
@@ -61,6 +60,7 @@ def run_program(project: Project, stack: str, config: StackConfig,
     except Exception as exc:
         raise ProgramError(describe(exc, project.dir), _format(exc)) from None
     finally:
+        sys.setswitchinterval(switch)
         os.chdir(old_cwd)
         sys.path[:] = old_path
 
