@@ -403,6 +403,10 @@ def go_duration(text: str) -> float:
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text or ""))
 
 
+# One provider serves many resources: marshal it once (keyed by URN, checked by identity).
+_PROVIDER_MESSAGES: dict[str, tuple[Registration, analyzer_pb2.AnalyzerProviderResource]] = {}
+
+
 @dataclass
 class Target:
     """One resource as sent to the analyzer."""
@@ -435,8 +439,13 @@ class Target:
         p = self.provider
         if p is None:
             return None
-        return analyzer_pb2.AnalyzerProviderResource(
-            type=p.type, properties=engine_properties(p.properties), urn=p.urn, name=p.name)
+        cached = _PROVIDER_MESSAGES.get(p.urn)
+        if cached is None or cached[0] is not p:
+            cached = (p, analyzer_pb2.AnalyzerProviderResource(
+                type=p.type, properties=engine_properties(p.properties), urn=p.urn,
+                name=p.name))
+            _PROVIDER_MESSAGES[p.urn] = cached
+        return cached[1]
 
     def analyze_request(self) -> analyzer_pb2.AnalyzeRequest:
         reg = self.reg

@@ -136,7 +136,7 @@ def test_sarif_report_is_structurally_valid(outputs):
     ids = [r["id"] for r in driver["rules"]]
     assert ids == ["no-public-buckets", "bucket-versioning", "bucket-policy-known",
                    "bucket-encryption", "crash-on-demand", "database-password",
-                   "queue-has-consumers"]
+                   "provider-and-options", "queue-has-consumers"]
     for rule in driver["rules"]:
         assert rule["help"]["text"] and rule["shortDescription"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note", "none")
