@@ -248,6 +248,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                              if request.HasField("customTimeouts") else None),
             version=request.version,
         )
+        if not self.passthrough:
+            reg.inputs  # noqa: B018 - decode now, while this run's runtime settings are current
         with self._lock:
             self.registrations.append(reg)
         if self.on_register is not None:
