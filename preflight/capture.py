@@ -5,12 +5,18 @@ Two modes:
 
 - ``preview=True`` (preflight's default) behaves like the first preview of a new stack:
   ids and provider-computed outputs are unknown, so whatever a policy can only learn from
-  them stays unknown, exactly as in ``pulumi preview``.
+  them stays unknown, exactly as in ``pulumi preview``. Inputs travel back to the program
+  as outputs unchanged (unknowns stay unknown, secrets stay secret), as a provider's
+  preview does for the properties it was given.
 - ``preview=False`` resolves ids and ARNs to deterministic fake values; component tests use
   it to read documents built from other resources' outputs.
 
 Invokes (data sources) answer with plausible values for account ``123456789012``, because a
 real first preview runs them against AWS.
+
+Every :class:`Registration` keeps the request's property ``Struct`` exactly as the SDK
+serialised it (``properties``); ``inputs`` is decoded from it on first use only, so
+recording a large program costs no per-resource copies.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -32,24 +40,81 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 UNKNOWN = rpc.UNKNOWN
 
 
-@dataclass
 class Registration:
     """One resource as the engine receives it (inputs with engine, camelCase, names)."""
 
-    type: str
-    name: str
-    urn: str
-    custom: bool
-    parent: str
-    provider: str
-    inputs: dict[str, Any]
-    dependencies: list[str] = field(default_factory=list)
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    protect: bool = False
-    retain_on_delete: bool = False
-    delete_before_replace: bool = False
-    ignore_changes: list[str] = field(default_factory=list)
-    aliases: list[str] = field(default_factory=list)
+    __slots__ = (
+        "_inputs",
+        "additional_secret_outputs",
+        "aliases",
+        "custom",
+        "custom_timeouts",
+        "delete_before_replace",
+        "delete_before_replace_defined",
+        "dependencies",
+        "ignore_changes",
+        "name",
+        "parent",
+        "properties",
+        "property_dependencies",
+        "protect",
+        "provider",
+        "retain_on_delete",
+        "type",
+        "urn",
+        "version",
+    )
+
+    def __init__(self, type: str, name: str, urn: str, custom: bool, parent: str,
+                 provider: str, inputs: dict[str, Any] | None = None,
+                 dependencies: list[str] | None = None,
+                 property_dependencies: dict[str, list[str]] | None = None,
+                 protect: bool = False, retain_on_delete: bool = False,
+                 delete_before_replace: bool = False, ignore_changes: list[str] | None = None,
+                 aliases: list[str] | None = None, *,
+                 properties: struct_pb2.Struct | None = None,
+                 delete_before_replace_defined: bool = False,
+                 additional_secret_outputs: list[str] | None = None,
+                 custom_timeouts: dict[str, str] | None = None, version: str = "") -> None:
+        self.type = type
+        self.name = name
+        self.urn = urn
+        self.custom = custom
+        self.parent = parent
+        self.provider = provider
+        self._inputs = inputs
+        self.properties = properties
+        self.dependencies = dependencies if dependencies is not None else []
+        self.property_dependencies = (property_dependencies
+                                      if property_dependencies is not None else {})
+        self.protect = protect
+        self.retain_on_delete = retain_on_delete
+        self.delete_before_replace = delete_before_replace
+        self.delete_before_replace_defined = delete_before_replace_defined
+        self.ignore_changes = ignore_changes if ignore_changes is not None else []
+        self.aliases = aliases if aliases is not None else []
+        self.additional_secret_outputs = additional_secret_outputs or []
+        self.custom_timeouts = custom_timeouts or {}
+        self.version = version
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Decoded inputs; unknowns are ``pulumi.output.Unknown`` in preview mode."""
+        if self._inputs is None:
+            self._inputs = (dict(rpc.deserialize_properties(self.properties, keep_unknowns=True))
+                            if self.properties is not None else {})
+        return self._inputs
+
+    @inputs.setter
+    def inputs(self, value: dict[str, Any]) -> None:
+        self._inputs = value
+
+    @property
+    def package(self) -> str:
+        return self.type.split(":", 1)[0]
+
+    def __repr__(self) -> str:
+        return f"Registration(type={self.type!r}, name={self.name!r}, urn={self.urn!r})"
 
 
 def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
@@ -102,24 +167,64 @@ class _Mocks(pulumi_mocks.Mocks):
         return {}, []
 
 
+@dataclass
+class LogEntry:
+    """A message the program logged through ``pulumi.log``."""
+
+    severity: str
+    message: str
+    urn: str = ""
+
+
+_SEVERITY = {engine_pb2.DEBUG: "debug", engine_pb2.INFO: "info",
+             engine_pb2.WARNING: "warning", engine_pb2.ERROR: "error"}
+
+
+class RecordingEngine:
+    """Stands in for the engine's log service: keeps what the program logs."""
+
+    def __init__(self) -> None:
+        self.logs: list[LogEntry] = []
+
+    def Log(self, request: Any) -> None:
+        severity = _SEVERITY.get(request.severity, "info")
+        if severity != "debug":
+            self.logs.append(LogEntry(severity, request.message, request.urn))
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that keeps the full request and forms engine URNs."""
 
     def __init__(self, mocks: pulumi_mocks.Mocks,
-                 on_register: Callable[[Registration], None] | None = None):
+                 on_register: Callable[[Registration], None] | None = None,
+                 *, passthrough: bool = False):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.on_register = on_register
+        self.stack_urn = ""
+        # passthrough: answer a preview registration with its own inputs, without decoding
+        # them (what _Mocks(preview=True) would return, minus two conversions per resource).
+        self.passthrough = passthrough
+        self._objects: dict[str, struct_pb2.Struct] = {}
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         return engine_urn(settings.get_stack(), settings.get_project(), parent, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type == STACK_TYPE:
-            return response
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        if self.passthrough:
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == STACK_TYPE:
+                self.stack_urn = urn
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            response = resource_pb2.RegisterResourceResponse(urn=urn, object=request.object)
+            self._objects[urn] = request.object
+        else:
+            response = super().RegisterResource(request)
+            if request.type == STACK_TYPE:
+                self.stack_urn = response.urn
+                return response
+        timeouts = request.customTimeouts
         reg = Registration(
             type=request.type,
             name=request.name,
@@ -127,27 +232,63 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             parent=request.parent,
             provider=request.provider,
-            inputs=dict(inputs),
+            properties=request.object,
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns)
                                    for k, v in request.propertyDependencies.items()},
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             delete_before_replace=bool(request.deleteBeforeReplace),
+            delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
             ignore_changes=list(request.ignoreChanges),
-            aliases=[a.urn or a.spec.name for a in request.aliases] if request.aliases else [],
+            aliases=self._alias_urns(request, response.urn),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            custom_timeouts=({"create": timeouts.create, "update": timeouts.update,
+                              "delete": timeouts.delete}
+                             if request.HasField("customTimeouts") else None),
+            version=request.version,
         )
+        if not self.passthrough:
+            reg.inputs  # noqa: B018 - decode now, while this run's runtime settings are current
         with self._lock:
             self.registrations.append(reg)
         if self.on_register is not None:
             self.on_register(reg)
         return response
 
+    def _alias_urns(self, request: Any, urn: str) -> list[str]:
+        """Alias specs resolved to URNs, as the engine resolves them."""
+        out = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                out.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            out.append(engine_urn(spec.stack or settings.get_stack(),
+                                  spec.project or settings.get_project(), parent,
+                                  spec.type or request.type, spec.name or request.name))
+        return out
+
+    def Invoke(self, request: Any) -> Any:
+        if self.passthrough and request.tok == "pulumi:pulumi:getResource":
+            urn = rpc.deserialize_properties(request.args)["urn"]
+            obj = self._objects.get(urn)
+            if obj is None:
+                raise Exception(f"unknown resource {urn}")
+            state = dict(rpc.deserialize_properties(obj, keep_unknowns=True))
+            ret = _sync_await(rpc.serialize_properties({"urn": urn, "id": "", "state": state},
+                                                       {}))
+            return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
+        return super().Invoke(request)
+
 
 @dataclass
 class Capture:
     registrations: list[Registration]
     outputs: dict[str, Any]
+    stack_urn: str = ""
+    logs: list[LogEntry] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -161,17 +302,25 @@ class Capture:
 
 def capture(program: Callable[[], Any], *, project: str = "project", stack: str = "test",
             config: Mapping[str, str] | None = None, preview: bool = True,
-            on_register: Callable[[Registration], None] | None = None) -> Capture:
+            on_register: Callable[[Registration], None] | None = None,
+            secret_keys: list[str] | None = None, organization: str = "organization",
+            passthrough: bool = False) -> Capture:
     """Run ``program`` as a Pulumi program under mocks; return what it registered.
 
+    ``secret_keys`` marks config keys as secret (``Config.require_secret`` and friends).
+    ``passthrough`` (preview only) answers registrations with their own inputs without
+    decoding them: unknown inputs stay unknown outputs and secrets stay secret.
     Exceptions raised by the program propagate unchanged."""
     config = dict(config or {})
     region = str(config.get("aws:region") or _region_from(config) or "us-east-1")
-    set_all_config(config, [])
-    monitor = RecordingMonitor(_Mocks(preview, region), on_register)
+    set_all_config(config, list(secret_keys or []))
+    monitor = RecordingMonitor(_Mocks(preview, region), on_register,
+                               passthrough=preview and passthrough)
+    engine = RecordingEngine()
     settings.ROOT.set(None)
     pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview,
-                           monitor=monitor)
+                           monitor=monitor, organization=organization)
+    settings.SETTINGS.engine = engine
     settings.ROOT.set(None)  # run_in_stack makes the real root, as the language host does
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
@@ -181,7 +330,7 @@ def capture(program: Callable[[], Any], *, project: str = "project", stack: str 
         program()
 
     _sync_await(run_in_stack(run))
-    return Capture(monitor.registrations, outputs)
+    return Capture(monitor.registrations, outputs, monitor.stack_urn, engine.logs)
 
 
 def _region_from(config: Mapping[str, str]) -> str | None:
@@ -191,5 +340,5 @@ def _region_from(config: Mapping[str, str]) -> str | None:
     return None
 
 
-__all__ = ["ACCOUNT_ID", "UNKNOWN", "Capture", "Registration", "capture", "engine_urn",
-           "pulumi"]
+__all__ = ["ACCOUNT_ID", "UNKNOWN", "Capture", "LogEntry", "Registration", "capture",
+           "engine_urn", "pulumi"]

@@ -1,0 +1,212 @@
+"""Benchmark preflight against the bare Pulumi SDK floor and (optionally) the CDK peer.
+
+Generates a temporary Pulumi project with the estate in ``estate_program.py`` for each N,
+then times fresh processes, interleaved, and prints medians:
+
+- ``preflight``: ``python -m preflight bench --timings`` (program + policy pack + report);
+- ``floor``: ``floor.py``, the same program under plain SDK mocks, no pack, nothing recorded;
+- ``peer``: /work/shared/peers/cdk/app.py with cdk-nag, ``CDK_VALIDATION=false`` (its fastest
+  setting) and CDK defaults, when ``--peer-venv`` points at a venv with aws-cdk-lib + cdk-nag.
+
+Peak memory: the largest single process (``ru_maxrss`` from ``wait4``, what GNU time
+reports) and the process tree's summed RSS sampled every 20 ms.
+
+Usage::
+
+    python bench/preflight_bench.py [--n 1 10 50 100] [--runs 5] [--pack fixture|real|DIR]
+                                    [--peer-venv /tmp/cdk-peer] [--peer-n 1 10 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEER = Path("/work/shared/peers/cdk/app.py")
+
+
+def make_project(base: Path, n: int) -> Path:
+    project = base / f"estate-{n}"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(HERE / "estate_program.py", project / "__main__.py")
+    (project / "Pulumi.yaml").write_text("name: bench\nruntime: python\nstackConfigDir: stacks\n")
+    (project / "stacks" / "Pulumi.bench.yaml").write_text(
+        f"config:\n  services: {n}\n  aws:region: us-east-1\n")
+    return project
+
+
+def _tree_rss(root: int) -> int:
+    """Summed RSS (KiB) of ``root`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.wait(0.02):
+            peak_tree = max(peak_tree, _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    assert proc.stderr is not None
+    err_chunks = []
+    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    reader.join()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "rss": usage.ru_maxrss / 1024, "tree": peak_tree / 1024,
+            "code": proc.returncode, "stderr": b"".join(err_chunks).decode()}
+
+
+def phases(stderr: str) -> dict[str, float]:
+    return {m[1]: float(m[2]) for m in re.finditer(r"^\s+(\S[\w ]*?)\s+([\d.]+)", stderr, re.M)}
+
+
+def resources(project: Path, pack: Path, env: dict[str, str]) -> int:
+    out = subprocess.run([sys.executable, "-m", "preflight", "bench", "--policy-pack", str(pack),
+                          "--format", "json"], cwd=project, env=env, capture_output=True,
+                         text=True, check=False)
+    import json
+
+    data = json.loads(out.stdout)
+    return data["summary"]["resources"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[1, 10, 50, 100])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pack", default="fixture",
+                    help="fixture (bench/pack), real (<repo>/policies) or a directory")
+    ap.add_argument("--peer-venv", help="venv with aws-cdk-lib and cdk-nag")
+    ap.add_argument("--peer-n", type=int, nargs="+", default=[1, 10, 50])
+    args = ap.parse_args()
+    pack = {"fixture": HERE / "pack", "real": ROOT / "policies"}.get(args.pack, Path(args.pack))
+    if not (pack / "__main__.py").is_file():
+        print(f"no policy pack at {pack}", file=sys.stderr)
+        return 2
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    python = sys.executable
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="preflight-bench-") as tmp:
+        base = Path(tmp)
+        projects = {n: make_project(base, n) for n in args.n}
+        counts = {n: resources(projects[n], pack, env) for n in args.n}
+        samples: dict[tuple[int, str], list[dict]] = {}
+        for run in range(args.runs):
+            for n in args.n:
+                project = projects[n]
+                jobs = {
+                    "preflight": [python, "-m", "preflight", "bench", "--policy-pack", str(pack),
+                                  "--timings"],
+                    "floor": [python, str(HERE / "floor.py"), str(project), str(n)],
+                    "floor-fast": [python, str(HERE / "floor.py"), str(project), str(n),
+                                   "--fast-exit"],
+                }
+                if args.peer_venv and n in args.peer_n:
+                    peer_py = str(Path(args.peer_venv) / "bin" / "python")
+                    jobs["peer-fast"] = [peer_py, str(PEER), str(n)]
+                    jobs["peer-default"] = [peer_py, str(PEER), str(n)]
+                for name, cmd in jobs.items():
+                    job_env = dict(env)
+                    if name.startswith("peer"):
+                        job_env.update(NAG="1",
+                                       CDK_OUTDIR_BENCH=str(base / f"cdk-{n}-{run}-{name}"))
+                        if name == "peer-fast":
+                            job_env["CDK_VALIDATION"] = "false"
+                    result = timed(cmd, job_env, project)
+                    if name == "preflight" and result["code"] not in (0, 1):
+                        print(result["stderr"], file=sys.stderr)
+                        return 2
+                    samples.setdefault((n, name), []).append(result)
+            print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
+
+        def med(n: int, name: str, key: str) -> float:
+            vals = [s[key] for s in samples.get((n, name), [])]
+            return statistics.median(vals) if vals else float("nan")
+
+        print(f"\npack: {pack}  runs per cell: {args.runs} (median)  cores: {os.cpu_count()}")
+        head = (f"{'N':>4} {'res':>5} {'preflight s':>11} {'floor s':>8} {'floor-fx':>8} "
+                f"{'ratio':>6} {'ratio-fx':>8} {'ms/res':>7} {'RSS MiB':>8} {'tree MiB':>9} "
+                f"{'peer fast':>10} {'peer dflt':>10} {'x fast':>7} {'x dflt':>7}")
+        print(head)
+        print("-" * len(head))
+        for n in args.n:
+            pf, fl = med(n, "preflight", "wall"), med(n, "floor", "wall")
+            ffx = med(n, "floor-fast", "wall")
+            fast, dflt = med(n, "peer-fast", "wall"), med(n, "peer-default", "wall")
+            rows.append((n, counts[n], pf, fl))
+            print(f"{n:>4} {counts[n]:>5} {pf:>11.2f} {fl:>8.2f} {ffx:>8.2f} {pf / fl:>6.2f} "
+                  f"{pf / ffx:>8.2f} "
+                  f"{1000 * pf / counts[n]:>7.2f} {med(n, 'preflight', 'rss'):>8.0f} "
+                  f"{med(n, 'preflight', 'tree'):>9.0f} {fast:>10.2f} {dflt:>10.2f} "
+                  f"{fast / pf:>7.2f} {dflt / pf:>7.2f}")
+        print("\npreflight phases (median s; in-process, interpreter start excluded):")
+        keys = ["startup", "sdk import", "program", "analyzer", "report", "total", "pack ready"]
+        print(f"{'N':>4} " + " ".join(f"{k:>10}" for k in keys))
+        for n in args.n:
+            ph = [phases(s["stderr"]) for s in samples[(n, "preflight")]]
+            print(f"{n:>4} " + " ".join(f"{statistics.median(p.get(k, 0) for p in ph):>10.3f}"
+                                        for k in keys))
+        print("\nfloor peak RSS MiB: " + ", ".join(
+            f"N={n}: {med(n, 'floor', 'rss'):.0f}" for n in args.n))
+        if args.peer_venv:
+            print("peer peak RSS MiB (largest process / tree), fast setting: " + ", ".join(
+                f"N={n}: {med(n, 'peer-fast', 'rss'):.0f}/{med(n, 'peer-fast', 'tree'):.0f}"
+                for n in args.n if n in args.peer_n))
+        if len(rows) > 1:
+            n0, c0, p0, f0 = rows[0]
+            print(f"marginal ms per resource over N={n0} (preflight / floor):")
+            marg = {}
+            for n, c, pf, fl in rows[1:]:
+                marg[n] = 1000 * (pf - p0) / (c - c0)
+                print(f"  N={n}: {marg[n]:.2f} / {1000 * (fl - f0) / (c - c0):.2f}")
+            ten = [n for n in marg if n >= 10]
+            if len(ten) > 1:
+                spread = max(marg[n] for n in ten) / min(marg[n] for n in ten)
+                print(f"marginal time per resource spread N>=10: {spread:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

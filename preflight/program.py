@@ -1,0 +1,107 @@
+"""Run a Pulumi Python program in this process, as the Python language host runs it.
+
+The host changes to the program directory, puts it first on ``sys.path`` and executes the
+program with ``runpy`` as ``__main__`` inside ``run_in_stack``. Here the resource monitor is
+Pulumi's mock runtime (see :mod:`preflight.capture`), so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .capture import Capture, Registration
+    from .project import Project, StackConfig
+
+
+class ProgramError(Exception):
+    """The program failed; ``summary`` is the one line to show, ``details`` the traceback."""
+
+    def __init__(self, summary: str, details: str):
+        super().__init__(summary)
+        self.summary = summary
+        self.details = details
+
+
+def run_program(project: Project, stack: str, config: StackConfig,
+                on_register: Callable[[Registration], None] | None = None,
+                organization: str = "organization") -> Capture:
+    """Run the project's program as a first preview of ``stack``; raise :class:`ProgramError`."""
+    from .capture import capture
+
+    program_dir = str(project.program_dir)
+    target = str(project.main)
+    old_cwd = os.getcwd()
+    old_path = list(sys.path)
+    os.chdir(program_dir)
+    sys.path.insert(0, program_dir)
+    # The program keeps the GIL busy; a shorter switch interval lets the analyzer's worker and
+    # gRPC's completion thread keep the pack fed while it runs (measured: the tail after the
+    # program drops from ~1.5 s to ~0.3 s at 1,650 resources, the total by ~5-10 %).
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        return capture(lambda: runpy.run_path(target, run_name="__main__"),
+                       project=project.name, stack=stack, config=config.values,
+                       secret_keys=config.secret_keys, preview=True, on_register=on_register,
+                       organization=organization, passthrough=True)
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise ProgramError("the program exited before registering its resources",
+                               "") from None
+        raise ProgramError(f"the program exited with status {exc.code}",
+                           _format(exc)) from None
+    except Exception as exc:
+        raise ProgramError(describe(exc, project.dir), _format(exc)) from None
+    finally:
+        sys.setswitchinterval(switch)
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def is_config_error(exc: BaseException) -> bool:
+    """A message meant for the user as it stands: ``pulumi.RunError`` (incl. missing or
+    mistyped config) or an exception carrying a list of ``problems``."""
+    from pulumi.errors import RunError
+
+    return isinstance(exc, RunError) or isinstance(getattr(exc, "problems", None), list)
+
+
+def program_frame(exc: BaseException, root: Path) -> traceback.FrameSummary | None:
+    """The innermost traceback frame in the project's own code (not in a virtualenv)."""
+    root_str = str(root.resolve())
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = os.path.realpath(frame.filename)
+        if not path.startswith(root_str + os.sep):
+            continue
+        rel = path[len(root_str) + 1:]
+        parts = rel.split(os.sep)
+        if "site-packages" in parts or any(p in ("venv", ".venv") for p in parts[:-1]):
+            continue
+        found = frame
+    return found
+
+
+def describe(exc: BaseException, root: Path) -> str:
+    """One line (or the program's own multi-line message for config errors)."""
+    message = str(exc).strip()
+    if is_config_error(exc):
+        return message or type(exc).__name__
+    first = message.splitlines()[0] if message else ""
+    what = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    frame = program_frame(exc, root)
+    if frame is None:
+        return f"the program failed: {what}"
+    rel = os.path.relpath(os.path.realpath(frame.filename), str(root.resolve()))
+    return f"{rel}:{frame.lineno}: {what}"

@@ -1,0 +1,295 @@
+"""End-to-end: the CLI in a fresh process, the fixture program, the fixture pack."""
+
+import json
+import re
+
+import pytest
+from conftest import CIPHERTEXT, FIXTURES, Runner
+
+NESTED_URN = ("urn:pulumi:dev::fixture::fixture:index:Outer$fixture:index:Inner"
+              "$fixture:index:Bucket::app-inner-data")
+
+
+@pytest.fixture(scope="module")
+def outputs(module_runner: Runner) -> dict:
+    """One run per report format over the default stack, kept for many assertions."""
+    out = {}
+    for fmt, name in (("json", "report.json"), ("markdown", "report.md"),
+                      ("sarif", "report.sarif")):
+        proc = module_runner("dev", "--format", fmt, "--output", name)
+        out[fmt] = (proc, (module_runner.project / name).read_text())
+    out["stdout-json"] = module_runner("dev", "--format", "json")
+    return out
+
+
+def test_json_report_sorts_violations_by_level_and_policy(outputs):
+    proc, text = outputs["json"]
+    assert proc.returncode == 1
+    data = json.loads(text)
+    assert [(v["policy"], v["enforcementLevel"], v["name"], v["message"])
+            for v in data["violations"]] == [
+        ("no-public-buckets", "mandatory", "public-bucket",
+         "acl is public-read; use private and a CDN"),
+        ("bucket-versioning", "advisory", "logs", "versioning is off"),
+    ]
+    assert data["violations"][0]["urn"] == (
+        "urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket")
+    assert data["violations"][0]["description"] == "Buckets must not be public."
+    assert data["summary"] == {"resources": 11, "mandatory": 1, "advisory": 1,
+                               "couldNotRun": 1, "exempted": 1, "notApplicable": 6}
+    assert data["result"] == {"status": "failed", "exitCode": 1, "strict": False}
+
+
+def test_json_shape_is_the_documented_one(outputs):
+    data = json.loads(outputs["json"][1])
+    assert list(data) == ["schemaVersion", "tool", "project", "stack", "stackFile",
+                          "policyPack", "result", "summary", "resourcesByType", "policies",
+                          "violations", "exempted", "couldNotRun", "notApplicable",
+                          "resources", "logs", "warnings"]
+    assert data["schemaVersion"] == 1
+    assert data["stackFile"] == "stacks/Pulumi.dev.yaml"
+    assert data["policyPack"]["name"] == "fixture-pack"
+    assert data["policyPack"]["version"] == "1.2.3"
+    assert set(data["policies"][0]) == {"name", "description", "enforcementLevel",
+                                        "defaultEnforcementLevel", "kind", "severity", "url",
+                                        "remediationSteps", "tags", "framework"}
+    assert json.loads(outputs["stdout-json"].stdout)["summary"] == data["summary"]
+
+
+def test_not_applicable_is_counted_per_policy(outputs):
+    data = json.loads(outputs["json"][1])
+    # Stack, default provider, queue, database and both components are not buckets.
+    assert data["notApplicable"] == [{"policy": "bucket-encryption", "resources": 6}]
+
+
+def test_unknown_value_is_listed_as_could_not_run(outputs):
+    data = json.loads(outputs["json"][1])
+    assert data["couldNotRun"] == [{
+        "policy": "bucket-policy-known",
+        "urn": "urn:pulumi:dev::fixture::fixture:index:Bucket::uploads",
+        "type": "fixture:index:Bucket", "name": "uploads",
+        "reason": "string value at .policy can't be known during preview"}]
+    assert all(v["name"] != "uploads" for v in data["violations"])
+
+
+def test_exempted_findings_are_reported_not_counted(outputs):
+    data = json.loads(outputs["json"][1])
+    assert data["exempted"] == [{
+        "policy": "no-public-buckets",
+        "urn": "urn:pulumi:dev::fixture::fixture:index:Bucket::legacy-bucket",
+        "type": "fixture:index:Bucket", "name": "legacy-bucket",
+        "reason": "migrating off the public bucket by Q3"}]
+
+
+def test_engine_format_urns(outputs):
+    data = json.loads(outputs["json"][1])
+    urns = {r["name"]: r["urn"] for r in data["resources"]}
+    assert urns["fixture-dev"] == "urn:pulumi:dev::fixture::pulumi:pulumi:Stack::fixture-dev"
+    assert urns["public-bucket"] == "urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket"
+    assert urns["app-inner"] == (
+        "urn:pulumi:dev::fixture::fixture:index:Outer$fixture:index:Inner::app-inner")
+    assert urns["app-inner-data"] == NESTED_URN
+    parents = {r["name"]: r["parent"] for r in data["resources"]}
+    assert parents["app-inner-data"] == urns["app-inner"]
+    assert parents["public-bucket"] == urns["fixture-dev"]
+    # The stack policy saw parents and dependencies: no finding for the parented bucket or
+    # the queue the logs bucket depends on.
+    assert not [v for v in data["violations"] if v["policy"] == "queue-has-consumers"]
+
+
+def test_text_report_groups_by_policy(outputs):
+    text = outputs["json"][0].stdout
+    assert "[mandatory] no-public-buckets  Buckets must not be public." in text
+    assert "    ✗ public-bucket (fixture:index:Bucket)" in text
+    assert "      urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket" in text
+    assert ("  ? bucket-policy-known on uploads (fixture:index:Bucket): string value at "
+            ".policy can't be known during preview") in text
+    assert ("  ~ no-public-buckets on legacy-bucket (fixture:index:Bucket): migrating off the "
+            "public bucket by Q3") in text
+    assert "Not applicable: bucket-encryption (6)" in text
+    assert text.rstrip().endswith(
+        "FAILED: 1 mandatory, 1 advisory, 1 could not run, 1 exempted across 11 resources")
+    assert re.search(r"fixture:index:Bucket\s+5\n", text)
+
+
+def test_markdown_report(outputs):
+    proc, md = outputs["markdown"]
+    assert proc.returncode == 1
+    assert md.startswith("## ❌ Preflight: `fixture` / `dev`\n")
+    assert "| Level | Policy | Resource | Message |" in md
+    assert ("| 🛑 mandatory | `no-public-buckets` | `public-bucket` <br><sub>fixture:index:Bucket"
+            "</sub> | acl is public-read; use private and a CDN |") in md
+    assert "### Could not run (unknown at preview)" in md
+    assert "<details><summary>Exempted findings (1)</summary>" in md
+    assert "| `fixture:index:Bucket` | 5 |" in md
+
+
+def test_sarif_report_is_structurally_valid(outputs):
+    proc, text = outputs["sarif"]
+    assert proc.returncode == 1
+    sarif = json.loads(text)
+    assert sarif["version"] == "2.1.0"
+    assert sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = sarif["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "preflight"
+    ids = [r["id"] for r in driver["rules"]]
+    assert ids == ["no-public-buckets", "bucket-versioning", "bucket-policy-known",
+                   "bucket-encryption", "crash-on-demand", "database-password",
+                   "provider-and-options", "queue-has-consumers"]
+    for rule in driver["rules"]:
+        assert rule["help"]["text"] and rule["shortDescription"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note", "none")
+    levels = {(r["ruleId"], r["level"]) for r in run["results"]}
+    assert ("no-public-buckets", "error") in levels
+    assert ("bucket-versioning", "warning") in levels
+    assert ("bucket-policy-known", "note") in levels
+    stack_lines = (FIXTURES / "project" / "stacks" / "Pulumi.dev.yaml").read_text().splitlines()
+    legacy_line = stack_lines.index("  legacy-bucket:") + 1
+    for result in run["results"]:
+        assert result["message"]["text"]
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+        (loc,) = result["locations"]
+        phys = loc["physicalLocation"]
+        assert phys["artifactLocation"]["uri"] == "stacks/Pulumi.dev.yaml"
+        assert phys["region"]["startLine"] >= 1
+        assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("urn:pulumi:dev::")
+        if result["properties"]["urn"].endswith("::legacy-bucket"):
+            assert phys["region"]["startLine"] == legacy_line
+            assert result["suppressions"] == [{
+                "kind": "external", "justification": "migrating off the public bucket by Q3"}]
+
+
+def test_secret_is_never_decrypted_or_printed(outputs):
+    for key in ("json", "markdown", "sarif"):
+        proc, text = outputs[key]
+        for blob in (proc.stdout, proc.stderr, text):
+            assert CIPHERTEXT not in blob
+            assert "[secret]" not in blob
+
+
+def test_policy_config_file_changes_enforcement(runner: Runner):
+    (runner.project / "levels.json").write_text(json.dumps({
+        "all": "advisory",
+        "bucket-versioning": {"enforcementLevel": "mandatory"},
+        "bucket-policy-known": "disabled"}))
+    proc = runner("dev", "--format", "json", "--policy-config", "levels.json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [(v["policy"], v["enforcementLevel"]) for v in data["violations"]] == [
+        ("bucket-versioning", "mandatory"), ("no-public-buckets", "advisory")]
+    assert data["couldNotRun"] == []
+    levels = {p["name"]: (p["enforcementLevel"], p["defaultEnforcementLevel"])
+              for p in data["policies"]}
+    assert levels["no-public-buckets"] == ("advisory", "mandatory")
+    assert levels["bucket-policy-known"] == ("disabled", "mandatory")
+
+
+def test_stack_policy_config_is_found_by_default_and_strict_fails_on_unknowns(runner: Runner):
+    # Only the unknown value is left: clean without --strict, failing with it.
+    (runner.project / "stacks" / "Pulumi.dev.policy.json").write_text(json.dumps({
+        "no-public-buckets": "disabled", "bucket-versioning": "disabled"}))
+    relaxed = runner("dev", "--format", "json")
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert json.loads(relaxed.stdout)["summary"]["couldNotRun"] == 1
+    strict = runner("dev", "--strict")
+    assert strict.returncode == 1
+    assert "FAILED (strict): 0 mandatory, 0 advisory, 1 could not run" in strict.stdout
+
+
+def test_clean_run_exits_zero(runner: Runner):
+    (runner.project / "stacks" / "Pulumi.dev.policy.json").write_text(json.dumps({
+        "no-public-buckets": "disabled", "bucket-versioning": "disabled",
+        "bucket-policy-known": "disabled"}))
+    proc = runner("dev", "--strict")
+    assert proc.returncode == 0, proc.stderr
+    assert "PASSED (strict): 0 mandatory, 0 advisory, 0 could not run, 0 exempted" in proc.stdout
+
+
+def test_advisory_fails_only_with_strict(runner: Runner):
+    (runner.project / "stacks" / "Pulumi.dev.policy.json").write_text(json.dumps({
+        "no-public-buckets": "disabled", "bucket-policy-known": "disabled"}))
+    assert runner("dev").returncode == 0
+    assert runner("dev", "--strict").returncode == 1
+
+
+def test_program_crash_names_program_frame_without_traceback(runner: Runner):
+    stack = runner.stack("boom", "crash")
+    proc = runner(stack)
+    assert proc.returncode == 2
+    lines = (runner.project / "__main__.py").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "// 0" in text)
+    assert proc.stderr == (f"preflight: error: __main__.py:{line}: ZeroDivisionError: "
+                           "integer division or modulo by zero\n")
+    assert proc.stdout == ""
+    assert runner.survivors() == []
+    full = runner(stack, "--traceback")
+    assert full.returncode == 2
+    assert "Traceback (most recent call last)" in full.stderr
+    assert f'__main__.py", line {line}, in service_size' in full.stderr
+
+
+def test_config_error_shows_message_only(runner: Runner):
+    proc = runner(runner.stack("bad", "config-error"))
+    assert proc.returncode == 2
+    assert proc.stderr == "preflight: error: fixture:size must be between 1 and 5 (got 9)\n"
+
+
+def test_program_logged_error_fails(runner: Runner):
+    proc = runner(runner.stack("logs", "log-error"))
+    assert proc.returncode == 2
+    assert proc.stderr == ("preflight: error: the program logged an error: the program found "
+                           "something it cannot build\n")
+
+
+def test_pack_crash_mid_run(runner: Runner):
+    proc = runner(runner.stack("crash", "pack-crash"),
+                  env={"FIXTURE_PID_FILE": str(runner.project / "pids")})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("preflight: error: policy pack crashed (exit status 3) "
+                                  "while analysing ")
+    assert "crash-me" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert runner.survivors() == []
+
+
+def test_pack_that_fails_to_start(runner: Runner, tmp_path):
+    pack = tmp_path / "broken"
+    pack.mkdir()
+    (pack / "__main__.py").write_text("raise RuntimeError('pack import failed')\n")
+    proc = runner("dev", pack=pack)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"preflight: error: policy pack {pack} failed to start "
+                           "(exit status 1): RuntimeError: pack import failed\n")
+    assert runner.survivors() == []
+
+
+def test_no_process_survives_a_normal_run(runner: Runner):
+    proc = runner("dev", env={"FIXTURE_PID_FILE": str(runner.project / "pids")})
+    assert proc.returncode == 1
+    pids = [int(p) for p in (runner.project / "pids").read_text().split()]
+    assert len(pids) == 2  # the pack and the grandchild it started
+    assert runner.survivors() == []
+
+
+def test_missing_stack_file(runner: Runner):
+    proc = runner("prod")
+    assert proc.returncode == 2
+    assert proc.stderr == ("preflight: error: stack file not found: stacks/Pulumi.prod.yaml "
+                           "(stacks: dev)\n")
+
+
+def test_missing_policy_pack(runner: Runner):
+    proc = runner("dev", pack=None)
+    assert proc.returncode == 2
+    assert proc.stderr == ("preflight: error: no policy pack: pass --policy-pack DIR "
+                           "(policies does not exist)\n")
+
+
+def test_invalid_policy_config_level(runner: Runner):
+    (runner.project / "levels.json").write_text('{"bucket-versioning": "fatal"}')
+    proc = runner("dev", "--policy-config", "levels.json")
+    assert proc.returncode == 2
+    assert proc.stderr == ("preflight: error: levels.json: bucket-versioning: enforcement "
+                           "level must be one of advisory, mandatory, remediate, disabled "
+                           "(got 'fatal')\n")

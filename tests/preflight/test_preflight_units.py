@@ -1,0 +1,165 @@
+"""In-process checks of the pieces: config conversion, marshalling, policy config, errors."""
+
+from pathlib import Path
+
+import pulumi
+import pytest
+from conftest import FIXTURES
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+
+from preflight.analyzer import (
+    RESOURCE_SIG,
+    SIG_KEY,
+    UNKNOWN,
+    engine_properties,
+    go_duration,
+    read_policy_config,
+    reconcile,
+)
+from preflight.capture import capture, engine_urn
+from preflight.program import describe
+from preflight.project import (
+    SECRET_PLACEHOLDER,
+    UsageError,
+    config_string,
+    load_project,
+    load_stack_config,
+)
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def test_stack_config_is_passed_as_the_cli_passes_it():
+    project = load_project(FIXTURES / "project")
+    assert project.name == "fixture"
+    assert project.stack_config_dir == FIXTURES / "project" / "stacks"
+    config = load_stack_config(project, "dev")
+    assert config.values == {
+        "fixture:mode": "normal",
+        "fixture:dbPassword": SECRET_PLACEHOLDER,
+        "fixture:settings": '{"retention":7,"owners":["ops","sec"]}',
+        "fixture:enabled": "yes",  # YAML 1.2, as the CLI reads it: not a boolean
+        "aws:region": "eu-west-1",
+        "fixture:legacy-bucket": '{"exemptReason":"migrating off the public bucket by Q3"}',
+    }
+    assert config.secret_keys == ["fixture:dbPassword"]
+
+
+def test_secure_value_nested_in_an_object_makes_the_key_secret(tmp_path: Path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  db:\n    user: app\n    password:\n      secure: v1:abc\n  n: 3\n"
+        "  on: true\n  ratio: 0.5\n")
+    config = load_stack_config(load_project(tmp_path), "s")
+    assert config.values == {"p:db": '{"user":"app","password":"[secret]"}', "p:n": "3",
+                             "p:on": "true", "p:ratio": "0.5"}
+    assert config.secret_keys == ["p:db"]
+
+
+def test_config_string_scalars():
+    assert [config_string(v) for v in ("x", True, False, 7, [1, "a"], {"b": 1})] == [
+        "x", "true", "false", "7", '[1,"a"]', '{"b":1}']
+
+
+def test_missing_project_file(tmp_path: Path):
+    with pytest.raises(UsageError, match=r"^no Pulumi.yaml in .* \(use --project-dir\)$"):
+        load_project(tmp_path)
+
+
+def test_secret_config_reaches_resources_as_a_secret():
+    def program():
+        cfg = pulumi.Config("fixture")
+        pulumi.CustomResource("fixture:index:Database", "db",
+                              {"password": cfg.require_secret("dbPassword")})
+
+    cap = capture(program, project="fixture", stack="dev",
+                  config={"fixture:dbPassword": SECRET_PLACEHOLDER},
+                  secret_keys=["fixture:dbPassword"], passthrough=True)
+    props = engine_properties(cap.named("db").properties)
+    password = props.fields["password"].struct_value.fields
+    assert password[SIG_KEY].string_value == SECRET_SIG
+    assert password["value"].string_value == SECRET_PLACEHOLDER
+
+
+def test_resource_references_become_ids_or_urns():
+    props = struct_pb2.Struct()
+    props.update({
+        "bucket": {SIG_KEY: RESOURCE_SIG, "urn": "urn:a", "id": ""},
+        "component": {SIG_KEY: RESOURCE_SIG, "urn": "urn:c"},
+        "list": [{SIG_KEY: RESOURCE_SIG, "urn": "urn:b", "id": "b-1"}],
+        "plain": "x",
+    })
+    fixed = json_format.MessageToDict(engine_properties(props))
+    assert fixed == {"bucket": UNKNOWN, "component": "urn:c", "list": ["b-1"], "plain": "x"}
+    untouched = struct_pb2.Struct()
+    untouched.update({"a": 1})
+    assert engine_properties(untouched) is untouched  # no copy when nothing to fix
+
+
+def test_go_durations():
+    assert go_duration("5m") == 300
+    assert go_duration("1h30m10s") == 5410
+    assert go_duration("") == 0
+
+
+def test_engine_urns_chain_parent_types_without_the_stack():
+    stack = engine_urn("dev", "p", "", "pulumi:pulumi:Stack", "p-dev")
+    outer = engine_urn("dev", "p", stack, "x:i:Outer", "o")
+    assert outer == "urn:pulumi:dev::p::x:i:Outer::o"
+    inner = engine_urn("dev", "p", outer, "x:i:Inner", "i")
+    assert inner == "urn:pulumi:dev::p::x:i:Outer$x:i:Inner::i"
+    assert engine_urn("dev", "p", inner, "x:i:B", "b") == \
+        "urn:pulumi:dev::p::x:i:Outer$x:i:Inner$x:i:B::b"
+
+
+def _info() -> analyzer_pb2.AnalyzerInfo:
+    info = analyzer_pb2.AnalyzerInfo(name="pack", version="0.0.1", supportsConfig=True)
+    a = info.policies.add(name="a", description="A", enforcementLevel=analyzer_pb2.MANDATORY)
+    a.configSchema.properties.update({"max": {"type": "number", "default": 3}})
+    info.policies.add(name="b", description="B", enforcementLevel=analyzer_pb2.ADVISORY)
+    c = info.policies.add(name="c", description="C", enforcementLevel=analyzer_pb2.ADVISORY)
+    c.configSchema.required.append("owner")
+    info.initialConfig["c"].properties.update({"owner": "ops"})
+    return info
+
+
+def test_policy_config_all_then_each_policy():
+    policies, warnings = reconcile(_info(), {"all": "disabled", "b": "mandatory",
+                                             "a": {"max": 5}, "zz": "advisory"})
+    assert {n: (p.level, p.default_level, p.config) for n, p in policies.items()} == {
+        "a": ("disabled", "mandatory", {"max": 5}),
+        "b": ("mandatory", "advisory", {}),
+        "c": ("disabled", "advisory", {"owner": "ops"}),
+    }
+    assert warnings == ["policy config names 'zz', which the pack does not have"]
+
+
+def test_policy_config_required_property():
+    info = _info()
+    del info.initialConfig["c"]
+    with pytest.raises(UsageError, match=r"^invalid policy config: policy 'c' needs config "
+                                         r"property 'owner'$"):
+        reconcile(info, {})
+
+
+def test_policy_config_file_must_be_an_object(tmp_path: Path):
+    path = tmp_path / "p.json"
+    path.write_text("[1]")
+    with pytest.raises(UsageError, match="expected a JSON object of policy names"):
+        read_policy_config(path)
+
+
+def test_describe_names_the_program_frame(tmp_path: Path):
+    source = tmp_path / "main.py"
+    source.write_text("def f():\n    raise KeyError('svc')\nf()\n")
+    try:
+        exec(compile(source.read_text(), str(source), "exec"), {})
+    except KeyError as exc:
+        assert describe(exc, tmp_path) == "main.py:2: KeyError: 'svc'"
+
+
+def test_describe_shows_config_errors_as_they_stand(tmp_path: Path):
+    exc = pulumi.RunError("app:size: must be 1-5 (got 9)\napp:name: required")
+    assert describe(exc, tmp_path) == "app:size: must be 1-5 (got 9)\napp:name: required"
