@@ -125,11 +125,11 @@ def test_wheel_metadata(built: dict[str, Path]) -> None:
 def test_sdist_holds_sources_and_changelog_only(built: dict[str, Path]) -> None:
     with tarfile.open(built["sdist"]) as tar:
         names = [n.removeprefix(f"{DIST}/") for n in tar.getnames()]
-    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "components/py.typed",
+    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "components/py.typed",
             "components/PulumiPlugin.yaml", "components/__main__.py",
             "preflight/capture.py"} <= set(names)
     top = {n.split("/")[0] for n in names if n != DIST}
-    assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "MANIFEST.in", "PKG-INFO",
+    assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "PKG-INFO",
                    "setup.cfg", "components", "preflight", "microservices_platform.egg-info"}
 
 
