@@ -38,7 +38,7 @@ from .base import (
 )
 from .database import requires_multi_az, tier_rules, unknown_key_problems
 from .environment import TIERS, Tier
-from .validation import Problem, check_choice, check_key, check_range, raise_for
+from .validation import Problem, check_choice, check_clients, check_key, check_range, raise_for
 
 ENGINES = ("valkey", "redis")
 AUTH_MODES = ("rbac", "token")
@@ -176,12 +176,8 @@ def _check_args(name: str, args: CacheArgs, tier: Tier) -> list[Problem]:
     if len(args["isolated_subnet_ids"]) < 2:
         problems.append(Problem(("isolated_subnet_ids",), "multi-AZ needs isolated subnets in "
                                                           "at least 2 availability zones"))
-    clients = args.get("client_security_group_ids", {})
-    for service in args.get("allowed_services", []):
-        if service not in clients:
-            problems.append(Problem(("client_security_group_ids", service),
-                                    f"no security group given for allowed service "
-                                    f"'{service}'"))
+    problems += check_clients(args.get("allowed_services", []),
+                              args.get("client_security_group_ids", {}))
     return problems
 
 

@@ -29,6 +29,7 @@ from .grants import GrantSpec
 from .validation import (
     Problem,
     check_choice,
+    check_clients,
     check_key,
     check_range,
     config_path,
@@ -261,12 +262,8 @@ def _check_args(name: str, args: DatabaseArgs, tier: Tier) -> list[Problem]:
     if len(set(zones)) < 2:
         problems.append(Problem(("availability_zones",), "a DB subnet group needs subnets in "
                                                          "at least 2 availability zones"))
-    clients = args.get("client_security_group_ids", {})
-    for service in args.get("allowed_services", []):
-        if service not in clients:
-            problems.append(Problem(("client_security_group_ids", service),
-                                    f"no security group given for allowed service "
-                                    f"'{service}'"))
+    problems += check_clients(args.get("allowed_services", []),
+                              args.get("client_security_group_ids", {}))
     return problems
 
 

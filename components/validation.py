@@ -13,7 +13,7 @@ stack file spells them (``azCount``). User keys (service names, AZ names) never 
 import difflib
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic.alias_generators import to_camel
@@ -145,6 +145,13 @@ def credential_reason(name: str, value: str) -> str | None:
     if _CREDENTIAL_NAME_RE.search(name) and value:
         return "the name says it holds a secret"
     return None
+
+
+def check_clients(allowed: Sequence[str], clients: Mapping[str, object]) -> list[Problem]:
+    """A data store admits the services it allows, so each needs its security group."""
+    return [Problem(("client_security_group_ids", service),
+                    f"no security group given for allowed service '{service}'")
+            for service in allowed if service not in clients]
 
 
 def check_environment(path: tuple[PathItem, ...], env: dict[str, str]) -> list[Problem]:
