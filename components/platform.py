@@ -90,7 +90,6 @@ class Platform(pulumi.ComponentResource):
         cluster = Cluster(f"{name}-cluster", {
             **spec.get("cluster", {}), "kms_key_arn": kms, "log_retention_days": retention,
             "name_prefix": name}, opts=self._opts())
-        self.cluster = cluster
         account = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
 
         public = LoadBalancer(f"{name}-public", {
