@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pulumi_policy import (
@@ -44,6 +46,40 @@ def _resource_validation(record: PolicyRecord):
     return validate
 
 
+_analysis = threading.local()
+
+
+@contextmanager
+def one_stack_analysis() -> Iterator[None]:
+    """Within one AnalyzeStack call every stack policy reads the same resources: build the
+    stack model once for all of them instead of once per policy."""
+    _analysis.active, _analysis.stack = True, None
+    try:
+        yield
+    finally:
+        _analysis.active, _analysis.stack = False, None
+
+
+def _stack_model(args: StackValidationArgs) -> Stack:
+    if getattr(_analysis, "active", False) and _analysis.stack is not None:
+        return _analysis.stack
+    by_id: dict[int, Resource] = {}
+    for pr in args.resources:
+        by_id[id(pr)] = Resource(pr.resource_type, pr.name, pr.urn, plain(pr.props),
+                                 protect=bool(pr.opts.protect))
+    for pr in args.resources:
+        res = by_id[id(pr)]
+        res.parent = by_id.get(id(pr.parent)) if pr.parent is not None else None
+        res.dependencies = [by_id[id(d)] for d in pr.dependencies if id(d) in by_id]
+        res.property_dependencies = {
+            k: [by_id[id(d)] for d in v if id(d) in by_id]
+            for k, v in pr.property_dependencies.items()}
+    stack = Stack(by_id.values())
+    if getattr(_analysis, "active", False):
+        _analysis.stack = stack
+    return stack
+
+
 def _stack_validation(record: PolicyRecord):
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         try:
@@ -51,18 +87,7 @@ def _stack_validation(record: PolicyRecord):
         except ConfigError as exc:
             report(_config_error(record, exc), None)
             return
-        by_id: dict[int, Resource] = {}
-        for pr in args.resources:
-            by_id[id(pr)] = Resource(pr.resource_type, pr.name, pr.urn, plain(pr.props),
-                                     protect=bool(pr.opts.protect))
-        for pr in args.resources:
-            res = by_id[id(pr)]
-            res.parent = by_id.get(id(pr.parent)) if pr.parent is not None else None
-            res.dependencies = [by_id[id(d)] for d in pr.dependencies if id(d) in by_id]
-            res.property_dependencies = {
-                k: [by_id[id(d)] for d in v if id(d) in by_id]
-                for k, v in pr.property_dependencies.items()}
-        stack = Stack(by_id.values())
+        stack = _stack_model(args)
         for resource, message in record.check(stack, settings):
             report(settings.render(resource, message), resource.urn)
     return validate
