@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +167,23 @@ def _each(r: Resource, claim: str, *, trust: bool | None = False
                 yield where, st, None
 
 
+def per_statement(claim: str, *, trust: bool | None = False):
+    """Turn a check of one statement into a rule over every document of the resource:
+    documents or statements unknown at preview, and malformed ones, are reported (fail
+    closed) before the check sees any statement."""
+    def wrap(check: Callable[[Resource, Settings, str, Statement], Iterator[str]]
+             ) -> Callable[[Resource, Settings], Iterator[str]]:
+        @functools.wraps(check)
+        def rule(r: Resource, s: Settings) -> Iterator[str]:
+            for where, st, problem in _each(r, claim, trust=trust):
+                if problem:
+                    yield problem
+                elif st is not None:
+                    yield from check(r, s, where, st)
+        return rule
+    return wrap
+
+
 def _unknown_parts(st: Statement, keys: tuple[str, ...]) -> bool:
     return any(is_unknown(st.body.get(k)) or any(is_unknown(v) for v in st.values(k))
                for k in keys)
@@ -192,26 +209,23 @@ POLICY_TYPES = (*IDENTITY_TYPES, *RESOURCE_POLICY_PROPS)
                 "resource kind and access level). Key policies may give kms:* to the account "
                 "root only.",
 )
-def no_wildcard_actions(r: Resource, s: Settings) -> Iterator[str]:
-    for where, st, problem in _each(r, "no statement allows a wildcard action", trust=None):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        if not st.allow:
-            continue
-        if st.body.get("NotAction") is not None:
-            yield f"{where}: {st.label} uses NotAction in an Allow statement"
-            continue
-        if _unknown_parts(st, ("Action",)):
-            yield unknown(f"{where}: {st.label} Action", "it allows no wildcard action")
-            continue
-        if r.type == KMS_KEY and _is_root_only(st):
-            continue
-        wild = [a for a in st.values("Action")
-                if isinstance(a, str) and (a == "*" or a.endswith(":*"))]
-        if wild:
-            yield f"{where}: {st.label} allows wildcard action(s) {', '.join(wild)}"
+@per_statement("no statement allows a wildcard action", trust=None)
+def no_wildcard_actions(r: Resource, s: Settings, where: str,
+                        st: Statement) -> Iterator[str]:
+    if not st.allow:
+        return
+    if st.body.get("NotAction") is not None:
+        yield f"{where}: {st.label} uses NotAction in an Allow statement"
+        return
+    if _unknown_parts(st, ("Action",)):
+        yield unknown(f"{where}: {st.label} Action", "it allows no wildcard action")
+        return
+    if r.type == KMS_KEY and _is_root_only(st):
+        return
+    wild = [a for a in st.values("Action")
+            if isinstance(a, str) and (a == "*" or a.endswith(":*"))]
+    if wild:
+        yield f"{where}: {st.label} allows wildcard action(s) {', '.join(wild)}"
 
 
 @resource_policy(
@@ -224,29 +238,26 @@ def no_wildcard_actions(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Scope Resource to the ARNs the workload uses; keep '*' only for actions that "
                 "have no resource types (e.g. ecr:GetAuthorizationToken, xray:PutTraceSegments).",
 )
-def no_wildcard_resources(r: Resource, s: Settings) -> Iterator[str]:
-    for where, st, problem in _each(r, "no statement grants scoped actions on '*'"):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        if not st.allow:
-            continue
-        if st.body.get("NotResource") is not None:
-            yield f"{where}: {st.label} uses NotResource in an Allow statement"
-            continue
-        if _unknown_parts(st, ("Action", "Resource")):
-            yield unknown(f"{where}: {st.label} Action/Resource", "no scoped action is on '*'")
-            continue
-        if "*" not in st.values("Resource"):
-            continue
-        scoped = sorted({a for action in st.values("Action") if isinstance(action, str)
-                         and action != "*" for a in scoped_actions(action)})
-        if scoped:
-            more = f" and {len(scoped) - 5} more" if len(scoped) > 5 else ""
-            shown = ", ".join(scoped[:5]) + more
-            yield (f"{where}: {st.label} grants {shown} on Resource '*' although they support "
-                   "resource-level permissions")
+@per_statement("no statement grants scoped actions on '*'")
+def no_wildcard_resources(r: Resource, s: Settings, where: str,
+                          st: Statement) -> Iterator[str]:
+    if not st.allow:
+        return
+    if st.body.get("NotResource") is not None:
+        yield f"{where}: {st.label} uses NotResource in an Allow statement"
+        return
+    if _unknown_parts(st, ("Action", "Resource")):
+        yield unknown(f"{where}: {st.label} Action/Resource", "no scoped action is on '*'")
+        return
+    if "*" not in st.values("Resource"):
+        return
+    scoped = sorted({a for action in st.values("Action") if isinstance(action, str)
+                     and action != "*" for a in scoped_actions(action)})
+    if scoped:
+        more = f" and {len(scoped) - 5} more" if len(scoped) > 5 else ""
+        shown = ", ".join(scoped[:5]) + more
+        yield (f"{where}: {st.label} grants {shown} on Resource '*' although they support "
+               "resource-level permissions")
 
 
 @resource_policy(
@@ -257,18 +268,15 @@ def no_wildcard_resources(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Grant iam:PassRole on the exact role ARNs, with an iam:PassedToService "
                 "condition.",
 )
-def no_passrole_wildcard(r: Resource, s: Settings) -> Iterator[str]:
-    for where, st, problem in _each(r, "iam:PassRole is not granted on '*'"):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        if not st.allow or _unknown_parts(st, ("Action", "Resource")):
-            continue
-        passes = any(isinstance(a, str) and fnmatch.fnmatchcase("iam:passrole", a.lower())
-                     for a in st.values("Action"))
-        if passes and "*" in st.values("Resource"):
-            yield f"{where}: {st.label} allows iam:PassRole on Resource '*'"
+@per_statement("iam:PassRole is not granted on '*'")
+def no_passrole_wildcard(r: Resource, s: Settings, where: str,
+                         st: Statement) -> Iterator[str]:
+    if not st.allow or _unknown_parts(st, ("Action", "Resource")):
+        return
+    passes = any(isinstance(a, str) and fnmatch.fnmatchcase("iam:passrole", a.lower())
+                 for a in st.values("Action"))
+    if passes and "*" in st.values("Resource"):
+        yield f"{where}: {st.label} allows iam:PassRole on Resource '*'"
 
 
 @resource_policy(
@@ -294,14 +302,14 @@ def no_admin(r: Resource, s: Settings) -> Iterator[str]:
             yield f"attaches {arn}"
     if r.type == ATTACHMENT:
         return
-    for where, st, problem in _each(r, "no statement grants administrator access"):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        if st.allow and "*" in st.values("Resource") and any(
-                a in ("*", "*:*") for a in st.values("Action")):
-            yield f"{where}: {st.label} allows '*' on '*' (administrator access)"
+    yield from _admin_statements(r, s)
+
+
+@per_statement("no statement grants administrator access")
+def _admin_statements(r: Resource, s: Settings, where: str, st: Statement) -> Iterator[str]:
+    if st.allow and "*" in st.values("Resource") and any(
+            a in ("*", "*:*") for a in st.values("Action")):
+        yield f"{where}: {st.label} allows '*' on '*' (administrator access)"
 
 
 def _condition_keys(st: Statement) -> dict[str, list[Any]]:
@@ -341,30 +349,25 @@ def _condition(st: Statement, operators: tuple[str, ...], key: str) -> list[Any]
     remediation="Use components.base.service_trust(service, account_id, source_arn): it adds "
                 "StringEquals aws:SourceAccount (and ArnLike aws:SourceArn).",
 )
-def trust_scoped(r: Resource, s: Settings) -> Iterator[str]:
-    exempt = set(s["exemptServices"])
-    for where, st, problem in _each(r, "the trust policy is scoped", trust=True):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        if not st.allow:
-            continue
-        principal = st.body.get("Principal")
-        if is_unknown(principal) or _unknown_parts(st, ("Condition",)):
-            yield unknown(f"{where}: {st.label} Principal/Condition", "the trust is scoped")
-            continue
-        if principal == "*" or (isinstance(principal, dict)
-                                and "*" in as_list(principal.get("AWS"))):
-            yield f"{where}: {st.label} trusts any principal ('*')"
-            continue
-        if not isinstance(principal, dict):
-            continue
-        services = [p for p in as_list(principal.get("Service")) if isinstance(p, str)]
-        unscoped = [p for p in services if p not in exempt]
-        if unscoped and not any(k in SCOPING_KEYS for k in _condition_keys(st)):
-            yield (f"{where}: {st.label} trusts {', '.join(unscoped)} without an "
-                   "aws:SourceAccount or aws:SourceArn condition")
+@per_statement("the trust policy is scoped", trust=True)
+def trust_scoped(r: Resource, s: Settings, where: str, st: Statement) -> Iterator[str]:
+    if not st.allow:
+        return
+    principal = st.body.get("Principal")
+    if is_unknown(principal) or _unknown_parts(st, ("Condition",)):
+        yield unknown(f"{where}: {st.label} Principal/Condition", "the trust is scoped")
+        return
+    if principal == "*" or (isinstance(principal, dict)
+                            and "*" in as_list(principal.get("AWS"))):
+        yield f"{where}: {st.label} trusts any principal ('*')"
+        return
+    if not isinstance(principal, dict):
+        return
+    services = [p for p in as_list(principal.get("Service")) if isinstance(p, str)]
+    unscoped = [p for p in services if p not in set(s["exemptServices"])]
+    if unscoped and not any(k in SCOPING_KEYS for k in _condition_keys(st)):
+        yield (f"{where}: {st.label} trusts {', '.join(unscoped)} without an "
+               "aws:SourceAccount or aws:SourceArn condition")
 
 
 SUB_RE = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:(?!\*$).+$")
@@ -380,27 +383,24 @@ SUB_RE = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:(?!\*$).+$")
                 "and StringEquals/StringLike token.actions.githubusercontent.com:sub = "
                 "repo:<owner>/<repo>:<ref or environment>.",
 )
-def oidc_scoped(r: Resource, s: Settings) -> Iterator[str]:
-    for where, st, problem in _each(r, "the OIDC trust is scoped", trust=True):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        principal = st.body.get("Principal")
-        federated = as_list(principal.get("Federated")) if isinstance(principal, dict) else []
-        if not st.allow or not any(isinstance(f, str) and f.endswith(GITHUB_OIDC)
-                                   for f in federated):
-            continue
-        aud = _condition(st, ("StringEquals",), f"{GITHUB_OIDC}:aud")
-        if aud != ["sts.amazonaws.com"]:
-            yield f"{where}: {st.label} does not require {GITHUB_OIDC}:aud = sts.amazonaws.com"
-        subs = _condition(st, ("StringEquals", "StringLike"), f"{GITHUB_OIDC}:sub")
-        if not subs:
-            yield f"{where}: {st.label} does not restrict {GITHUB_OIDC}:sub"
-        for sub in subs:
-            if not isinstance(sub, str) or not SUB_RE.match(sub):
-                yield (f"{where}: {st.label} sub {sub} does not name one repository "
-                       "(repo:<owner>/<repo>:<ref or environment>)")
+@per_statement("the OIDC trust is scoped", trust=True)
+def oidc_scoped(r: Resource, s: Settings, where: str,
+                st: Statement) -> Iterator[str]:
+    principal = st.body.get("Principal")
+    federated = as_list(principal.get("Federated")) if isinstance(principal, dict) else []
+    if not st.allow or not any(isinstance(f, str) and f.endswith(GITHUB_OIDC)
+                               for f in federated):
+        return
+    aud = _condition(st, ("StringEquals",), f"{GITHUB_OIDC}:aud")
+    if aud != ["sts.amazonaws.com"]:
+        yield f"{where}: {st.label} does not require {GITHUB_OIDC}:aud = sts.amazonaws.com"
+    subs = _condition(st, ("StringEquals", "StringLike"), f"{GITHUB_OIDC}:sub")
+    if not subs:
+        yield f"{where}: {st.label} does not restrict {GITHUB_OIDC}:sub"
+    for sub in subs:
+        if not isinstance(sub, str) or not SUB_RE.match(sub):
+            yield (f"{where}: {st.label} sub {sub} does not name one repository "
+                   "(repo:<owner>/<repo>:<ref or environment>)")
 
 
 @resource_policy(
@@ -413,19 +413,16 @@ def oidc_scoped(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Name the principals (service principals with aws:SourceArn/SourceAccount, "
                 "account roles) instead of '*'.",
 )
-def resource_policy_not_public(r: Resource, s: Settings) -> Iterator[str]:
-    for where, st, problem in _each(r, "the resource policy is not public", trust=None):
-        if problem:
-            yield problem
-            continue
-        assert st is not None
-        if not st.allow:
-            continue
-        principal = st.body.get("Principal")
-        public = principal == "*" or (isinstance(principal, dict)
-                                      and "*" in as_list(principal.get("AWS")))
-        if public and not any(k in PUBLIC_SCOPING_KEYS for k in _condition_keys(st)):
-            yield f"{where}: {st.label} allows any principal ('*') without a scoping condition"
+@per_statement("the resource policy is not public", trust=None)
+def resource_policy_not_public(r: Resource, s: Settings, where: str,
+                               st: Statement) -> Iterator[str]:
+    if not st.allow:
+        return
+    principal = st.body.get("Principal")
+    public = principal == "*" or (isinstance(principal, dict)
+                                  and "*" in as_list(principal.get("AWS")))
+    if public and not any(k in PUBLIC_SCOPING_KEYS for k in _condition_keys(st)):
+        yield f"{where}: {st.label} allows any principal ('*') without a scoping condition"
 
 
 @resource_policy(
