@@ -1,4 +1,4 @@
-"""KMS keys and Secrets Manager secrets."""
+"""KMS keys, Secrets Manager secrets and SSM SecureString parameters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from .core import Resource, Settings, is_unknown, resource_policy, unknown
 
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
+PARAMETER = "aws:ssm/parameter:Parameter"
 
 
 @resource_policy(
@@ -38,3 +39,19 @@ def rotation(r: Resource, s: Settings) -> Iterator[str]:
 def secret_cmk(r: Resource, s: Settings) -> Iterator[str]:
     if r.get("kmsKeyId") is None:
         yield "kmsKeyId is not set (the AWS-managed key cannot be scoped or audited)"
+
+
+@resource_policy(
+    "ssm-securestring-kms-cmk",
+    types=(PARAMETER,),
+    description="SecureString parameters are encrypted with a customer-managed KMS key.",
+    severity="medium",
+    remediation="Set keyId to the platform key on every SecureString parameter; String "
+                "parameters hold only non-secret values such as endpoints.",
+)
+def parameter_cmk(r: Resource, s: Settings) -> Iterator[str]:
+    kind = r.get("type")
+    if is_unknown(kind):
+        yield unknown("type", "a secret parameter is encrypted with the platform key")
+    elif kind == "SecureString" and r.get("keyId") is None:
+        yield "keyId is not set (the AWS-managed key cannot be scoped or audited)"

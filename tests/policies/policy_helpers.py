@@ -125,6 +125,8 @@ BASELINES: dict[str, dict[str, Any]] = {
         {"Sid": "App", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:role/app"},
          "Action": "secretsmanager:GetSecretValue", "Resource": "*"})},
     "aws:secretsmanager/secret:Secret": {"kmsKeyId": KEY_ARN},
+    "aws:ssm/parameter:Parameter": {"name": "/prod/orders-db-password", "type": "SecureString",
+                                    "keyId": KEY_ARN, "value": "placeholder"},
     "aws:lambda/permission:Permission": {
         "action": "lambda:InvokeFunction", "function": "orders",
         "principal": "apigateway.amazonaws.com",

@@ -321,6 +321,13 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      ["enableKeyRotation is not true"]),
     ("secretsmanager-kms-cmk", "aws:secretsmanager/secret:Secret", {"kmsKeyId": DELETE},
      ["kmsKeyId is not set (the AWS-managed key cannot be scoped or audited)"]),
+    ("ssm-securestring-kms-cmk", "aws:ssm/parameter:Parameter", {"keyId": DELETE},
+     ["keyId is not set (the AWS-managed key cannot be scoped or audited)"]),
+    # An endpoint published as a String parameter carries no secret: no key needed.
+    ("ssm-securestring-kms-cmk", "aws:ssm/parameter:Parameter",
+     {"type": "String", "keyId": DELETE}, []),
+    ("ssm-securestring-kms-cmk", "aws:ssm/parameter:Parameter", {"type": UNKNOWN},
+     [f"type {UNK} a secret parameter is encrypted with the platform key"]),
     ("log-group-retention", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": DELETE},
      ["retentionInDays is not set; logs would be kept forever"]),
     ("log-group-retention", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 7},
