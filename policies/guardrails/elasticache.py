@@ -8,6 +8,7 @@ from .core import Param, Resource, Settings, is_unknown, num, resource_policy, u
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
+USER = "aws:elasticache/user:User"
 
 
 def _flag(r: Resource, key: str, claim: str) -> Iterator[str]:
@@ -94,3 +95,23 @@ def snapshots(r: Resource, s: Settings) -> Iterator[str]:
     elif days is None or days < need:
         shown = "not set" if days is None else f"{num(days)} day(s)"
         yield f"snapshotRetentionLimit is {shown}; at least {need} days required"
+
+
+@resource_policy(
+    "elasticache-user-authenticated",
+    types=(USER,),
+    description="Cache users authenticate (IAM or password); a user that needs no password is "
+                "switched off.",
+    severity="high", refs=("checkov CKV_AWS_31",),
+    remediation="Use authenticationMode type iam (or password); keep the replaced default user "
+                "with no-password-required only with an access string that starts with off.",
+)
+def user_authenticated(r: Resource, s: Settings) -> Iterator[str]:
+    mode = r.get("authenticationMode")
+    kind = mode.get("type") if isinstance(mode, dict) else None
+    access = r.get("accessString")
+    if is_unknown(mode) or is_unknown(kind) or is_unknown(access):
+        yield unknown("authenticationMode/accessString", "the user authenticates")
+    elif kind == "no-password-required" and str(access).split()[:1] != ["off"]:
+        yield (f"the user needs no password and is enabled (accessString '{access}'); "
+               "anyone who reaches the cache may use it")

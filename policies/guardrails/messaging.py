@@ -10,6 +10,7 @@ from .s3 import denies_insecure_transport
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 QUEUE = "aws:sqs/queue:Queue"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
 @resource_policy(
@@ -54,3 +55,18 @@ def topic_tls(r: Resource, s: Settings) -> Iterator[str]:
         yield unknown("policy", "publishing requires TLS")
     elif not denies_insecure_transport(doc, ("sns:publish", "sns:*", "*")):
         yield "policy does not deny publishing with aws:SecureTransport false"
+
+
+@resource_policy(
+    "sns-subscription-no-plaintext",
+    types=(SUBSCRIPTION,),
+    description="Topic subscriptions do not deliver over plain HTTP.",
+    severity="medium",
+    remediation="Subscribe https:// endpoints (protocol https), never http.",
+)
+def subscription_tls(r: Resource, s: Settings) -> Iterator[str]:
+    protocol = r.get("protocol")
+    if is_unknown(protocol):
+        yield unknown("protocol", "notifications travel over TLS")
+    elif protocol == "http":
+        yield "protocol is http; notifications would travel in plaintext"

@@ -108,6 +108,12 @@ BASELINES: dict[str, dict[str, Any]] = {
          "Action": "sns:Publish", "Resource": "arn:topic",
          "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:events:{REGION}:{ACCT}:rule/x"}}})},
     "aws:sns/topic:Topic": {"kmsMasterKeyId": KEY_ARN},
+    "aws:sns/topicSubscription:TopicSubscription": {
+        "topic": "arn:aws:sns:eu-west-1:123456789012:prod-alerts", "protocol": "https",
+        "endpoint": "https://hooks.example.com/alerts"},
+    "aws:elasticache/user:User": {"userId": "prod-sessions-app", "userName": "prod-sessions-app",
+                                  "engine": "valkey", "accessString": "on ~* &* +@all",
+                                  "authenticationMode": {"type": "iam"}},
     "aws:sqs/queuePolicy:QueuePolicy": {"queueUrl": "https://q", "policy": doc(
         {"Sid": "TopicSend", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
          "Action": "sqs:SendMessage", "Resource": "arn:queue",
