@@ -382,3 +382,21 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=[group]))
         aws.wafv2.WebAclAssociation(f"{name}-waf", aws.wafv2.WebAclAssociationArgs(
             resource_arn=alb.arn, web_acl_arn=acl.arn), opts=child_opts(self))
+
+
+def listener_rule(parent: pulumi.Resource, name: str, listener_arn: pulumi.Input[str],
+                  target_group_arn: pulumi.Input[str], paths: list[str], priority: int,
+                  host: str | None = None, tags: Any = None) -> aws.lb.ListenerRule:
+    """The rule that sends ``host`` (any host when None) and ``paths`` on a listener to a
+    target group, named ``<name>-rule``."""
+    conditions = []
+    if host is not None:
+        conditions.append(aws.lb.ListenerRuleConditionArgs(
+            host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host])))
+    conditions.append(aws.lb.ListenerRuleConditionArgs(
+        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths))))
+    return aws.lb.ListenerRule(f"{name}-rule", aws.lb.ListenerRuleArgs(
+        listener_arn=listener_arn, priority=priority,
+        actions=[aws.lb.ListenerRuleActionArgs(type="forward",
+                                               target_group_arn=target_group_arn)],
+        conditions=conditions, tags=tags), opts=child_opts(parent))
