@@ -65,6 +65,18 @@ KINDS: dict[str, Kind] = {
          Widget("saturation", "CPU and memory %", "AWS/ECS",
                 (Line("CPUUtilization", "Average", "ecs"),
                  Line("MemoryUtilization", "Average", "ecs"))))),
+    "kubernetes-service": Kind(
+        {"main": _ALB, "pods": {"ClusterName": "cluster_name", "Namespace": "namespace",
+                                "Service": "service_name"}},
+        (Widget("latency", "Response time", "AWS/ApplicationELB",
+                (Line("TargetResponseTime", "p50"), Line("TargetResponseTime", "p99"))),
+         Widget("traffic", "Requests", "AWS/ApplicationELB", (Line("RequestCount", "Sum"),)),
+         Widget("errors", "5xx", "AWS/ApplicationELB",
+                (Line("HTTPCode_Target_5XX_Count", "Sum"),
+                 Line("HTTPCode_ELB_5XX_Count", "Sum"))),
+         Widget("saturation", "CPU and memory % of limit", "ContainerInsights",
+                (Line("pod_cpu_utilization_over_pod_limit", "Average", "pods"),
+                 Line("pod_memory_utilization_over_pod_limit", "Average", "pods"))))),
     "function": Kind(
         {"main": {"FunctionName": "function_name"}},
         (Widget("latency", "Duration", "AWS/Lambda",
@@ -128,8 +140,8 @@ class DashboardItem(TypedDict):
     """One thing the dashboard shows."""
 
     kind: str
-    """``service``, ``function``, ``http-api``, ``rest-api``, ``aurora``, ``database`` or
-    ``cache``."""
+    """``service`` (ECS), ``kubernetes-service`` (EKS), ``function``, ``http-api``,
+    ``rest-api``, ``aurora``, ``database`` or ``cache``."""
     key: str
     """The thing's name in the estate (section title)."""
     dimensions: dict[str, pulumi.Input[str]]

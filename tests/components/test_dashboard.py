@@ -101,6 +101,8 @@ def test_every_kind_needs_its_dimensions():
     assert {kind: required_dimensions(kind) for kind in KINDS} == {
         "service": ["cluster_name", "load_balancer_arn_suffix", "service_name",
                     "target_group_arn_suffix"],
+        "kubernetes-service": ["cluster_name", "load_balancer_arn_suffix", "namespace",
+                               "service_name", "target_group_arn_suffix"],
         "function": ["function_name"],
         "http-api": ["api_id"],
         "rest-api": ["api_name", "stage"],

@@ -77,7 +77,7 @@ INVALID = [
     ('prod', [('network.natStratgy', 'single')],
      ["network.natStratgy: unknown key (did you mean 'natStrategy'?); allowed keys: cidr, azCount, availabilityZones, natStrategy, endpoints"]),
     ('prod', [('servics', {})],
-     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability"]),
+     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, eks, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability"]),
     ('prod', [('logRetentionDays', 30)],
      ['logRetentionDays: prod keeps logs at least 365 days (got 30)']),
     ('dev', [('logRetentionDays', 13)],
