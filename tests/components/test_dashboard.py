@@ -122,8 +122,8 @@ def test_item_validation_messages():
     assert [(p.path, p.message) for p in check_dashboard({"name": "prod estate"}, items)] == [
         (("name",), "'prod estate' is not a dashboard name: use 1-255 letters, digits, hyphens "
                     "and underscores"),
-        (("items", 0, "kind"), "'lambda' is not allowed: use one of service, function, "
-                               "http-api, rest-api, aurora, database, cache"),
+        (("items", 0, "kind"), "'lambda' is not allowed: use one of service, kubernetes-service, "
+                               "function, http-api, rest-api, aurora, database, cache"),
         (("items", 1, "dimensions"), "a rest-api needs api_name, stage (missing stage)"),
         (("items", 1, "dimensions"), "a rest-api takes only api_name, stage (got api_id)"),
         (("items", 3), "function 'resize' is listed twice"),
