@@ -222,8 +222,11 @@ class AlarmSetSpec(TypedDict):
     """What every alarm set shares: whose alarms they are and how they are tuned."""
 
     environment: str
-    """Tier name (``dev``, ``staging``, ``prod``); first part of every alarm name and the
-    source of default thresholds and evaluation windows."""
+    """Tier name (``dev``, ``staging``, ``prod``): the source of default thresholds and
+    evaluation windows, and first part of every alarm name unless ``name_prefix`` is set."""
+    name_prefix: NotRequired[str]
+    """First part of every alarm name (default ``environment``): give each stack that shares an
+    account and tier its own."""
     key: str
     """Short name of the monitored service, function, API or store; second part of every
     alarm name."""
@@ -459,7 +462,8 @@ class _Context:
 
 def _context(owner: pulumi.Resource, spec: Any) -> _Context:
     topic = spec["topic_arn"]
-    return _Context(owner, f"{spec['environment']}-{spec['key']}", spec["environment"],
+    prefix = spec.get("name_prefix", spec["environment"])
+    return _Context(owner, f"{prefix}-{spec['key']}", spec["environment"],
                     spec.get("overrides", {}), [topic],
                     [topic] if spec.get("ok_notifications", True) else [],
                     spec.get("tags"))

@@ -48,7 +48,10 @@ class AlertingArgs(AlertingSpec):
     """Alerting settings plus the environment and the platform key."""
 
     environment: str
-    """Tier name; the topic is ``<environment>-alerts``."""
+    """Tier name; the topic is ``<name_prefix>-alerts``."""
+    name_prefix: NotRequired[str]
+    """First part of the topic's name and of the alarm names it accepts (default
+    ``environment``): give each stack that shares an account and tier its own."""
     kms_key_arn: pulumi.Input[str]
     """The platform's customer-managed KMS key (``kms_master_key_id`` of the topic)."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
@@ -128,10 +131,11 @@ class Alerting(pulumi.ComponentResource):
         self.ok_notifications = args.get("ok_notifications", True)
         account_id = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
         region = aws.get_region_output(opts=invoke_opts(self)).region
-        physical = topic_name(args["environment"])
+        prefix = args.get("name_prefix", args["environment"])
+        physical = topic_name(prefix)
         known_arn = pulumi.Output.concat("arn:aws:sns:", region, ":", account_id, ":", physical)
         alarms = pulumi.Output.concat("arn:aws:cloudwatch:", region, ":", account_id, ":alarm:",
-                                      args["environment"], "-*")
+                                      prefix, "-*")
 
         topic = aws.sns.Topic(f"{name}-topic", aws.sns.TopicArgs(
             name=physical, kms_master_key_id=args["kms_key_arn"], tags=args.get("tags")),

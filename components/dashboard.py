@@ -164,6 +164,9 @@ class DashboardArgs(DashboardSpec):
 
     environment: str
     """Tier name of the environment shown."""
+    name_prefix: NotRequired[str]
+    """First part of the default dashboard name, ``<name_prefix>-platform`` (default
+    ``environment``): give each stack that shares an account and tier its own."""
     region: pulumi.Input[str]
     """Region of every metric."""
     items: list[DashboardItem]
@@ -257,7 +260,8 @@ class Dashboard(pulumi.ComponentResource):
         problems = check_dashboard(args, args["items"])
         problems += check_choice(("environment",), args["environment"], list(TIERS))
         raise_for("Dashboard", name, problems)
-        physical = args.get("name", f"{args['environment']}-platform")
+        physical = args.get("name",
+                            f"{args.get('name_prefix', args['environment'])}-platform")
         body = pulumi.Output.json_dumps(
             {"widgets": dashboard_widgets(args["items"], args["region"])})
         dashboard = aws.cloudwatch.Dashboard(f"{name}-dashboard", aws.cloudwatch.DashboardArgs(

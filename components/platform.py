@@ -281,9 +281,10 @@ class Platform(pulumi.ComponentResource):
         # --- observability -----------------------------------------------------------------
         obs: Any = spec.get("observability", {"alerting": {}})
         overrides = obs.get("alarms", {})
-        alerting = Alerting(f"{name}-alerts", {**obs["alerting"], "environment": name,
+        named = {"environment": env, "name_prefix": name}
+        alerting = Alerting(f"{name}-alerts", {**obs["alerting"], **named,
                                                "kms_key_arn": kms}, opts=self._opts())
-        notify: dict[str, Any] = {"environment": name, "topic_arn": alerting.topic_arn,
+        notify: dict[str, Any] = {**named, "topic_arn": alerting.topic_arn,
                   "ok_notifications": alerting.ok_notifications}
         items: list[Any] = []
         for key_, svc_ in services.items():
@@ -355,9 +356,9 @@ class Platform(pulumi.ComponentResource):
             items.append({"kind": "cache", "key": key_,
                           "dimensions": {"cache_cluster_id": f"{name}-{key_}-001"}})
         Dashboard(f"{name}-dashboard", {
-            **obs.get("dashboard", {}), "environment": name, "region": spec["region"],
+            **obs.get("dashboard", {}), **named, "region": spec["region"],
             "items": items}, opts=self._opts())
-        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name},
+        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), **named},
                 opts=self._opts())
 
         self.public_url = pulumi.Output.concat("https://", public.dns_name)

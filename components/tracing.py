@@ -129,7 +129,10 @@ class TracingArgs(TracingSpec):
     """Sampling settings plus the environment they apply to."""
 
     environment: str
-    """Tier name; the rule is ``<environment>-default``."""
+    """Tier name; the rule is ``<name_prefix>-default``."""
+    name_prefix: NotRequired[str]
+    """First part of the rule's name (default ``environment``): give each stack that shares an
+    account and tier its own."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for the sampling rule."""
 
@@ -165,7 +168,7 @@ class Tracing(pulumi.ComponentResource):
         environment = args["environment"]
         rate = args.get("fixed_rate_percent", DEFAULT_FIXED_RATE_PERCENT[environment])
         rule = aws.xray.SamplingRule(f"{name}-sampling", aws.xray.SamplingRuleArgs(
-            rule_name=f"{environment}-default",
+            rule_name=f"{args.get('name_prefix', environment)}-default",
             priority=9000,
             version=1,
             reservoir_size=args.get("reservoir_per_second", 1),
