@@ -35,6 +35,7 @@ which documents no source condition keys; it stays unconditioned, as AWS documen
 """
 
 
+import ipaddress
 import json
 import re
 from typing import Any, NotRequired
@@ -255,9 +256,11 @@ def _check_node_group(group: NodeGroupSpec) -> list[Problem]:
     return problems
 
 
-def _check_cidrs(field: str, cidrs: list[str], private: bool) -> list[Problem]:
-    import ipaddress
+RFC1918 = tuple(ipaddress.IPv4Network(block)
+                for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
+
+def _check_cidrs(field: str, cidrs: list[str], private: bool) -> list[Problem]:
     problems: list[Problem] = []
     for i, cidr in enumerate(cidrs):
         if private:
@@ -271,7 +274,7 @@ def _check_cidrs(field: str, cidrs: list[str], private: bool) -> list[Problem]:
         if net.prefixlen < 8:
             problems.append(Problem((field, i), f"{cidr} opens the API endpoint to a /"
                                                 f"{net.prefixlen}: list your own ranges"))
-        elif net.is_private:
+        elif any(net.subnet_of(block) for block in RFC1918):
             problems.append(Problem((field, i), f"{cidr} is a private range: the public "
                                                 "endpoint sees internet addresses; use "
                                                 "apiAccessCidrs for private ones"))

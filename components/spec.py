@@ -443,7 +443,7 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
         check = check_kubernetes_service if runtime == "eks" else check_service
         problems += [p.under("services", key) for p in check(
             without_platform_secrets(svc), az_count if tier.desired_at_least_az_count else None)]
-        if svc.get("spot") and not tier.fargate_spot:
+        if svc.get("spot") and not tier.fargate_spot and runtime == "ecs":
             problems.append(Problem(("services", key, "spot"),
                                     f"{tier.name} does not run on Fargate Spot: remove spot "
                                     "or set it to false"))
