@@ -531,7 +531,7 @@ class EksCluster(pulumi.ComponentResource):
                 type="STANDARD", tags=tags), opts=child_opts(self))
             namespaces = entry.get("namespaces")
             access.append(aws.eks.AccessPolicyAssociation(
-                f"{name}-access-{key}", aws.eks.AccessPolicyAssociationArgs(
+                f"{name}-access-{key}-policy", aws.eks.AccessPolicyAssociationArgs(
                     cluster_name=cluster.name, principal_arn=entry["principal_arn"],
                     policy_arn=(f"arn:{partition}:eks::aws:cluster-access-policy/"
                                 f"{ACCESS_POLICIES[entry['access']]}"),
@@ -680,7 +680,7 @@ class EksCluster(pulumi.ComponentResource):
                     role: aws.iam.Role, args: EksClusterArgs, tags: Any,
                     addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
         name = f"{self._name}-nodes-{key}"
-        template = aws.ec2.LaunchTemplate(name, aws.ec2.LaunchTemplateArgs(
+        template = aws.ec2.LaunchTemplate(f"{name}-template", aws.ec2.LaunchTemplateArgs(
             name=name,
             description=f"Nodes of {self._name} group {key}: IMDSv2 only, encrypted root "
                         "volume",
@@ -706,7 +706,8 @@ class EksCluster(pulumi.ComponentResource):
             capacity_type=CAPACITY_TYPES[group.get("capacity_type", "on-demand")],
             ami_type=group.get("ami_type", "AL2023_x86_64_STANDARD"),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)),
+                id=template.id,
+                version=template.latest_version.apply(lambda v: "" if v is None else str(v))),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
             labels={**group.get("labels", {}), "platform/node-group": key},

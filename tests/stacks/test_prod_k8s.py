@@ -181,7 +181,7 @@ def test_providers_kubernetes_objects_use_the_cluster(estate: list[Registration]
     assert {r.provider.rsplit("::", 1)[0] for r in kubernetes} == {k8s.urn}
     # The provider waits for the deployer's access entry and the add-ons.
     depends = {d.rsplit("::", 1)[1] for d in k8s.dependencies}
-    assert {"prod-k8s-eks-access-deploy", "prod-k8s-eks-vpc-cni", "prod-k8s-eks-coredns",
+    assert {"prod-k8s-eks-access-deploy-policy", "prod-k8s-eks-vpc-cni", "prod-k8s-eks-coredns",
             "prod-k8s-eks-nodes-general"} <= depends
 
 
