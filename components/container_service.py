@@ -308,17 +308,18 @@ def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Proble
     return _check_ecs(spec) + check_workload(spec, az_count)
 
 
-def runtime_only(spec: ServiceSpec, fields: Sequence[str], runtime: str) -> list[Problem]:
-    """Fields of ``spec`` that only another runtime reads: an error, never ignored."""
-    return [Problem((field,), f"applies to runtime {runtime} only; remove it (this service "
-                              f"runs on {spec.get('runtime', 'ecs')})")
+def runtime_only(spec: ServiceSpec, fields: Sequence[str], other: str,
+                 runtime: str) -> list[Problem]:
+    """Fields of ``spec`` that only the ``other`` runtime reads: an error, never ignored."""
+    return [Problem((field,), f"applies to runtime {other} only; remove it (this service "
+                              f"runs on {runtime})")
             for field in fields if field in spec]
 
 
 def _check_ecs(spec: ServiceSpec) -> list[Problem]:
     """What only an ECS service on Fargate is checked for: image source, task size,
     architecture and Spot, the container health check and request-count scaling."""
-    problems = runtime_only(spec, EKS_ONLY, "eks")
+    problems = runtime_only(spec, EKS_ONLY, "eks", "ecs")
 
     # image
     if "image" in spec and "image_tag" in spec:

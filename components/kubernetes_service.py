@@ -122,7 +122,7 @@ class KubernetesServiceArgs(ServiceSpec):
 
 def check_kubernetes_service(spec: ServiceSpec, az_count: int | None = None) -> list[Problem]:
     """Rules for one service on EKS: the runtime's own fields, then every workload's."""
-    problems = runtime_only(spec, ECS_ONLY, "ecs")
+    problems = runtime_only(spec, ECS_ONLY, "ecs", "eks")
     digest = spec.get("image_digest")
     if digest is None:
         problems.append(Problem(("image_digest",), "required for runtime eks: the sha256 "
@@ -273,7 +273,7 @@ class KubernetesService(pulumi.ComponentResource):
         if statements:
             aws.iam.RolePolicy(f"{name}-pod-policy", aws.iam.RolePolicyArgs(
                 role=role.name, policy=policy_document(statements)), opts=child_opts(self))
-        aws.eks.PodIdentityAssociation(f"{name}-pod-identity",
+        association = aws.eks.PodIdentityAssociation(f"{name}-pod-identity",
                                        aws.eks.PodIdentityAssociationArgs(
             cluster_name=args["cluster_name"], namespace=namespace, service_account=key,
             role_arn=role.arn, tags=tags), opts=child_opts(self))
@@ -320,8 +320,10 @@ class KubernetesService(pulumi.ComponentResource):
                         metadata=kubernetes.meta.v1.ObjectMetaArgs(labels=labels),
                         spec=self._pod_spec(args, key, port, liveness, readiness, grace,
                                             ctx.region)))),
-            # The autoscaler owns the replica count once the Deployment exists.
-            opts=child_opts(self, depends_on=[ns, account], ignore_changes=["spec.replicas"]))
+            # Pods get credentials only if the association exists when they start; the
+            # autoscaler owns the replica count once the Deployment exists.
+            opts=child_opts(self, depends_on=[ns, account, association],
+                            ignore_changes=["spec.replicas"]))
         service = kubernetes.core.v1.Service(f"{name}-service", kubernetes.core.v1.ServiceInitArgs(
             metadata=meta, spec=kubernetes.core.v1.ServiceSpecArgs(
                 type="ClusterIP", selector=labels,
