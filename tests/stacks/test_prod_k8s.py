@@ -197,6 +197,25 @@ def test_both_runtimes_share_the_load_balancers(estate: list[Registration]) -> N
         "prod-k8s-orders-rule": {"prod-k8s-internal-https"},
         "prod-k8s-inventory-rule": {"prod-k8s-internal-https"},
     }
+    # The EKS services' routes sit on the same TLS-only listeners as the ECS ones: HTTPS
+    # with a TLS 1.2+ policy, HTTP only to redirect, WAF in front of the public one.
+    listeners = {r.name: r.inputs for r in estate if r.type == "aws:lb/listener:Listener"}
+    assert {name: (i["port"], i["protocol"], i.get("sslPolicy"))
+            for name, i in listeners.items()} == {
+        "prod-k8s-public-https": (443, "HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+        "prod-k8s-internal-https": (443, "HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+        "prod-k8s-public-http-redirect": (80, "HTTP", None)}
+    assert listeners["prod-k8s-public-http-redirect"]["defaultActions"] == [{
+        "type": "redirect",
+        "redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}}]
+    assert [r.name for r in estate
+            if r.type == "aws:wafv2/webAclAssociation:WebAclAssociation"] == ["prod-k8s-public-waf"]
+    # ALB to pod is HTTPS too: the pods terminate TLS.
+    groups = {r.name: (r.inputs["protocol"], r.inputs["healthCheck"]["protocol"])
+              for r in estate if r.type == "aws:lb/targetGroup:TargetGroup"
+              and r.name in ("prod-k8s-inventory-tg", "prod-k8s-recommendations-tg")}
+    assert groups == {"prod-k8s-inventory-tg": ("HTTPS", "HTTPS"),
+                      "prod-k8s-recommendations-tg": ("HTTPS", "HTTPS")}
     # The nodes admit each load balancer once, on the pods' port only.
     admitted = sorted((r.name, r.inputs["fromPort"], r.inputs["toPort"]) for r in estate
                       if r.name.startswith("prod-k8s-eks-from-"))
