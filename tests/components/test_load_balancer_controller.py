@@ -15,8 +15,8 @@ from components.load_balancer_controller import (
     LoadBalancerController,
 )
 from components.validation import ArgsError
-from preflight.capture import Capture, capture
 from policies.guardrails.iam import scoped_actions
+from preflight.capture import Capture, capture
 
 ACCT = "123456789012"
 REGION = "us-east-1"
