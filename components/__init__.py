@@ -24,13 +24,24 @@ _EXPORTS: dict[str, str] = {
         "key_alias"
     ),
     "cluster": "Cluster ClusterArgs ClusterSpec check_cluster",
+    "eks_cluster": (
+        "AccessEntrySpec EksCluster EksClusterArgs EksClusterSpec FargateProfileSpec "
+        "NodeGroupSpec check_eks_cluster"
+    ),
+    "load_balancer_controller": (
+        "LoadBalancerController LoadBalancerControllerArgs LoadBalancerControllerSpec "
+        "check_load_balancer_controller"
+    ),
+    "kubernetes_service": (
+        "KubernetesService KubernetesServiceArgs check_kubernetes_service"
+    ),
     "load_balancer": "LoadBalancer LoadBalancerArgs LoadBalancerSpec check_load_balancer",
     "image_repository": (
         "ImageRepository ImageRepositoryArgs ImageRepositorySpec "
         "check_image_repository"
     ),
     "container_service": (
-        "ContainerService ContainerServiceArgs ServiceEgressArgs ServiceSpec "
+        "ContainerService ContainerServiceArgs CustomMetricSpec ServiceEgressArgs ServiceSpec "
         "check_container_service check_service"
     ),
     "function": (
@@ -51,8 +62,8 @@ _EXPORTS: dict[str, str] = {
     "alarms": (
         "AlarmOverride ApiAlarms ApiAlarmsArgs ApiAlarmsSpec CacheAlarms CacheAlarmsArgs "
         "CacheAlarmsSpec DatabaseAlarms DatabaseAlarmsArgs DatabaseAlarmsSpec "
-        "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec ServiceAlarms "
-        "ServiceAlarmsArgs ServiceAlarmsSpec"
+        "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec KubernetesServiceAlarms "
+        "KubernetesServiceAlarmsArgs ServiceAlarms ServiceAlarmsArgs ServiceAlarmsSpec"
     ),
     "dashboard": "Dashboard DashboardArgs DashboardItem DashboardSpec check_dashboard",
     "tracing": "Tracing TracingArgs TracingSpec check_tracing",
@@ -68,6 +79,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = [
     "ACCESS_LEVELS",
     "TIERS",
+    "AccessEntrySpec",
     "AlarmOverride",
     "Alerting",
     "AlertingArgs",
@@ -94,6 +106,7 @@ __all__ = [
     "ContainerServiceArgs",
     "CorsSpec",
     "CustomDomainSpec",
+    "CustomMetricSpec",
     "Dashboard",
     "DashboardArgs",
     "DashboardItem",
@@ -104,9 +117,13 @@ __all__ = [
     "DatabaseAlarmsSpec",
     "DatabaseArgs",
     "DatabaseSpec",
+    "EksCluster",
+    "EksClusterArgs",
+    "EksClusterSpec",
     "EncryptionKey",
     "EncryptionKeyArgs",
     "EncryptionKeySpec",
+    "FargateProfileSpec",
     "FunctionAlarms",
     "FunctionAlarmsArgs",
     "FunctionAlarmsSpec",
@@ -124,8 +141,15 @@ __all__ = [
     "ImageRepositorySpec",
     "IndexSpec",
     "KeySpec",
+    "KubernetesService",
+    "KubernetesServiceAlarms",
+    "KubernetesServiceAlarmsArgs",
+    "KubernetesServiceArgs",
     "LoadBalancer",
     "LoadBalancerArgs",
+    "LoadBalancerController",
+    "LoadBalancerControllerArgs",
+    "LoadBalancerControllerSpec",
     "LoadBalancerSpec",
     "LogShipping",
     "LogShippingArgs",
@@ -133,6 +157,7 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "NetworkSpec",
+    "NodeGroupSpec",
     "Pipeline",
     "PipelineArgs",
     "PipelineSpec",
@@ -172,12 +197,15 @@ __all__ = [
     "check_container_service",
     "check_dashboard",
     "check_database",
+    "check_eks_cluster",
     "check_encryption_key",
     "check_function",
     "check_github_oidc",
     "check_grants",
     "check_image_repository",
+    "check_kubernetes_service",
     "check_load_balancer",
+    "check_load_balancer_controller",
     "check_log_shipping",
     "check_network",
     "check_pipeline",
@@ -207,6 +235,8 @@ if TYPE_CHECKING:
         FunctionAlarms,
         FunctionAlarmsArgs,
         FunctionAlarmsSpec,
+        KubernetesServiceAlarms,
+        KubernetesServiceAlarmsArgs,
         ServiceAlarms,
         ServiceAlarmsArgs,
         ServiceAlarmsSpec,
@@ -243,6 +273,7 @@ if TYPE_CHECKING:
     from .container_service import (
         ContainerService,
         ContainerServiceArgs,
+        CustomMetricSpec,
         ServiceEgressArgs,
         ServiceSpec,
         check_container_service,
@@ -260,6 +291,15 @@ if TYPE_CHECKING:
         DatabaseArgs,
         DatabaseSpec,
         check_database,
+    )
+    from .eks_cluster import (
+        AccessEntrySpec,
+        EksCluster,
+        EksClusterArgs,
+        EksClusterSpec,
+        FargateProfileSpec,
+        NodeGroupSpec,
+        check_eks_cluster,
     )
     from .encryption import (
         EncryptionKey,
@@ -305,11 +345,22 @@ if TYPE_CHECKING:
         ImageRepositorySpec,
         check_image_repository,
     )
+    from .kubernetes_service import (
+        KubernetesService,
+        KubernetesServiceArgs,
+        check_kubernetes_service,
+    )
     from .load_balancer import (
         LoadBalancer,
         LoadBalancerArgs,
         LoadBalancerSpec,
         check_load_balancer,
+    )
+    from .load_balancer_controller import (
+        LoadBalancerController,
+        LoadBalancerControllerArgs,
+        LoadBalancerControllerSpec,
+        check_load_balancer_controller,
     )
     from .log_shipping import (
         LogShipping,

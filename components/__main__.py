@@ -38,12 +38,16 @@ from components import (
     Dashboard,
     Database,
     DatabaseAlarms,
+    EksCluster,
     EncryptionKey,
     FunctionAlarms,
     FunctionService,
     GitHubOidc,
     ImageRepository,
+    KubernetesService,
+    KubernetesServiceAlarms,
     LoadBalancer,
+    LoadBalancerController,
     LogShipping,
     Network,
     Pipeline,
@@ -59,7 +63,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping,
+    LogShipping, EksCluster, LoadBalancerController, KubernetesService, KubernetesServiceAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 

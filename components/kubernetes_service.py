@@ -52,7 +52,7 @@ from .container_service import (
 )
 from .eks_cluster import CLOUDWATCH_NAMESPACE, POD_IDENTITY_AGENT, TRACE_PORTS, pod_identity_trust
 from .encryption import aws_context
-from .grants import check_grants, grant_statements
+from .grants import GrantSpec, check_grants, grant_statements
 from .load_balancer import listener_rule
 from .load_balancer_controller import target_group_name
 from .validation import Problem, check_arn, check_choice, check_key, check_range, raise_for
@@ -103,7 +103,7 @@ class KubernetesServiceArgs(ServiceSpec):
     """That key's alias (``alias/<name>``), so the role's statements are known at preview."""
     extra_parameters: NotRequired[dict[str, pulumi.Input[str]]]
     """Values the platform publishes in SSM Parameter Store: env name -> parameter ARN."""
-    extra_grants: NotRequired[list[Any]]
+    extra_grants: NotRequired[list[GrantSpec]]
     """Grants the platform resolved (tables, database users); ARNs may be outputs."""
     extra_environment: NotRequired[dict[str, pulumi.Input[str]]]
     """Environment values the platform resolved (ports, table names)."""

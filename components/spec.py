@@ -440,8 +440,8 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
         if runtime not in RUNTIMES:
             problems += check_choice(("services", key, "runtime"), runtime, RUNTIMES)
             continue
-        check = check_kubernetes_service if runtime == "eks" else check_service
-        problems += [p.under("services", key) for p in check(
+        check_runtime = check_kubernetes_service if runtime == "eks" else check_service
+        problems += [p.under("services", key) for p in check_runtime(
             without_platform_secrets(svc), az_count if tier.desired_at_least_az_count else None)]
         if svc.get("spot") and not tier.fargate_spot and runtime == "ecs":
             problems.append(Problem(("services", key, "spot"),
