@@ -211,3 +211,19 @@ def test_readme_commands_are_what_ci_runs() -> None:
     preflight_cmd, test_cmd = readme.strip().splitlines()
     assert preflight_cmd.endswith("preflight dev")
     assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_platform_secret_parameters_join_the_store_endpoints() -> None:
+    """orders reads a platform SSM secret and the database and cache endpoints: all three
+    reach its container, and its execution role may read exactly those parameters."""
+    cap = run_program("prod", stack_config("prod"))
+    container = json.loads(cap.named("prod-orders-taskdef").inputs["containerDefinitions"])[0]
+    assert [s["name"] for s in container["secrets"]] == [
+        "CACHE_HOST", "DATABASE_HOST", "PAYMENTS_API_KEY"]
+    statements = json.loads(cap.named("prod-orders-execution-policy").inputs["policy"])[
+        "Statement"]
+    read = next(s for s in statements if s["Sid"] == "ReadParameters")
+    assert sorted(read["Resource"]) == [
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prod-orders-db/endpoint",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prod-payments-api-key",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prod-sessions/endpoint"]
