@@ -60,6 +60,7 @@ from .base import (
 from .environment import LOG_RETENTION_DAYS
 from .grants import ACCESS_LEVELS, GrantConfigSpec, GrantSpec, check_grants, grant_statements
 from .image_repository import ImageRepository
+from .load_balancer import listener_rule, routed_target_group
 from .validation import (
     PathItem,
     Problem,
@@ -491,9 +492,16 @@ def check_container_service(name: str, args: ContainerServiceArgs) -> list[Probl
     elif isinstance(subnets, list | tuple) and per_az is not None and len(subnets) < per_az:
         problems.append(Problem(("subnet_ids",), f"must list a subnet in each of the {per_az} "
                                                  f"availability zones (got {len(subnets)})"))
+    return problems + check_resolved(args)
+
+
+def check_resolved(args: Mapping[str, Any]) -> list[Problem]:
+    """What the platform resolved for a service, whatever it runs on: environment values
+    that must not be credentials or clash with the service's own, secret ARNs, grants and
+    egress targets."""
     extra_env = {k: v for k, v in args.get("extra_environment", {}).items()
                  if isinstance(v, str)}
-    problems += _check_plain_environment("extra_environment", extra_env)
+    problems = _check_plain_environment("extra_environment", extra_env)
     names = set(args.get("environment", {})) | set(args.get("secrets", {}))
     for env_name in sorted(set(args.get("extra_environment", {})) |
                            set(args.get("extra_secrets", {})) |
@@ -730,31 +738,12 @@ class ContainerService(pulumi.ComponentResource):
                 opts=child_opts(self))
 
         # -- load balancing
-        target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            aws.lb.TargetGroupArgs(
-                vpc_id=args["vpc_id"], target_type="ip", protocol="HTTP", port=port,
-                deregistration_delay=args.get("deregistration_delay", 30),
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True, protocol="HTTP", port="traffic-port", path=readiness,
-                    healthy_threshold=2, unhealthy_threshold=3, interval=15, timeout=5,
-                    matcher="200"),
-                tags=tags),
-            opts=child_opts(self))
-        conditions = []
-        if "host" in args:
-            conditions.append(aws.lb.ListenerRuleConditionArgs(
-                host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[args["host"]])))
-        conditions.append(aws.lb.ListenerRuleConditionArgs(
-            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths))))
-        rule = aws.lb.ListenerRule(
-            f"{name}-rule",
-            aws.lb.ListenerRuleArgs(
-                listener_arn=args["listener_arn"], priority=priority,
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward",
-                                                       target_group_arn=target_group.arn)],
-                conditions=conditions, tags=tags),
-            opts=child_opts(self))
+        target_group = routed_target_group(self, name, args["vpc_id"], port, readiness,
+                                           protocol="HTTP",
+                                           deregistration_delay=args.get(
+                                               "deregistration_delay", 30), tags=tags)
+        rule = listener_rule(self, name, args["listener_arn"], target_group.arn, list(paths),
+                             priority, args.get("host"), tags)
 
         # -- service
         capacity = "FARGATE_SPOT" if args.get("spot", False) else "FARGATE"

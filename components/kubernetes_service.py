@@ -45,6 +45,7 @@ from .container_service import (
     SECRET_ARN_RE,
     ServiceEgressArgs,
     ServiceSpec,
+    check_resolved,
     check_workload,
     default_priority,
     runtime_only,
@@ -52,8 +53,8 @@ from .container_service import (
 )
 from .eks_cluster import CLOUDWATCH_NAMESPACE, POD_IDENTITY_AGENT, TRACE_PORTS, pod_identity_trust
 from .encryption import aws_context
-from .grants import GrantSpec, check_grants, grant_statements
-from .load_balancer import listener_rule
+from .grants import GrantSpec, grant_statements
+from .load_balancer import listener_rule, routed_target_group
 from .load_balancer_controller import target_group_name
 from .validation import Problem, check_arn, check_choice, check_key, check_range, raise_for
 
@@ -163,19 +164,7 @@ def check_kubernetes_service_args(name: str, args: KubernetesServiceArgs) -> lis
                                     "names derived from it would exceed 64)"))
     if isinstance(args["kms_key_arn"], str):
         problems += check_arn(("kms_key_arn",), args["kms_key_arn"], "kms", "a KMS key")
-    problems += [p.under("extra_grants") for p in check_grants(args.get("extra_grants", []))]
-    names = set(args.get("environment", {})) | set(args.get("secrets", {}))
-    for env_name in sorted(set(args.get("extra_environment", {})) |
-                           set(args.get("extra_secrets", {})) |
-                           set(args.get("extra_parameters", {}))):
-        if env_name in names:
-            problems.append(Problem(("environment",), f"'{env_name}' is also set by "
-                                    "the platform (database, cache or table settings)"))
-    for egress_key, target in sorted(args.get("egress", {}).items()):
-        problems += check_key(("egress", egress_key), egress_key)
-        problems += check_range(("egress", egress_key, "port"), target["port"], 1, 65535,
-                                "port")
-    return problems
+    return problems + check_resolved(args)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -279,15 +268,10 @@ class KubernetesService(pulumi.ComponentResource):
             role_arn=role.arn, tags=tags), opts=child_opts(self))
 
         # -- AWS: routing (the same shape as an ECS service's, to HTTPS targets)
-        target_group = aws.lb.TargetGroup(f"{name}-tg", aws.lb.TargetGroupArgs(
-            name=target_group_name(args["cluster_name"], key),
-            vpc_id=args["vpc_id"], target_type="ip", protocol="HTTPS", port=port,
+        target_group = routed_target_group(
+            self, name, args["vpc_id"], port, readiness,
             deregistration_delay=args.get("deregistration_delay", 30),
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, protocol="HTTPS", port="traffic-port", path=readiness,
-                healthy_threshold=2, unhealthy_threshold=3, interval=15, timeout=5,
-                matcher="200"),
-            tags=tags), opts=child_opts(self))
+            physical_name=target_group_name(args["cluster_name"], key), tags=tags)
         listener_rule(self, name, args["listener_arn"], target_group.arn, list(paths),
                       args.get("priority", default_priority(key)), args.get("host"), tags)
 

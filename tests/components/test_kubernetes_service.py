@@ -364,6 +364,8 @@ INVALID = [
     ({"environment": {"DB_PASSWORD": "hunter2"}, "extra_environment": {"DB_PASSWORD": "x"}},
      ["environment: DB_PASSWORD: plaintext credential rejected: the name says it holds a "
       "secret; put it in Secrets Manager or SSM and list it under secrets",
+      "extraEnvironment: DB_PASSWORD: plaintext credential rejected: the name says it holds a "
+      "secret; put it in Secrets Manager or SSM and list it under secrets",
       "environment: 'DB_PASSWORD' is also set by the platform (database, cache or table "
       "settings)"]),
     ({"egress": {"Cache": {"security_group_id": "sg", "port": 70000}}},
