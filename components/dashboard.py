@@ -52,28 +52,26 @@ class Kind:
 
 
 _ALB = {"LoadBalancer": "load_balancer_arn_suffix", "TargetGroup": "target_group_arn_suffix"}
+_ALB_WIDGETS = (
+    Widget("latency", "Response time", "AWS/ApplicationELB",
+           (Line("TargetResponseTime", "p50"), Line("TargetResponseTime", "p99"))),
+    Widget("traffic", "Requests", "AWS/ApplicationELB", (Line("RequestCount", "Sum"),)),
+    Widget("errors", "5xx", "AWS/ApplicationELB",
+           (Line("HTTPCode_Target_5XX_Count", "Sum"), Line("HTTPCode_ELB_5XX_Count", "Sum"))),
+)
+"""What a service behind a load balancer shows whatever it runs on."""
 
 KINDS: dict[str, Kind] = {
     "service": Kind(
         {"main": _ALB, "ecs": {"ClusterName": "cluster_name", "ServiceName": "service_name"}},
-        (Widget("latency", "Response time", "AWS/ApplicationELB",
-                (Line("TargetResponseTime", "p50"), Line("TargetResponseTime", "p99"))),
-         Widget("traffic", "Requests", "AWS/ApplicationELB", (Line("RequestCount", "Sum"),)),
-         Widget("errors", "5xx", "AWS/ApplicationELB",
-                (Line("HTTPCode_Target_5XX_Count", "Sum"),
-                 Line("HTTPCode_ELB_5XX_Count", "Sum"))),
+        (*_ALB_WIDGETS,
          Widget("saturation", "CPU and memory %", "AWS/ECS",
                 (Line("CPUUtilization", "Average", "ecs"),
                  Line("MemoryUtilization", "Average", "ecs"))))),
     "kubernetes-service": Kind(
         {"main": _ALB, "pods": {"ClusterName": "cluster_name", "Namespace": "namespace",
                                 "Service": "service_name"}},
-        (Widget("latency", "Response time", "AWS/ApplicationELB",
-                (Line("TargetResponseTime", "p50"), Line("TargetResponseTime", "p99"))),
-         Widget("traffic", "Requests", "AWS/ApplicationELB", (Line("RequestCount", "Sum"),)),
-         Widget("errors", "5xx", "AWS/ApplicationELB",
-                (Line("HTTPCode_Target_5XX_Count", "Sum"),
-                 Line("HTTPCode_ELB_5XX_Count", "Sum"))),
+        (*_ALB_WIDGETS,
          Widget("saturation", "CPU and memory % of limit", "ContainerInsights",
                 (Line("pod_cpu_utilization_over_pod_limit", "Average", "pods"),
                  Line("pod_memory_utilization_over_pod_limit", "Average", "pods"))))),
