@@ -135,3 +135,24 @@ def test_component_raises_before_creating_the_dashboard():
             "Dashboard 'dash': items[0].dimensions: a function needs function_name (missing "
             "function_name)")):
         body([{"kind": "function", "key": "resize", "dimensions": {}}])
+
+
+def test_kubernetes_service_section_reads_container_insights():
+    name, parsed = body([{"kind": "kubernetes-service", "key": "inventory", "dimensions": {
+        "cluster_name": "prod-k8s-eks", "namespace": "inventory", "service_name": "inventory",
+        "load_balancer_arn_suffix": "app/internal/1",
+        "target_group_arn_suffix": "targetgroup/prod-k8s-eks-inventory/2"}}],
+        name_prefix="prod-k8s")
+    assert name == "prod-k8s-platform"
+    metrics = {w["properties"]["title"]: w["properties"]["metrics"]
+               for w in parsed["widgets"] if w["type"] == "metric"}
+    pods = ["ClusterName", "prod-k8s-eks", "Namespace", "inventory", "Service", "inventory"]
+    assert metrics["inventory: saturation: CPU and memory % of limit"] == [
+        ["ContainerInsights", "pod_cpu_utilization_over_pod_limit", *pods,
+         {"stat": "Average", "label": "pod_cpu_utilization_over_pod_limit Average"}],
+        ["ContainerInsights", "pod_memory_utilization_over_pod_limit", *pods,
+         {"stat": "Average", "label": "pod_memory_utilization_over_pod_limit Average"}]]
+    assert metrics["inventory: traffic: Requests"] == [
+        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/internal/1",
+         "TargetGroup", "targetgroup/prod-k8s-eks-inventory/2",
+         {"stat": "Sum", "label": "RequestCount Sum"}]]
