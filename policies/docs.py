@@ -122,8 +122,8 @@ def render() -> str:
         names = [r.name for r in records if r.guardrail == guardrail]
         lines.append(f"- {GUARDRAIL_TITLES[guardrail]}: "
                      + ", ".join(f"[{n}](#{n})" for n in names))
-    lines += ["", "## Summary", "", "| Policy | Severity | dev | staging | prod |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Summary", "", f"| Policy | Severity | {' | '.join(ENVIRONMENTS)} |",
+              "|---|---|" + "---|" * len(ENVIRONMENTS)]
     for r in records:
         levels = " | ".join(configs[env][r.name]["enforcementLevel"] for env in ENVIRONMENTS)
         lines.append(f"| [{r.name}](#{r.name}) | {r.severity} | {levels} |")
