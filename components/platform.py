@@ -120,7 +120,7 @@ class Platform(pulumi.ComponentResource):
             for key_, t in sorted(spec.get("tables", {}).items())}
         databases = {key_: Database(f"{name}-{key_}", {
             **{k: v for k, v in d.items() if k != "allowed_services"}, **store_network,
-            "availability_zones": network.zones,
+            "availability_zones": network.zones, "log_retention_days": retention,
             "deletion_protection": tier.deletion_protection}, opts=self._opts())
             for key_, d in sorted(spec.get("databases", {}).items())}
         caches = {key_: Cache(f"{name}-{key_}", {
