@@ -128,6 +128,8 @@ INVALID = [
      ['databases.orders-db.instances: prod needs at least 2 instances in different availability zones (got 1)']),
     ('prod', [('databases.orders-db.backupRetentionDays', 7)],
      ['databases.orders-db.backupRetentionDays: backupRetentionDays must be at least 14 in prod (got 7)']),
+    ('staging', [('databases.orders-db.monitoringInterval', 0)],
+     ['databases.orders-db.monitoringInterval: staging needs Enhanced Monitoring: use one of 1, 5, 10, 15, 30, 60 (got 0)']),
     ('prod', [('databases.orders-db.masterPassword', 'hunter2hunter2')],
      ['databases.orders-db.masterPassword: unknown key: credentials never go in a stack file; the platform keeps them in Secrets Manager (databases manage their own master password) and services reference them']),
     ('prod', [('caches.sessions.replicasPerShard', 0)],
