@@ -34,6 +34,7 @@ from components import (
     Cache,
     CacheAlarms,
     Cluster,
+    CodeSigning,
     ContainerService,
     Dashboard,
     Database,
@@ -48,6 +49,7 @@ from components import (
     KubernetesServiceAlarms,
     LoadBalancer,
     LoadBalancerController,
+    LogBucket,
     LogShipping,
     Network,
     Pipeline,
@@ -63,7 +65,8 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping, EksCluster, LoadBalancerController, KubernetesService, KubernetesServiceAlarms,
+    LogShipping, LogBucket, CodeSigning, EksCluster, LoadBalancerController, KubernetesService,
+    KubernetesServiceAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 

@@ -27,8 +27,9 @@ PUBLIC_COMPONENTS = [
     "Network", "Cluster", "LoadBalancer", "EncryptionKey", "ImageRepository",
     "ContainerService", "FunctionService", "Api", "Table", "Database", "Cache", "Secret",
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
-    "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "EksCluster",
-    "LoadBalancerController", "KubernetesService", "KubernetesServiceAlarms",
+    "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
+    "CodeSigning", "EksCluster", "LoadBalancerController", "KubernetesService",
+    "KubernetesServiceAlarms",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
 
