@@ -4,15 +4,13 @@ Its file validates and builds; each broken copy fails with its exact one-line me
 registers nothing; the built estate wires both runtimes to the same load balancers, stores
 and providers."""
 
-import copy
 from typing import Any
 
-import pulumi
 import pytest
 
-from components.spec import NAMESPACE, SpecError, namespace_values, parse_platform_spec
+from components.spec import namespace_values, parse_platform_spec
 from preflight.capture import Registration
-from tests.stacks.test_stacks import DELETE, mutate, run_program, stack_config
+from tests.stacks.test_stacks import DELETE, assert_rejected, run_program, stack_config
 
 STACK = "prod-k8s"
 SOURCE = f"stacks/Pulumi.{STACK}.yaml"
@@ -133,18 +131,7 @@ INVALID = [
                          ids=[" + ".join(p for p, _ in m) for m, _ in INVALID])
 def test_invalid_eks_config_is_reported_exactly_and_registers_nothing(
         mutations: list[tuple[str, Any]], expected: list[str]) -> None:
-    config = copy.deepcopy(stack_config(STACK))
-    for path, value in mutations:
-        mutate(config, path, value)
-    lines = [f"{SOURCE}: {NAMESPACE}:{line}" for line in expected]
-    with pytest.raises(SpecError) as err:
-        parse_platform_spec(namespace_values(config))
-    assert err.value.lines(SOURCE) == lines
-    seen: list[Registration] = []
-    with pytest.raises(pulumi.RunError) as run_err:
-        run_program(STACK, config, seen)
-    assert str(run_err.value) == "\n".join(lines)
-    assert seen == []
+    assert_rejected(STACK, mutations, expected)
 
 
 @pytest.fixture(scope="module")

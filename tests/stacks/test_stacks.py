@@ -154,6 +154,13 @@ INVALID = [
                          ids=[" + ".join(p for p, _ in m) for _, m, _ in INVALID])
 def test_invalid_config_is_reported_exactly_and_registers_nothing(
         stack: str, mutations: list[tuple[str, Any]], expected: list[str]) -> None:
+    assert_rejected(stack, mutations, expected)
+
+
+def assert_rejected(stack: str, mutations: list[tuple[str, Any]],
+                    expected: list[str]) -> None:
+    """The mutated stack file fails with exactly ``expected`` (one line per problem), both
+    when parsed and through the program, and registers nothing."""
     config = copy.deepcopy(stack_config(stack))
     for path, value in mutations:
         mutate(config, path, value)
