@@ -13,7 +13,6 @@ from preflight.capture import Registration
 from tests.stacks.test_stacks import DELETE, assert_rejected, run_program, stack_config
 
 STACK = "prod-k8s"
-SOURCE = f"stacks/Pulumi.{STACK}.yaml"
 K8S = "pulumi:providers:kubernetes"
 
 
