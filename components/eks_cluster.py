@@ -354,15 +354,24 @@ def check_eks_cluster_args(name: str, args: EksClusterArgs) -> list[Problem]:
         problems.append(Problem(("subnet_ids",), f"must list a subnet in each of the "
                                                  f"{az_count} availability zones (got "
                                                  f"{len(subnets)})"))
-    for key, group in sorted(args.get("node_groups", {}).items()):
-        if args.get("require_node_per_az", False) and az_count is not None \
-                and group["min_size"] < az_count:
+    return problems + check_capacity(
+        args, az_count if args.get("require_node_per_az", False) else None,
+        args.get("allow_spot", True))
+
+
+def check_capacity(spec: EksClusterSpec, per_az: int | None, allow_spot: bool,
+                   who: str = "this cluster") -> list[Problem]:
+    """What the environment asks of the node groups: with ``per_az``, a node in each zone
+    at all times; without ``allow_spot``, on-demand capacity only."""
+    problems: list[Problem] = []
+    for key, group in sorted(spec.get("node_groups", {}).items()):
+        if per_az is not None and group["min_size"] < per_az:
             problems.append(Problem(("node_groups", key, "min_size"),
-                                    f"minSize must be at least {az_count}, one node per "
-                                    f"availability zone (got {group['min_size']})"))
-        if group.get("capacity_type") == "spot" and not args.get("allow_spot", True):
+                                    f"{who} keeps a node in each availability zone: minSize "
+                                    f"must be at least {per_az} (got {group['min_size']})"))
+        if group.get("capacity_type") == "spot" and not allow_spot:
             problems.append(Problem(("node_groups", key, "capacity_type"),
-                                    "Spot capacity is not allowed here: use on-demand"))
+                                    f"{who} does not run on Spot capacity: use on-demand"))
     return problems
 
 

@@ -25,7 +25,12 @@ from .cache import CacheSpec, check_cache
 from .cluster import ClusterSpec, check_cluster
 from .container_service import RUNTIMES, ServiceSpec, check_service, default_priority
 from .database import DatabaseSpec, check_database
-from .eks_cluster import EksClusterSpec, check_eks_cluster, node_architectures
+from .eks_cluster import (
+    EksClusterSpec,
+    check_capacity,
+    check_eks_cluster,
+    node_architectures,
+)
 from .encryption import EncryptionKeySpec, check_encryption_key
 from .environment import DATA_CLASSIFICATIONS, LOG_RETENTION_DAYS, TIERS, TagsSpec, Tier
 from .function import FunctionSpec, check_function
@@ -515,17 +520,9 @@ def _check_eks(spec: Mapping[str, Any], ok: set[str], tier: Tier,
                                     f"'{namespace}' is service {namespace}'s namespace: "
                                     "network policies are not enforced on Fargate, so its "
                                     "pods must stay on the node groups"))
-    for key, group in sorted(groups.items()):
-        if tier.desired_at_least_az_count and az_count is not None \
-                and group["min_size"] < az_count:
-            problems.append(Problem(("eks", "node_groups", key, "min_size"),
-                                    f"{tier.name} keeps a node in each availability zone: "
-                                    f"minSize must be at least {az_count} (got "
-                                    f"{group['min_size']})"))
-        if group.get("capacity_type") == "spot" and not tier.fargate_spot:
-            problems.append(Problem(("eks", "node_groups", key, "capacity_type"),
-                                    f"{tier.name} does not run on Spot capacity: use "
-                                    "on-demand"))
+    problems += [p.under("eks") for p in check_capacity(
+        eks, az_count if tier.desired_at_least_az_count else None, tier.fargate_spot,
+        tier.name)]
     return problems
 
 

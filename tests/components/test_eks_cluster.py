@@ -349,12 +349,13 @@ INVALID = [
      ["subnetIds: must list a subnet in each of the 3 availability zones (got 2)"]),
     ({"require_node_per_az": True, "node_groups": {"general": {
         "instance_types": ["m7i.large"], "min_size": 2, "max_size": 4}}},
-     ["nodeGroups.general.minSize: minSize must be at least 3, one node per availability "
-      "zone (got 2)"]),
+     ["nodeGroups.general.minSize: this cluster keeps a node in each availability zone: "
+      "minSize must be at least 3 (got 2)"]),
     ({"allow_spot": False, "node_groups": {"general": {
         "instance_types": ["m7i.large"], "min_size": 3, "max_size": 4,
         "capacity_type": "spot"}}},
-     ["nodeGroups.general.capacityType: Spot capacity is not allowed here: use on-demand"]),
+     ["nodeGroups.general.capacityType: this cluster does not run on Spot capacity: use "
+      "on-demand"]),
     ({"node_groups": {"general": {"instance_types": [], "min_size": 4, "max_size": 3,
                                   "disk_size_gib": 10, "ami_type": "BOTTLEROCKET_x86_64",
                                   "labels": {"kubernetes.io/role": "x"}}}},
