@@ -586,7 +586,7 @@ def _caches(graph: Graph, zones: Sequence[str]) -> Iterator[Row]:
             yield row
             continue
         nodes_per_shard = replicas + 1 if replicas is not None else (clusters or 1)
-        row.spans, why = _subnet_group_zones(group, "subnetGroupName", CACHE_SUBNET_GROUP)
+        row.spans, _ = _subnet_group_zones(group, "subnetGroupName", CACHE_SUBNET_GROUP)
         survives = nodes_per_shard > 1 and failover is True and multi is True
         row.detail = (f"{shards or 1} shard(s) x {nodes_per_shard} node(s), automatic failover "
                       f"{'on' if failover else 'off'}, Multi-AZ {'on' if multi else 'off'}")
