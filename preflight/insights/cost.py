@@ -143,13 +143,15 @@ FREE = frozenset({
     "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable",
     "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:ec2/internetGateway:InternetGateway", "aws:ec2/securityGroup:SecurityGroup",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:ec2/securityGroupRule:SecurityGroupRule",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "aws:ec2/flowLog:FlowLog",
     "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy",
     "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/instanceProfile:InstanceProfile",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    "aws:iam/instanceProfile:InstanceProfile",
     "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener",
     "aws:lb/listenerRule:ListenerRule", "aws:lb/targetGroupAttachment:TargetGroupAttachment",
     "aws:lb/listenerCertificate:ListenerCertificate",
@@ -407,11 +409,10 @@ class _Pricer:
         queries = alarm.get("metricQueries")
         metrics = len([q for q in queries if isinstance(q, dict) and q.get("metric")]) \
             if isinstance(queries, list) and queries else 1
-        period = self.number(alarm, "period") or 60
-        if isinstance(queries, list):
-            periods = [self.number(_Dict(q), "metric.period") for q in queries
-                       if isinstance(q, dict) and q.get("metric")]
-            period = min([x for x in periods if x] or [60])
+        periods = [q["metric"].get("period") for q in queries
+                   if isinstance(q, dict) and isinstance(q.get("metric"), dict)] \
+            if isinstance(queries, list) else [alarm.get("period")]
+        period = min([p for p in periods if isinstance(p, int | float) and p > 0] or [60])
         high = period < 60
         each = price["highResolutionAlarmMetricMonth" if high else "alarmMetricMonth"]
         yield (f"alarm on {metrics} metric(s){', high resolution' if high else ''}",
@@ -511,22 +512,8 @@ class _Unpriced(Exception):
     """The resource has a cost the price table or the inputs cannot give."""
 
 
-class _Dict:
-    """A plain dict with the Node reader's ``get``."""
-
-    def __init__(self, value: dict[str, Any]) -> None:
-        self.value = value
-
-    def get(self, path: str, default: Any = None) -> Any:
-        value: Any = self.value
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                return default
-        return value
-
-
-PRICERS: dict[str, Callable[[_Pricer, Node, dict[str, Any]], Iterator[tuple[str, float, float]]]] = {
+Items = Iterator[tuple[str, float, float]]
+PRICERS: dict[str, Callable[[_Pricer, Node, dict[str, Any]], Items]] = {
     "aws:ecs/service:Service": _Pricer.ecs_service,
     "aws:ec2/natGateway:NatGateway": _Pricer.nat,
     "aws:ec2/eip:Eip": _Pricer.eip,
@@ -564,13 +551,13 @@ PRICERS: dict[str, Callable[[_Pricer, Node, dict[str, Any]], Iterator[tuple[str,
 
 def _n(value: float) -> str:
     """A quantity without a trailing .0."""
-    return f"{value:g}" if not math.isclose(value, round(value)) else str(int(round(value)))
+    return f"{value:g}" if not math.isclose(value, round(value)) else str(round(value))
 
 
 def estimate(graph: ResourceGraph, assumptions: Assumptions | None = None,
              default_region: str = "") -> Estimate:
     """Price every resource of ``graph``."""
-    assumptions = assumptions or Assumptions()
+    assumptions = assumptions or Assumptions.model_validate({})
     pricer = _Pricer(graph, assumptions, default_region)
     table = pricer.table
     est = Estimate(table["currency"], table["asOf"], table["source"], pricer.hours, [],

@@ -168,10 +168,10 @@ class _Builder:
     def detail(self, node: Node, what: str) -> str:
         if node.type == "aws:ecs/service:Service":
             count = node.get("desiredCount")
-            return f"{what} ×{count:g}" if isinstance(count, int | float) else what
+            return f"{what} x{count:g}" if isinstance(count, int | float) else what
         if node.type.startswith("kubernetes:apps"):
             count = node.get("spec.replicas", 1)
-            return f"{what} ×{count:g}" if isinstance(count, int | float) else what
+            return f"{what} x{count:g}" if isinstance(count, int | float) else what
         if "loadBalancer" in node.type:
             scheme = "internal" if node.get("internal") is True else "internet-facing"
             kind = node.get("loadBalancerType", "application")
@@ -180,7 +180,7 @@ class _Builder:
             members = self.graph.referencing(node, ("aws:rds/clusterInstance:ClusterInstance",),
                                              "clusterIdentifier")
             engine = node.get("engine")
-            return f"{engine if isinstance(engine, str) else 'RDS'} ×{len(members)}"
+            return f"{engine if isinstance(engine, str) else 'RDS'} x{len(members)}"
         if node.type == "aws:elasticache/replicationGroup:ReplicationGroup":
             engine = node.get("engine", "redis")
             return f"ElastiCache {engine}" if isinstance(engine, str) else what
