@@ -418,9 +418,6 @@ class _Pricer:
         yield (f"alarm on {metrics} metric(s){', high resolution' if high else ''}",
                metrics * each, metrics * each)
 
-    def dashboard(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        cost = p["cloudwatch"]["dashboardMonth"]
-        yield "dashboard", cost, cost
 
     def kms_key(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
         price = p["kms"]
@@ -436,9 +433,6 @@ class _Pricer:
         cost = price["webAclMonth"] + count * price["ruleMonth"] + calls * price["requestMillion"]
         yield f"web ACL with {count} rule(s), {_n(calls)}M requests", cost, cost
 
-    def secret(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        cost = p["secretsManager"]["secretMonth"]
-        yield "secret", cost, cost
 
     def parameter(self, param: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
         if param.get("tier") in ("Advanced", "Intelligent-Tiering"):
@@ -447,30 +441,6 @@ class _Pricer:
         else:
             yield "standard parameter (no charge)", 0.0, 0.0
 
-    def repository(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        gb = self.a.ecr_storage_gb
-        cost = gb * p["ecr"]["storageGbMonth"]
-        yield f"{_n(gb)} GB of images", cost, cost
-
-    def bucket(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        gb = self.a.s3_storage_gb
-        cost = gb * p["s3"]["standardGbMonth"]
-        yield f"{_n(gb)} GB Standard", cost, cost
-
-    def queue(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        calls = self.a.sqs_requests_million
-        cost = calls * p["sqs"]["requestMillion"]
-        yield f"{_n(calls)}M requests", cost, cost
-
-    def topic(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        calls = self.a.sns_publishes_million
-        cost = calls * p["sns"]["publishMillion"]
-        yield f"{_n(calls)}M publishes", cost, cost
-
-    def event_bus(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        events = self.a.events_million
-        cost = events * p["eventBridge"]["eventMillion"]
-        yield f"{_n(events)}M custom events", cost, cost
 
     def state_machine(self, sm: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
         if sm.get("type") == "EXPRESS":
@@ -479,10 +449,6 @@ class _Pricer:
         cost = thousands * p["stepFunctions"]["thousandTransitions"]
         yield f"{_n(thousands)}k state transitions", cost, cost
 
-    def sampling_rule(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
-        traces = self.a.xray_traces_million
-        cost = traces * p["xray"]["tracesRecordedMillion"]
-        yield f"{_n(traces)}M traces recorded", cost, cost
 
     def build_project(self, proj: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
         compute = proj.get("environment.computeType")
@@ -503,6 +469,13 @@ class _Pricer:
         else:
             yield "V1 pipeline", price["v1PipelineMonth"], price["v1PipelineMonth"]
 
+    def usage(self, node: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
+        """A fixed price or one assumed quantity times a unit price (:data:`USAGE`)."""
+        section, key, assumption, what = USAGE[node.type]
+        quantity = getattr(self.a, assumption) if assumption else 1.0
+        cost = quantity * p[section][key]
+        yield what.format(_n(quantity)), cost, cost
+
     def eks_cluster(self, _: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
         cost = p["eks"]["clusterHour"] * self.hours
         yield "EKS control plane", cost, cost
@@ -511,6 +484,22 @@ class _Pricer:
 class _Unpriced(Exception):
     """The resource has a cost the price table or the inputs cannot give."""
 
+
+# type -> (price section, price key, assumption giving the quantity or None, what is charged)
+USAGE: dict[str, tuple[str, str, str | None, str]] = {
+    "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboardMonth", None, "dashboard"),
+    "aws:secretsmanager/secret:Secret": ("secretsManager", "secretMonth", None, "secret"),
+    "aws:ecr/repository:Repository": ("ecr", "storageGbMonth", "ecr_storage_gb",
+                                      "{} GB of images"),
+    "aws:s3/bucket:Bucket": ("s3", "standardGbMonth", "s3_storage_gb", "{} GB Standard"),
+    "aws:s3/bucketV2:BucketV2": ("s3", "standardGbMonth", "s3_storage_gb", "{} GB Standard"),
+    "aws:sqs/queue:Queue": ("sqs", "requestMillion", "sqs_requests_million", "{}M requests"),
+    "aws:sns/topic:Topic": ("sns", "publishMillion", "sns_publishes_million", "{}M publishes"),
+    "aws:cloudwatch/eventBus:EventBus": ("eventBridge", "eventMillion", "events_million",
+                                         "{}M custom events"),
+    "aws:xray/samplingRule:SamplingRule": ("xray", "tracesRecordedMillion",
+                                           "xray_traces_million", "{}M traces recorded"),
+}
 
 Items = Iterator[tuple[str, float, float]]
 PRICERS: dict[str, Callable[[_Pricer, Node, dict[str, Any]], Items]] = {
@@ -530,22 +519,14 @@ PRICERS: dict[str, Callable[[_Pricer, Node, dict[str, Any]], Items]] = {
     "aws:apigateway/restApi:RestApi": _Pricer.api,
     "aws:cloudwatch/logGroup:LogGroup": _Pricer.log_group,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _Pricer.alarm,
-    "aws:cloudwatch/dashboard:Dashboard": _Pricer.dashboard,
     "aws:kms/key:Key": _Pricer.kms_key,
     "aws:wafv2/webAcl:WebAcl": _Pricer.web_acl,
-    "aws:secretsmanager/secret:Secret": _Pricer.secret,
     "aws:ssm/parameter:Parameter": _Pricer.parameter,
-    "aws:ecr/repository:Repository": _Pricer.repository,
-    "aws:s3/bucket:Bucket": _Pricer.bucket,
-    "aws:s3/bucketV2:BucketV2": _Pricer.bucket,
-    "aws:sqs/queue:Queue": _Pricer.queue,
-    "aws:sns/topic:Topic": _Pricer.topic,
-    "aws:cloudwatch/eventBus:EventBus": _Pricer.event_bus,
     "aws:sfn/stateMachine:StateMachine": _Pricer.state_machine,
-    "aws:xray/samplingRule:SamplingRule": _Pricer.sampling_rule,
     "aws:codebuild/project:Project": _Pricer.build_project,
     "aws:codepipeline/pipeline:Pipeline": _Pricer.pipeline,
     "aws:eks/cluster:Cluster": _Pricer.eks_cluster,
+    **dict.fromkeys(USAGE, _Pricer.usage),
 }
 
 
