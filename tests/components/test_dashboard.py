@@ -107,6 +107,10 @@ def test_every_kind_needs_its_dimensions():
         "aurora": ["db_identifier"],
         "database": ["db_identifier"],
         "cache": ["cache_cluster_id"],
+        "topic": ["topic_name"],
+        "queue": ["dlq_queue_name", "queue_name"],
+        "workflow": ["state_machine_arn"],
+        "rule": ["event_bus_name", "rule_name"],
     }
 
 
@@ -121,7 +125,8 @@ def test_item_validation_messages():
         (("name",), "'prod estate' is not a dashboard name: use 1-255 letters, digits, hyphens "
                     "and underscores"),
         (("items", 0, "kind"), "'lambda' is not allowed: use one of service, function, "
-                               "http-api, rest-api, aurora, database, cache"),
+                               "http-api, rest-api, aurora, database, cache, topic, queue, "
+                               "workflow, rule"),
         (("items", 1, "dimensions"), "a rest-api needs api_name, stage (missing stage)"),
         (("items", 1, "dimensions"), "a rest-api takes only api_name, stage (got api_id)"),
         (("items", 3), "function 'resize' is listed twice"),

@@ -77,7 +77,7 @@ INVALID = [
     ('prod', [('network.natStratgy', 'single')],
      ["network.natStratgy: unknown key (did you mean 'natStrategy'?); allowed keys: cidr, azCount, availabilityZones, natStrategy, endpoints"]),
     ('prod', [('servics', {})],
-     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability"]),
+     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability, events, workflows"]),
     ('prod', [('logRetentionDays', 30)],
      ['logRetentionDays: prod keeps logs at least 365 days (got 30)']),
     ('dev', [('logRetentionDays', 13)],
@@ -123,7 +123,7 @@ INVALID = [
     ('prod', [('apis.edge.routes.GET /health.publicReason', DELETE)],
      ['apis.edge.routes.GET /health.publicReason: a public route needs publicReason (at least 10 characters) saying why anyone may call it; otherwise use authorization jwt or iam']),
     ('prod', [('apis.edge.routes.GET /catalog.function', 'catalogue')],
-     ["apis.edge.routes.GET /catalog.function: 'catalogue' is not defined under functions (defined: catalog) (did you mean 'catalog'?)"]),
+     ["apis.edge.routes.GET /catalog.function: 'catalogue' is not defined under functions (defined: billing, catalog) (did you mean 'catalog'?)"]),
     ('prod', [('databases.orders-db.instances', 1)],
      ['databases.orders-db.instances: prod needs at least 2 instances in different availability zones (got 1)']),
     ('prod', [('databases.orders-db.backupRetentionDays', 7)],
@@ -190,7 +190,7 @@ def test_stack_builds_the_reference_estate(stack: str) -> None:
     stateful = [r for r in registered if r.type in (
         "aws:rds/cluster:Cluster", "aws:dynamodb/table:Table",
         "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key")]
-    assert len(stateful) == 4
+    assert len(stateful) == 5  # key, database, cache, catalog and processed-events tables
     protected = stack == "prod"
     assert {(r.type, r.protect, r.retain_on_delete) for r in stateful} == {
         (r.type, protected, protected) for r in stateful}
