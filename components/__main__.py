@@ -39,6 +39,7 @@ from components import (
     Database,
     DatabaseAlarms,
     EncryptionKey,
+    EventBus,
     FunctionAlarms,
     FunctionService,
     GitHubOidc,
@@ -47,10 +48,16 @@ from components import (
     LogShipping,
     Network,
     Pipeline,
+    QueueAlarms,
+    RuleAlarms,
     Secret,
     ServiceAlarms,
     Table,
+    Topic,
+    TopicAlarms,
     Tracing,
+    Workflow,
+    WorkflowAlarms,
     __version__,
 )
 from components.base import PACKAGE
@@ -59,7 +66,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping,
+    LogShipping, Topic, EventBus, Workflow, QueueAlarms, TopicAlarms, WorkflowAlarms, RuleAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 
