@@ -403,9 +403,9 @@ class Topic(pulumi.ComponentResource):
                     opts=child_opts(self))
                 aws.sns.TopicSubscription(f"{sub_name}-subscription",
                                           aws.sns.TopicSubscriptionArgs(
-                    topic=topic.arn, protocol="lambda", endpoint=function_arn,
+                    topic=topic_arn, protocol="lambda", endpoint=function_arn,
                     redrive_policy=sns_redrive, **filters),
-                    opts=child_opts(self, depends_on=[permission, policy]))
+                    opts=child_opts(self, depends_on=[topic, permission, policy]))
 
         self.topic_arn = pulumi.Output.all(topic_arn, topic.urn, policy.urn).apply(
             lambda parts: parts[0])
@@ -443,9 +443,9 @@ class Topic(pulumi.ComponentResource):
                 queue_arn, topic_arn, args.get("queue_event_rule_arns", {}).get(key, [])))),
             opts=child_opts(self))
         aws.sns.TopicSubscription(f"{sub_name}-subscription", aws.sns.TopicSubscriptionArgs(
-            topic=topic.arn, protocol="sqs", endpoint=queue_arn, raw_message_delivery=True,
+            topic=topic_arn, protocol="sqs", endpoint=queue_arn, raw_message_delivery=True,
             redrive_policy=sns_redrive, **filters),
-            opts=child_opts(self, depends_on=[queue, queue_policy, policy]))
+            opts=child_opts(self, depends_on=[topic, queue, queue_policy, policy]))
         if fn is not None:
             aws.lambda_.EventSourceMapping(f"{sub_name}-source",
                                            aws.lambda_.EventSourceMappingArgs(
