@@ -95,6 +95,10 @@ def check_event_flow(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
     functions = (spec.get("functions") or {}) if "functions" in ok else {}
     events = (spec.get("events") or {}) if "events" in ok else {}
     workflows = (spec.get("workflows") or {}) if "workflows" in ok else {}
+    # A section that is present but broken is already reported: references into it are
+    # not judged (they would only repeat that it is broken).
+    broken = {name for name in ("services", "functions", "events", "workflows")
+              if name in spec and name not in ok}
     topics = {k: v for k, v in (events.get("topics") or {}).items() if v is not None}
     workloads = {"services": services, "functions": functions}
     problems: list[Problem] = []
@@ -105,6 +109,8 @@ def check_event_flow(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
         if found is None:
             return None  # the section's own check reports it
         section, key = found
+        if section in broken:
+            return None
         if key not in workloads[section]:
             problems.append(Problem((*path, section[:-1]), _missing(key, section,
                                                                     workloads[section])))
@@ -164,6 +170,10 @@ def check_event_flow(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
                 existing: Mapping[str, Any] | list[str] = {
                     "topic": topics, "queue": queues, "function": functions,
                     "workflow": workflows}[kind]
+                owner = {"topic": "events", "queue": "events", "function": "functions",
+                         "workflow": "workflows"}[kind]
+                if ref not in existing and owner in broken:
+                    continue
                 if ref not in existing:
                     section = {"topic": "events.topics", "queue": "subscription queues "
                                "(<topic>/<subscriber>)", "function": "functions",
@@ -184,14 +194,18 @@ def check_event_flow(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
         problems += [p.under(*wpath) for p in found_problems]
         if definition is None:
             continue
-        known: dict[str, Mapping[str, Any]] = {
+        known: dict[str, Mapping[str, Any] | None] = {
             "function": {k: (f or {}).get("timeout_seconds") for k, f in functions.items()},
             "service": services, "topic": topics, "queue": dict.fromkeys(queues)}
+        for kind, section in (("function", "functions"), ("service", "services"),
+                              ("topic", "events"), ("queue", "events")):
+            if section in broken:
+                known[kind] = None
         file = workflow["definition"]
         problems += [Problem((*wpath, *p.path), f"{file}: {p.message}")
                      for p in check_definition(definition, workflow, known)]
         for task in definition.tasks:
-            if task.key in known[task.kind]:
+            if task.key in (known[task.kind] or {}):
                 graph.edge(("workflow", wkey), _node(task.kind, task.key, topics), wpath)
     problems += graph.cycles()
     return problems

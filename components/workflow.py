@@ -420,9 +420,10 @@ def _integration_hint() -> str:
 
 
 def check_definition(definition: Definition, spec: WorkflowSpec,
-                     known: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+                     known: Mapping[str, Mapping[str, Any] | None]) -> list[Problem]:
     """Structure, flow, retries and references of a definition. ``known`` maps each
-    placeholder kind to the keys the stack defines (for functions: key -> timeout)."""
+    placeholder kind to the keys the stack defines (for functions: key -> timeout), or to
+    None when they cannot be known (their section is broken): those are not judged."""
     doc = definition.document
     problems: list[Problem] = []
     stray: list[tuple[tuple[PathItem, ...], str]] = []
@@ -476,6 +477,8 @@ def check_definition(definition: Definition, spec: WorkflowSpec,
                                         f"express workflows cannot wait ({task.pattern}): "
                                         "use type standard or drop the suffix"))
             defined = known.get(task.kind, {})
+            if defined is None:
+                continue
             if task.key not in defined:
                 problems.append(Problem(("definition", *at),
                                         f"'{task.key}' is not defined under "
@@ -598,7 +601,7 @@ def _check_args(name: str, args: WorkflowArgs) -> tuple[Definition | None, list[
     definition, found = read_definition(args["definition"])
     problems += found
     if definition is not None:
-        known: dict[str, Mapping[str, Any]] = {
+        known: dict[str, Mapping[str, Any] | None] = {
             "function": {k: args.get("function_timeouts", {}).get(k)
                          for k in args.get("functions", {})},
             "service": dict(args.get("services", {})),
