@@ -44,7 +44,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NotRequired
+from typing import Any, NotRequired, TypeGuard
 
 import pulumi
 import pulumi_aws as aws
@@ -300,7 +300,7 @@ def _targets(state: Mapping[str, Any]) -> Iterator[tuple[tuple[PathItem, ...], A
             yield ("Catch", i, "Next"), catch["Next"]
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -367,8 +367,9 @@ def _check_scope(where: tuple[PathItem, ...], scope: Mapping[str, Any]) -> list[
                                     f"must be less than TimeoutSeconds ({timeout}) "
                                     f"(got {heartbeat})"))
     start = scope.get("StartAt")
-    if start in states:
-        seen, todo = {start}, [start]
+    if isinstance(start, str) and start in states:
+        seen: set[str] = {start}
+        todo: list[str] = [start]
         while todo:
             for nxt in edges.get(todo.pop(), []):
                 if nxt not in seen:
@@ -404,7 +405,8 @@ def _task_of(where: tuple[PathItem, ...], state: Mapping[str, Any]
         return None, [Problem(at, f"'{resource}' is not an integration the platform can "
                                   f"grant; use one of {_integration_hint()}")]
     field_, kind = INTEGRATIONS[base]
-    params = state.get("Parameters") if isinstance(state.get("Parameters"), dict) else {}
+    params: dict[str, Any] = state["Parameters"] \
+        if isinstance(state.get("Parameters"), dict) else {}
     value = params.get(field_)
     ref = PLACEHOLDER_RE.match(value) if isinstance(value, str) else None
     if ref is None or ref.group(1) != kind:

@@ -4,6 +4,7 @@ AWS services only for their named sources."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -108,10 +109,8 @@ DLQ_REFERENCES: dict[str, tuple[str, ...]] = {
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
-        try:
+        with contextlib.suppress(ValueError):
             yield from _strings(json.loads(value))
-        except ValueError:
-            pass
     elif isinstance(value, dict):
         for v in value.values():
             yield from _strings(v)
