@@ -45,7 +45,13 @@ class AppClient:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
                                          base_url="http://web") as client:
                 return await client.post(path, **kwargs)
-        return asyncio.run(send())
+        # A private loop: asyncio.run would unset the thread's loop that later Pulumi
+        # programs in the same test process rely on.
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(send())
+        finally:
+            loop.close()
 
 
 class FakeSns:
