@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 VERSION = components.__version__
 DIST = f"microservices_platform-{VERSION}"
 REPO_ONLY = ("tests/", "stacks/", "services/", "policies/", "examples/", "functions/",
+             "workflows/",
              "docs/", "bench/", ".github/")
 
 ACCOUNT = "111122223333"
