@@ -41,6 +41,7 @@ from .base import (
 from .topic import (
     DLQ_RETENTION_SECONDS,
     WorkloadRef,
+    check_fan_out_dead_letter,
     check_workload_ref,
     deny_insecure_transport,
     service_send,
@@ -212,12 +213,8 @@ def check_event_bus(spec: EventBusSpec, fifo_queues: Sequence[str] = ()) -> list
                                     target.get("max_event_age_seconds",
                                                DEFAULT_EVENT_AGE_SECONDS), 60, 86400,
                                     "maxEventAgeSeconds")
-            if not target.get("dead_letter", True) and len(targets) > 1:
-                problems.append(Problem((*tpath, "dead_letter"),
-                                        f"fan-out without a dead-letter queue: the rule has "
-                                        f"{len(targets)} targets, and an event this one fails "
-                                        "would be lost while the others got it; remove "
-                                        "deadLetter: false"))
+            problems += check_fan_out_dead_letter(tpath, target.get("dead_letter", True),
+                                                  len(targets), "rule", "target")
             transformer = target.get("input_transformer")
             if transformer is not None:
                 for var, path_ in sorted(transformer.get("input_paths", {}).items()):

@@ -181,6 +181,18 @@ def check_filter_policy(path: tuple[Any, ...], policy: Any, scope: str) -> list[
     return problems
 
 
+def check_fan_out_dead_letter(path: tuple[Any, ...], dead_letter: bool, fan_out: int,
+                              whole: str, part: str) -> list[Problem]:
+    """A destination of a fan-out (a topic's subscriber, a rule's target) may not drop its
+    dead-letter queue: what it fails would be lost while the others got it."""
+    if dead_letter or fan_out < 2:
+        return []
+    return [Problem((*path, "dead_letter"),
+                    f"fan-out without a dead-letter queue: the {whole} has {fan_out} {part}s, "
+                    f"and a message this {part} fails would be lost while the others got it; "
+                    "remove deadLetter: false")]
+
+
 def check_topic(spec: TopicSpec, topic_name: str | None = None) -> list[Problem]:
     """Rules on one topic's own settings (and, given the physical ``topic_name``, the length
     of its queue names); references to services and functions are checked where the whole
@@ -235,12 +247,8 @@ def check_topic(spec: TopicSpec, topic_name: str | None = None) -> list[Problem]
                                             scope)
         elif "filter_policy_scope" in sub:
             problems.append(Problem((*path, "filter_policy_scope"), "needs a filterPolicy"))
-        if not sub.get("dead_letter", True) and len(subscribers) > 1:
-            problems.append(Problem((*path, "dead_letter"),
-                                    f"fan-out without a dead-letter queue: the topic has "
-                                    f"{len(subscribers)} subscribers, and a message this one "
-                                    "fails would be lost while the others processed it; "
-                                    "remove deadLetter: false"))
+        problems += check_fan_out_dead_letter(path, sub.get("dead_letter", True),
+                                              len(subscribers), "topic", "subscriber")
         longest = dlq_physical_name(topic_name, key, fifo) if topic_name else ""
         if len(longest) > SQS_NAME_MAX:
             problems.append(Problem(path, f"queue name '{longest}' would exceed "

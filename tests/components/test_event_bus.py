@@ -145,8 +145,8 @@ def test_rules_without_workflows_get_no_role() -> None:
       Problem(("rules", "r1", "targets", "t2", "message_group_id"),
               "applies only to FIFO queue targets"),
       Problem(("rules", "r1", "targets", "t2", "dead_letter"),
-              "fan-out without a dead-letter queue: the rule has 2 targets, and an event this "
-              "one fails would be lost while the others got it; remove deadLetter: false")]),
+              "fan-out without a dead-letter queue: the rule has 2 targets, and a message this "
+              "target fails would be lost while the others got it; remove deadLetter: false")]),
     ({"rules": {"r1": {"event_pattern": {"source": ["orders"]}, "targets": {
         "t1": {"topic": "a", "max_retry_attempts": 200, "max_event_age_seconds": 30,
                "input_transformer": {"input_paths": {"id": "detail.id"},

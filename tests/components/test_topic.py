@@ -202,7 +202,7 @@ def test_rules_may_send_to_a_subscription_queue() -> None:
                       "orders": {"service": "orders"}}},
      [Problem(("subscribers", "billing", "dead_letter"),
               "fan-out without a dead-letter queue: the topic has 2 subscribers, and a "
-              "message this one fails would be lost while the others processed it; remove "
+              "message this subscriber fails would be lost while the others got it; remove "
               "deadLetter: false")]),
 ])
 def test_checks(spec: dict[str, Any], expected: list[Problem]) -> None:

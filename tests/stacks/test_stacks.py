@@ -153,7 +153,7 @@ INVALID = [
     ('prod', [('events.topics.order-events.subscribers.billing.visibilityTimeoutSeconds', 60)],
      ["events.topics.order-events.subscribers.billing.visibilityTimeoutSeconds: must be at least 6 x function billing's timeoutSeconds = 120 (got 60), or a message is delivered again while its batch still runs"]),
     ('prod', [('events.topics.order-events.subscribers.orders.deadLetter', False)],
-     ['events.topics.order-events.subscribers.orders.deadLetter: fan-out without a dead-letter queue: the topic has 2 subscribers, and a message this one fails would be lost while the others processed it; remove deadLetter: false']),
+     ['events.topics.order-events.subscribers.orders.deadLetter: fan-out without a dead-letter queue: the topic has 2 subscribers, and a message this subscriber fails would be lost while the others got it; remove deadLetter: false']),
     ('prod', [('events.topics.order-events.fifo', True),
               ('events.topics.order-events.subscribers.audit', {'function': 'catalog', 'delivery': 'direct'})],
      ['events.topics.order-events.subscribers.audit.delivery: FIFO topics deliver only to FIFO queues: use delivery queue']),
