@@ -197,6 +197,7 @@ def check_event_flow(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
         known: dict[str, Mapping[str, Any] | None] = {
             "function": {k: (f or {}).get("timeout_seconds") for k, f in functions.items()},
             "service": services, "topic": topics, "queue": dict.fromkeys(queues)}
+        known["http"] = _https_services(spec, ok, services)
         for kind, section in (("function", "functions"), ("service", "services"),
                               ("topic", "events"), ("queue", "events")):
             if section in broken:
@@ -209,6 +210,18 @@ def check_event_flow(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
                 graph.edge(("workflow", wkey), _node(task.kind, task.key, topics), wpath)
     problems += graph.cycles()
     return problems
+
+
+def _https_services(spec: Mapping[str, Any], ok: set[str],
+                    services: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Services Step Functions can call over HTTPS: public ones, when the public load
+    balancer has a domain name its certificate covers. None when that cannot be judged."""
+    if "load_balancer" not in ok or "services" not in ok:
+        return None
+    if not spec["load_balancer"].get("domain_name"):
+        return {}
+    return {k: 1 for k, svc in services.items()
+            if svc is not None and svc.get("visibility", "internal") == "public"}
 
 
 def _node(kind: str, key: str, topics: Mapping[str, Any]) -> tuple[str, str]:

@@ -353,12 +353,16 @@ class Platform(pulumi.ComponentResource):
                   for q, info in flow.queues.items()}
         cluster_arn = known(pulumi.Output.format("arn:aws:ecs:{0}:{1}:cluster/{2}-cluster",
                                                  region, account, name), cluster)
+        domain = spec["load_balancer"].get("domain_name")
         workflow_services = {k: {
             "task_definition_family": f"{name}-{k}", "cluster_arn": cluster_arn,
             "cluster_name": f"{name}-cluster",
             "subnet_ids": network.subnets_by_tier["private"],
             "security_group_id": svc.security_group_id, "task_role_arn": svc.task_role_arn,
-            "execution_role_arn": svc.execution_role_arn} for k, svc in services.items()}
+            "execution_role_arn": svc.execution_role_arn,
+            **({"url": f"https://{domain}"} if domain and spec["services"][k].get(
+                "visibility", "internal") == "public" else {})}
+            for k, svc in services.items()}
         workflows = {key_: Workflow(f"{name}-{key_}", {
             **w, "state_machine_name": f"{name}-{key_}", **kms_ref,
             "log_retention_days": retention, "functions": fn_arns,

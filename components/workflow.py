@@ -19,6 +19,10 @@ task state                                         the role may
                                                    ``iam:PassRole`` of its two roles to ECS
                                                    only; ``.sync`` also watches and stops
                                                    those tasks
+``arn:aws:states:::http:invoke`` with              ``states:InvokeHTTPEndpoint`` for that
+``ApiEndpoint: ${service:<key>}/<path>``, a fixed  method on that URL only, and the
+``Method`` and ``Authentication.ConnectionArn``    connection's credentials (public
+                                                   services with a domain name only)
 =================================================  ========================================
 
 For an ECS task the component fills in the cluster, Fargate and the service's private
@@ -89,6 +93,12 @@ INTEGRATIONS: dict[str, tuple[str, str]] = {
     ECS: ("TaskDefinition", "service"),
 }
 PATTERNS = ("", ".sync", ".waitForTaskToken")
+HTTP = "arn:aws:states:::http:invoke"
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+HTTP_ENDPOINT_RE = re.compile(r"^\$\{service:([a-z0-9-]+)\}(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$")
+"""``${service:<key>}`` and an optional path: the one place a placeholder may start a value."""
+CONNECTION_RE = re.compile(r"^arn:aws[a-z-]*:events:([a-z0-9-]+):(\d{12}):connection/"
+                           r"([A-Za-z0-9_.-]+)/[A-Za-z0-9-]+$")
 ECS_EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"
 """The managed rule Step Functions uses to learn that an ECS task it runs has stopped."""
 
@@ -135,6 +145,8 @@ class WorkflowServiceArgs(TypedDict):
     """The service's task role (passed to ECS)."""
     execution_role_arn: pulumi.Input[str]
     """The service's execution role (passed to ECS)."""
+    url: NotRequired[pulumi.Input[str]]
+    """``https://<domain>`` of a public service, for ``http:invoke`` states."""
 
 
 class WorkflowQueueArgs(TypedDict):
@@ -184,6 +196,12 @@ class Task:
     """``""``, ``.sync`` or ``.waitForTaskToken``."""
     kind: str
     key: str
+    url_path: str = ""
+    """HTTP tasks: what follows the service's URL."""
+    method: str = ""
+    """HTTP tasks: the request method."""
+    connection: str = ""
+    """HTTP tasks: the EventBridge connection that authenticates the call."""
 
 
 @dataclass
@@ -401,12 +419,16 @@ def _task_of(where: tuple[PathItem, ...], state: Mapping[str, Any]
         return Task(where, LAMBDA, "", "function", match.group(2)), []
     base, _, pattern = resource.partition(".")
     pattern = f".{pattern}" if pattern else ""
+    params: dict[str, Any] = state["Parameters"] \
+        if isinstance(state.get("Parameters"), dict) else {}
+    if base == HTTP:
+        if pattern:
+            return None, [Problem(at, f"HTTP tasks call and take the answer: drop {pattern}")]
+        return _http_task(where, params)
     if base not in INTEGRATIONS or pattern not in PATTERNS:
         return None, [Problem(at, f"'{resource}' is not an integration the platform can "
                                   f"grant; use one of {_integration_hint()}")]
     field_, kind = INTEGRATIONS[base]
-    params: dict[str, Any] = state["Parameters"] \
-        if isinstance(state.get("Parameters"), dict) else {}
     value = params.get(field_)
     ref = PLACEHOLDER_RE.match(value) if isinstance(value, str) else None
     if ref is None or ref.group(1) != kind:
@@ -416,9 +438,39 @@ def _task_of(where: tuple[PathItem, ...], state: Mapping[str, Any]
     return Task(where, base, pattern, kind, ref.group(2)), []
 
 
+def _http_task(where: tuple[PathItem, ...], params: Mapping[str, Any]
+               ) -> tuple[Task | None, list[Problem]]:
+    """An HTTPS call to a service: the endpoint, method and connection must be fixed, or the
+    role could not be held to them."""
+    at = (*where, "Parameters")
+    problems: list[Problem] = []
+    endpoint = params.get("ApiEndpoint")
+    match = HTTP_ENDPOINT_RE.match(endpoint) if isinstance(endpoint, str) else None
+    if match is None:
+        problems.append(Problem((*at, "ApiEndpoint"),
+                                "must be ${service:<key>} and an optional /path, fixed in the "
+                                f"definition so the role can be held to it (got {endpoint!r})"))
+    method = params.get("Method")
+    if method not in HTTP_METHODS:
+        problems.append(Problem((*at, "Method"), f"must be one of {', '.join(HTTP_METHODS)}, "
+                                                 f"fixed in the definition (got {method!r})"))
+    auth = params.get("Authentication")
+    connection = auth.get("ConnectionArn") if isinstance(auth, dict) else None
+    if not isinstance(connection, str) or not CONNECTION_RE.match(connection):
+        problems.append(Problem((*at, "Authentication", "ConnectionArn"),
+                                "must be an EventBridge connection ARN (arn:aws:events:<region>"
+                                ":<account>:connection/<name>/<id>): HTTP tasks authenticate "
+                                f"through one (got {connection!r})"))
+    if problems or match is None:
+        return None, problems
+    return Task(where, HTTP, "", "service", match.group(1), url_path=match.group(2) or "",
+                method=str(method), connection=str(connection)), []
+
+
 def _integration_hint() -> str:
-    return ", ".join(f"{arn} ({field_}: ${{{kind}:<key>}})"
-                     for arn, (field_, kind) in INTEGRATIONS.items())
+    return ", ".join([*(f"{arn} ({field_}: ${{{kind}:<key>}})"
+                        for arn, (field_, kind) in INTEGRATIONS.items()),
+                      f"{HTTP} (ApiEndpoint: ${{service:<key>}}/<path>)"])
 
 
 def check_definition(definition: Definition, spec: WorkflowSpec,
@@ -438,7 +490,8 @@ def check_definition(definition: Definition, spec: WorkflowSpec,
             for i, v in enumerate(value):
                 collect(v, (*at, i))
         elif isinstance(value, str) and ANY_PLACEHOLDER_RE.search(value) \
-                and not PLACEHOLDER_RE.match(value):
+                and not PLACEHOLDER_RE.match(value) and not (
+                    at[-1:] == ("ApiEndpoint",) and HTTP_ENDPOINT_RE.match(value)):
             stray.append((at, value))
 
     collect(doc, ())
@@ -487,6 +540,16 @@ def check_definition(definition: Definition, spec: WorkflowSpec,
                                         f"{_SECTION[task.kind]} (defined: "
                                         f"{', '.join(sorted(defined)) or 'none'})"
                                         f"{did_you_mean(task.key, defined)}"))
+                continue
+            reachable = known.get("http")
+            if task.integration == HTTP and reachable is not None \
+                    and task.key not in reachable:
+                problems.append(Problem(("definition", *at, "Parameters", "ApiEndpoint"),
+                                        f"service {task.key} cannot be called over HTTPS from "
+                                        "Step Functions: http:invoke reaches public services "
+                                        "with a domain name (loadBalancer.domainName) only; "
+                                        "use ecs:runTask, or a topic or queue, for internal "
+                                        "services"))
                 continue
             state_timeout = state.get("TimeoutSeconds")
             fn_timeout = defined[task.key] if task.kind == "function" else None
@@ -538,7 +601,7 @@ def role_statements(definition: Definition, args: WorkflowArgs, state_machine_ar
         statements.append(key_statement("EncryptMessages", ["kms:Decrypt",
                                                             "kms:GenerateDataKey"],
                                         kms, alias=alias, region=region, account=account))
-    for key in definition.uses("service"):
+    for key in sorted({t.key for t in definition.tasks if t.integration == ECS}):
         svc = args.get("services", {})[key]
         sid = "".join(part.title() for part in key.split("-"))
         family = svc["task_definition_family"]
@@ -560,6 +623,37 @@ def role_statements(definition: Definition, args: WorkflowArgs, state_machine_ar
         statements.append(allow("TaskStateEvents", ["events:DescribeRule", "events:PutRule",
                                                     "events:PutTargets"],
                                 [_arn("events", region, account, f"rule/{ECS_EVENTS_RULE}")]))
+    statements += _http_statements(definition, args, state_machine_arn)
+    return statements
+
+
+def _http_statements(definition: Definition, args: WorkflowArgs,
+                     state_machine_arn: pulumi.Input[str]) -> list[Statement]:
+    """Each method on exactly the endpoints called with it; the connections' credentials."""
+    http = [t for t in definition.tasks if t.integration == HTTP]
+    services = args.get("services", {})
+    statements: list[Statement] = []
+    for method in sorted({t.method for t in http}):
+        targets = sorted({(t.key, t.url_path) for t in http if t.method == method})
+        statements.append(allow(f"Http{method.title()}", ["states:InvokeHTTPEndpoint"],
+                                [state_machine_arn], {
+            "StringEquals": {"states:HTTPMethod": method},
+            "StringLike": {"states:HTTPEndpoint": [
+                pulumi.Output.concat(services[key]["url"], path) for key, path in targets]}}))
+    connections = sorted({t.connection for t in http})
+    if connections:
+        statements.append(allow("HttpConnections", ["events:RetrieveConnectionCredentials"],
+                                connections))
+        secrets = []
+        for arn in connections:
+            match = CONNECTION_RE.match(arn)
+            assert match is not None  # checked with the definition
+            region, account, name = match.groups()
+            secrets.append(f"arn:aws:secretsmanager:{region}:{account}:secret:"
+                           f"events!connection/{name}/*")
+        statements.append(allow("HttpConnectionSecrets", ["secretsmanager:DescribeSecret",
+                                                          "secretsmanager:GetSecretValue"],
+                                secrets))
     return statements
 
 
@@ -569,6 +663,13 @@ def resolved_definition(definition: Definition, args: WorkflowArgs) -> Any:
     services = args.get("services", {})
     for _, scope in _scopes(doc):
         for state in (scope.get("States") or {}).values():
+            if isinstance(state, dict) and state.get("Resource") == HTTP:
+                params = state["Parameters"]
+                match = HTTP_ENDPOINT_RE.match(params["ApiEndpoint"])
+                assert match is not None  # checked with the definition
+                params["ApiEndpoint"] = pulumi.Output.concat(
+                    services[match.group(1)]["url"], match.group(2) or "")
+                continue
             if not isinstance(state, dict) or not str(state.get("Resource", "")).startswith(ECS):
                 continue
             params = state.setdefault("Parameters", {})
@@ -607,6 +708,7 @@ def _check_args(name: str, args: WorkflowArgs) -> tuple[Definition | None, list[
             "function": {k: args.get("function_timeouts", {}).get(k)
                          for k in args.get("functions", {})},
             "service": dict(args.get("services", {})),
+            "http": {k: 1 for k, svc in args.get("services", {}).items() if "url" in svc},
             "topic": dict(args.get("topics", {})),
             "queue": dict(args.get("queues", {}))}
         problems += check_definition(definition, args, known)

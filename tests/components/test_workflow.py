@@ -28,8 +28,11 @@ ORDERS = {"task_definition_family": "prod-orders", "cluster_arn": CLUSTER,
           "security_group_id": "sg-orders",
           "task_role_arn": f"arn:aws:iam::{A}:role/prod-orders-task",
           "execution_role_arn": f"arn:aws:iam::{A}:role/prod-orders-execution"}
-KNOWN: dict[str, Any] = {"function": {"catalog": 10}, "service": {"orders": ORDERS},
-                         "topic": {"order-events": TOPIC}, "queue": {"order-events/billing": 1}}
+WEB = {**ORDERS, "task_definition_family": "prod-web", "url": "https://shop.example.com"}
+CONNECTION = f"arn:aws:events:{R}:{A}:connection/shipping-api/0b6f1a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+KNOWN: dict[str, Any] = {"function": {"catalog": 10}, "service": {"orders": ORDERS, "web": WEB},
+                         "http": {"web": 1}, "topic": {"order-events": TOPIC},
+                         "queue": {"order-events/billing": 1}}
 
 
 def base(**extra: Any) -> WorkflowArgs:
@@ -160,6 +163,62 @@ def test_queue_task_and_direct_function_resource(tmp_path: Path) -> None:
     assert states["Queue"]["Parameters"]["QueueUrl"] == QUEUE_URL
 
 
+def http_state(**params: Any) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": True,
+            "Parameters": {"ApiEndpoint": "${service:web}/orders/ship", "Method": "POST",
+                           "Authentication": {"ConnectionArn": CONNECTION}, **params}}
+
+
+def test_http_tasks_may_call_that_method_on_that_url_only(tmp_path: Path) -> None:
+    ship = {k: v for k, v in http_state().items() if k != "End"}
+    doc = {"StartAt": "Ship", "States": {"Ship": {**ship, "Next": "Track"},
+                                         "Track": http_state(ApiEndpoint="${service:web}/track",
+                                                             Method="GET")}}
+    cap = run(base(definition=write(tmp_path, doc), services={"orders": ORDERS, "web": WEB}))
+    found = statements(cap)
+    assert {k: v for k, v in found.items() if k.startswith("Http")} == {
+        "HttpGet": {"Effect": "Allow", "Action": ["states:InvokeHTTPEndpoint"],
+                    "Resource": [MACHINE], "Condition": {
+                        "StringEquals": {"states:HTTPMethod": "GET"},
+                        "StringLike": {"states:HTTPEndpoint": ["https://shop.example.com/track"]}}},
+        "HttpPost": {"Effect": "Allow", "Action": ["states:InvokeHTTPEndpoint"],
+                     "Resource": [MACHINE], "Condition": {
+                         "StringEquals": {"states:HTTPMethod": "POST"},
+                         "StringLike": {"states:HTTPEndpoint": [
+                             "https://shop.example.com/orders/ship"]}}},
+        "HttpConnections": {"Effect": "Allow", "Action": ["events:RetrieveConnectionCredentials"],
+                            "Resource": [CONNECTION]},
+        "HttpConnectionSecrets": {"Effect": "Allow", "Action": [
+            "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], "Resource": [
+            f"arn:aws:secretsmanager:{R}:{A}:secret:events!connection/shipping-api/*"]}}
+    assert "RunTaskWeb" not in found  # an HTTP call runs no task
+    states = json.loads(cap.named("prod-fulfilment-state-machine").inputs["definition"])["States"]
+    assert states["Ship"]["Parameters"]["ApiEndpoint"] == "https://shop.example.com/orders/ship"
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    (http_state(ApiEndpoint="https://shop.example.com/ship"),
+     ["definition.States.Ship.Parameters.ApiEndpoint: must be ${service:<key>} and an optional "
+      "/path, fixed in the definition so the role can be held to it (got "
+      "'https://shop.example.com/ship')"]),
+    (http_state(Method=None, Authentication={}),
+     ["definition.States.Ship.Parameters.Method: must be one of GET, POST, PUT, PATCH, DELETE, "
+      "HEAD, OPTIONS, fixed in the definition (got None)",
+      "definition.States.Ship.Parameters.Authentication.ConnectionArn: must be an EventBridge "
+      "connection ARN (arn:aws:events:<region>:<account>:connection/<name>/<id>): HTTP tasks "
+      "authenticate through one (got None)"]),
+    ({**http_state(), "Resource": "arn:aws:states:::http:invoke.sync"},
+     ["definition.States.Ship.Resource: HTTP tasks call and take the answer: drop .sync"]),
+    (http_state(ApiEndpoint="${service:orders}/pack"),
+     ["definition.States.Ship.Parameters.ApiEndpoint: service orders cannot be called over "
+      "HTTPS from Step Functions: http:invoke reaches public services with a domain name "
+      "(loadBalancer.domainName) only; use ecs:runTask, or a topic or queue, for internal "
+      "services"]),
+])
+def test_http_task_problems(state: dict[str, Any], expected: list[str]) -> None:
+    assert problems({"StartAt": "Ship", "States": {"Ship": state}}) == expected
+
+
 def test_a_workflow_without_messaging_gets_no_message_key_use(tmp_path: Path) -> None:
     doc = {"StartAt": "Check", "States": {
         "Check": {"Type": "Task", "Resource": "${function:catalog}", "End": True}}}
@@ -234,7 +293,8 @@ def mutated(*changes: tuple[tuple[str, ...], Any]) -> dict[str, Any]:
       "integration the platform can grant; use one of arn:aws:states:::lambda:invoke "
       "(FunctionName: ${function:<key>}), arn:aws:states:::sns:publish (TopicArn: "
       "${topic:<key>}), arn:aws:states:::sqs:sendMessage (QueueUrl: ${queue:<key>}), "
-      "arn:aws:states:::ecs:runTask (TaskDefinition: ${service:<key>})"]),
+      "arn:aws:states:::ecs:runTask (TaskDefinition: ${service:<key>}), "
+      "arn:aws:states:::http:invoke (ApiEndpoint: ${service:<key>}/<path>)"]),
     (mutated((("States", "Announce", "Parameters", "Subject"), "order ${topic:order-events}")),
      {},
      ["definition.States.Announce.Parameters.Subject: 'order ${topic:order-events}' is not a "
