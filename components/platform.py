@@ -315,6 +315,9 @@ class Platform(pulumi.ComponentResource):
             "repositoryUrls": {k: s.repository_url for k, s in services.items()},
             "apiEndpoints": {k: a.api_endpoint for k, a in apis.items()},
             "alertTopicArn": alerting.topic_arn,
+            "topicArns": {k: t.topic_arn for k, t in topics.items()},
+            "workflowArns": {k: w.state_machine_arn for k, w in workflows.items()},
+            **({"eventBusName": bus.bus_name} if bus is not None else {}),
         }
         self.register_outputs({"public_url": self.public_url, "vpc_id": self.vpc_id,
                                "cluster_name": self.cluster_name})

@@ -215,6 +215,21 @@ class Definition:
         return sorted({t.key for t in self.tasks if t.kind == kind})
 
 
+class _NoAliases(yaml.SafeLoader):
+    """YAML without anchors and aliases: a small file could otherwise expand into an
+    enormous definition."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasUsed(self.peek_event().start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class _AliasUsed(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
 def read_definition(path: str) -> tuple[Definition | None, list[Problem]]:
     """Load ``path`` (relative to the working directory, the project) as JSON or YAML."""
     where = ("definition",)
@@ -224,10 +239,13 @@ def read_definition(path: str) -> tuple[Definition | None, list[Problem]]:
             return None, [Problem(where, f"{path} is {size} bytes; Step Functions accepts "
                                          f"at most {DEFINITION_MAX_BYTES}")]
         with open(path, encoding="utf-8") as fh:
-            document = yaml.safe_load(fh)
+            document = yaml.load(fh, Loader=_NoAliases)  # a SafeLoader: no object tags
     except FileNotFoundError:
         return None, [Problem(where, f"{path} does not exist (paths are relative to the "
                                      "project directory)")]
+    except _AliasUsed as exc:
+        return None, [Problem(where, f"{path} uses a YAML alias at line {exc.line}; write "
+                                     "the value out (aliases are not allowed in definitions)")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(where, f"{path} cannot be read ({exc})")]
     except yaml.YAMLError as exc:

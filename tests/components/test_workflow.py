@@ -320,3 +320,14 @@ def test_unreadable_definitions_fail_before_anything_is_created(tmp_path: Path) 
         f"Workflow 'prod-fulfilment': definition: {broken} is not valid JSON or YAML at line 2"]
     with pytest.raises(ArgsError, match="does not exist"):
         run(base(definition=str(tmp_path / "missing.json")))
+
+
+def test_yaml_aliases_are_refused(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.asl.yaml"
+    bomb.write_text("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a]\n"
+                    "StartAt: S\nStates: {S: {Type: Succeed}}\n")
+    with pytest.raises(ArgsError) as err:
+        run(base(definition=str(bomb)))
+    assert str(err.value) == (f"Workflow 'prod-fulfilment': definition: {bomb} uses a YAML "
+                              "alias at line 2; write the value out (aliases are not allowed "
+                              "in definitions)")
