@@ -34,6 +34,7 @@ from components import (
     Cache,
     CacheAlarms,
     Cluster,
+    CodeSigning,
     ContainerService,
     Dashboard,
     Database,
@@ -45,6 +46,7 @@ from components import (
     GitHubOidc,
     ImageRepository,
     LoadBalancer,
+    LogBucket,
     LogShipping,
     Network,
     Pipeline,
@@ -66,7 +68,8 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping, Topic, EventBus, Workflow, QueueAlarms, TopicAlarms, WorkflowAlarms, RuleAlarms,
+    LogShipping, LogBucket, CodeSigning, Topic, EventBus, Workflow, QueueAlarms, TopicAlarms,
+    WorkflowAlarms, RuleAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 

@@ -27,8 +27,9 @@ PUBLIC_COMPONENTS = [
     "Network", "Cluster", "LoadBalancer", "EncryptionKey", "ImageRepository",
     "ContainerService", "FunctionService", "Api", "Table", "Database", "Cache", "Secret",
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
-    "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "Topic",
-    "EventBus", "Workflow", "QueueAlarms", "TopicAlarms", "WorkflowAlarms", "RuleAlarms",
+    "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
+    "CodeSigning", "Topic", "EventBus", "Workflow", "QueueAlarms", "TopicAlarms",
+    "WorkflowAlarms", "RuleAlarms",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
 

@@ -18,6 +18,7 @@ from .downstream import Recommender
 from .events import Consumer, Publisher, log_event
 from .logs import log
 from .secrets import fetch_secrets
+from .tls import client_context
 
 
 class State:
@@ -118,7 +119,11 @@ def create_app(settings: Settings) -> Starlette:
         consumer = Consumer(settings.queue_url, log_event) if settings.queue_url else None
         if consumer is not None:
             consumer.start()
-        async with httpx.AsyncClient(base_url=settings.downstream_url) as client:
+        # Certificates are verified (hostname included): the dependency is reached through
+        # the internal load balancer, whose certificate names it.
+        async with httpx.AsyncClient(base_url=settings.downstream_url,
+                                     verify=client_context(settings.downstream_ca_file)
+                                     ) as client:
             state.recommender = Recommender(settings, client)
             log.info("started", port=settings.port, secrets=sorted(state.secrets))
             yield
