@@ -513,10 +513,10 @@ def check_definition(definition: Definition, spec: WorkflowSpec,
             stray.append((at, value))
 
     collect(doc, ())
-    problems += [Problem(("definition", *at), f"'{value}' is not a placeholder the platform "
-                                              "resolves: use a whole value "
-                                              "${function|service|topic|queue:<key>}")
-                 for at, value in stray]
+    stray_problems = [Problem(("definition", *at), f"'{value}' is not a placeholder the "
+                                                   "platform resolves: use a whole value "
+                                                   "${function|service|topic|queue:<key>}")
+                      for at, value in stray]
 
     faked = substitute(doc, _fake_value)
     try:
@@ -524,7 +524,8 @@ def check_definition(definition: Definition, spec: WorkflowSpec,
     except (TypeError, ValueError) as exc:
         return [*problems, Problem(("definition",), f"holds values JSON cannot represent "
                                                     f"({exc})")]
-    problems += [Problem(("definition", *at), message) for at, message in _schema_problems(text)]
+    problems += [Problem(("definition", *at), message) for at, message in _schema_problems(text)
+                 if not _parallel_parameters(doc, at, message)]
 
     express = spec.get("type", "standard") == "express"
     if express:
@@ -579,7 +580,24 @@ def check_definition(definition: Definition, spec: WorkflowSpec,
                                         "would give up (and retry) while the function still "
                                         "runs"))
     definition.tasks = tasks
-    return problems
+    # A task's resource field is reported by the task check; other stray placeholders here.
+    reported = {p.path for p in problems}
+    return problems + [p for p in stray_problems if p.path not in reported]
+
+
+def _parallel_parameters(doc: Mapping[str, Any], at: tuple[PathItem, ...],
+                         message: str) -> bool:
+    """cfn-lint's schema has no ``Parameters`` on Parallel states, which the States
+    Language allows (they shape the input every branch receives): not a problem."""
+    if at[-1:] != ("Parameters",) or "'Parameters' was unexpected" not in message:
+        return False
+    node: Any = doc
+    for part in at[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, dict) and node.get("Type") == "Parallel"
 
 
 # --- the role ------------------------------------------------------------------------------------
