@@ -63,8 +63,21 @@ _EXPORTS: dict[str, str] = {
         "AlarmOverride ApiAlarms ApiAlarmsArgs ApiAlarmsSpec CacheAlarms CacheAlarmsArgs "
         "CacheAlarmsSpec DatabaseAlarms DatabaseAlarmsArgs DatabaseAlarmsSpec "
         "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec KubernetesServiceAlarms "
-        "KubernetesServiceAlarmsArgs ServiceAlarms ServiceAlarmsArgs ServiceAlarmsSpec"
+        "KubernetesServiceAlarmsArgs QueueAlarms QueueAlarmsArgs "
+        "QueueAlarmsSpec RuleAlarms RuleAlarmsArgs RuleAlarmsSpec ServiceAlarms "
+        "ServiceAlarmsArgs ServiceAlarmsSpec TopicAlarms TopicAlarmsArgs TopicAlarmsSpec "
+        "WorkflowAlarms WorkflowAlarmsArgs WorkflowAlarmsSpec"
     ),
+    "topic": "SubscriberSpec Topic TopicArgs TopicSpec WorkloadRef check_topic",
+    "event_bus": (
+        "EventBus EventBusArgs EventBusSpec InputTransformerSpec RuleSpec RuleTargetSpec "
+        "check_event_bus"
+    ),
+    "workflow": (
+        "Workflow WorkflowArgs WorkflowQueueArgs WorkflowServiceArgs WorkflowSpec "
+        "check_workflow"
+    ),
+    "events": "EventsSpec check_events",
     "dashboard": "Dashboard DashboardArgs DashboardItem DashboardSpec check_dashboard",
     "tracing": "Tracing TracingArgs TracingSpec check_tracing",
     "log_shipping": "LogShipping LogShippingArgs LogShippingSpec check_log_shipping",
@@ -129,6 +142,10 @@ __all__ = [
     "EncryptionKey",
     "EncryptionKeyArgs",
     "EncryptionKeySpec",
+    "EventBus",
+    "EventBusArgs",
+    "EventBusSpec",
+    "EventsSpec",
     "FargateProfileSpec",
     "FunctionAlarms",
     "FunctionAlarmsArgs",
@@ -146,6 +163,7 @@ __all__ = [
     "ImageRepositoryArgs",
     "ImageRepositorySpec",
     "IndexSpec",
+    "InputTransformerSpec",
     "KeySpec",
     "KubernetesService",
     "KubernetesServiceAlarms",
@@ -172,7 +190,15 @@ __all__ = [
     "Platform",
     "PlatformSpec",
     "Problem",
+    "QueueAlarms",
+    "QueueAlarmsArgs",
+    "QueueAlarmsSpec",
     "RouteSpec",
+    "RuleAlarms",
+    "RuleAlarmsArgs",
+    "RuleAlarmsSpec",
+    "RuleSpec",
+    "RuleTargetSpec",
     "S3TriggerSpec",
     "ScheduleTriggerSpec",
     "Secret",
@@ -186,16 +212,32 @@ __all__ = [
     "SnsTriggerSpec",
     "SpecError",
     "SqsTriggerSpec",
+    "SubscriberSpec",
     "Table",
     "TableArgs",
     "TableSpec",
     "TagsSpec",
     "ThrottleSpec",
     "Tier",
+    "Topic",
+    "TopicAlarms",
+    "TopicAlarmsArgs",
+    "TopicAlarmsSpec",
+    "TopicArgs",
+    "TopicSpec",
     "Tracing",
     "TracingArgs",
     "TracingSpec",
     "TriggersSpec",
+    "Workflow",
+    "WorkflowAlarms",
+    "WorkflowAlarmsArgs",
+    "WorkflowAlarmsSpec",
+    "WorkflowArgs",
+    "WorkflowQueueArgs",
+    "WorkflowServiceArgs",
+    "WorkflowSpec",
+    "WorkloadRef",
     "__version__",
     "actions_for",
     "check_alerting",
@@ -208,6 +250,8 @@ __all__ = [
     "check_database",
     "check_eks_cluster",
     "check_encryption_key",
+    "check_event_bus",
+    "check_events",
     "check_function",
     "check_github_oidc",
     "check_grants",
@@ -221,7 +265,9 @@ __all__ = [
     "check_secret",
     "check_service",
     "check_table",
+    "check_topic",
     "check_tracing",
+    "check_workflow",
     "grant_statements",
     "key_alias",
     "load_platform_spec",
@@ -246,9 +292,21 @@ if TYPE_CHECKING:
         FunctionAlarmsSpec,
         KubernetesServiceAlarms,
         KubernetesServiceAlarmsArgs,
+        QueueAlarms,
+        QueueAlarmsArgs,
+        QueueAlarmsSpec,
+        RuleAlarms,
+        RuleAlarmsArgs,
+        RuleAlarmsSpec,
         ServiceAlarms,
         ServiceAlarmsArgs,
         ServiceAlarmsSpec,
+        TopicAlarms,
+        TopicAlarmsArgs,
+        TopicAlarmsSpec,
+        WorkflowAlarms,
+        WorkflowAlarmsArgs,
+        WorkflowAlarmsSpec,
     )
     from .alerting import (
         Alerting,
@@ -323,6 +381,19 @@ if TYPE_CHECKING:
         TIERS,
         TagsSpec,
         Tier,
+    )
+    from .event_bus import (
+        EventBus,
+        EventBusArgs,
+        EventBusSpec,
+        InputTransformerSpec,
+        RuleSpec,
+        RuleTargetSpec,
+        check_event_bus,
+    )
+    from .events import (
+        EventsSpec,
+        check_events,
     )
     from .function import (
         FunctionArgs,
@@ -416,6 +487,14 @@ if TYPE_CHECKING:
         check_table,
         table_grant,
     )
+    from .topic import (
+        SubscriberSpec,
+        Topic,
+        TopicArgs,
+        TopicSpec,
+        WorkloadRef,
+        check_topic,
+    )
     from .tracing import (
         Tracing,
         TracingArgs,
@@ -425,6 +504,14 @@ if TYPE_CHECKING:
     from .validation import (
         ArgsError,
         Problem,
+    )
+    from .workflow import (
+        Workflow,
+        WorkflowArgs,
+        WorkflowQueueArgs,
+        WorkflowServiceArgs,
+        WorkflowSpec,
+        check_workflow,
     )
 
 

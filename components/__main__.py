@@ -41,6 +41,7 @@ from components import (
     DatabaseAlarms,
     EksCluster,
     EncryptionKey,
+    EventBus,
     FunctionAlarms,
     FunctionService,
     GitHubOidc,
@@ -53,10 +54,16 @@ from components import (
     LogShipping,
     Network,
     Pipeline,
+    QueueAlarms,
+    RuleAlarms,
     Secret,
     ServiceAlarms,
     Table,
+    Topic,
+    TopicAlarms,
     Tracing,
+    Workflow,
+    WorkflowAlarms,
     __version__,
 )
 from components.base import PACKAGE
@@ -65,7 +72,8 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping, LogBucket, CodeSigning, EksCluster, LoadBalancerController, KubernetesService,
+    LogShipping, LogBucket, CodeSigning, Topic, EventBus, Workflow, QueueAlarms, TopicAlarms,
+    WorkflowAlarms, RuleAlarms, EksCluster, LoadBalancerController, KubernetesService,
     KubernetesServiceAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""

@@ -45,6 +45,7 @@ from .container_service import (
     SECRET_ARN_RE,
     ServiceEgressArgs,
     ServiceSpec,
+    application_statements,
     check_resolved,
     check_workload,
     default_priority,
@@ -53,7 +54,7 @@ from .container_service import (
 )
 from .eks_cluster import CLOUDWATCH_NAMESPACE, POD_IDENTITY_AGENT, TRACE_PORTS, pod_identity_trust
 from .encryption import aws_context
-from .grants import GrantSpec, grant_statements
+from .grants import GrantSpec
 from .load_balancer import listener_rule, routed_target_group
 from .load_balancer_controller import target_group_name
 from .validation import Problem, check_arn, check_choice, check_key, check_range, raise_for
@@ -106,6 +107,9 @@ class KubernetesServiceArgs(ServiceSpec):
     """Values the platform publishes in SSM Parameter Store: env name -> parameter ARN."""
     extra_grants: NotRequired[list[GrantSpec]]
     """Grants the platform resolved (tables, database users); ARNs may be outputs."""
+    key_actions: NotRequired[list[str]]
+    """KMS actions the application needs on the platform key (named through
+    ``kms_key_alias``), e.g. to publish to encrypted topics and read encrypted queues."""
     extra_environment: NotRequired[dict[str, pulumi.Input[str]]]
     """Environment values the platform resolved (ports, table names)."""
     extra_secrets: NotRequired[dict[str, pulumi.Input[str]]]
@@ -255,8 +259,7 @@ class KubernetesService(pulumi.ComponentResource):
             assume_role_policy=pod_identity_trust(args["cluster_arn"], namespace, key),
             description=f"Application role of {name} (EKS Pod Identity)", tags=tags),
             opts=child_opts(self))
-        statements = grant_statements(args.get("grants", []), "Grant")
-        statements += grant_statements(args.get("extra_grants", []), "Platform")
+        statements = application_statements(args, ctx.region, ctx.account_id)
         statements += secret_statements(args, ctx.region, ctx.account_id,
                                         ("ssm:GetParameter", "ssm:GetParameters"))
         if statements:

@@ -28,7 +28,8 @@ PUBLIC_COMPONENTS = [
     "ContainerService", "FunctionService", "Api", "Table", "Database", "Cache", "Secret",
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
     "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
-    "CodeSigning", "EksCluster", "LoadBalancerController", "KubernetesService",
+    "CodeSigning", "Topic", "EventBus", "Workflow", "QueueAlarms", "TopicAlarms",
+    "WorkflowAlarms", "RuleAlarms", "EksCluster", "LoadBalancerController", "KubernetesService",
     "KubernetesServiceAlarms",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
