@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (importing registers the rules)
     ecs,
     elasticache,
     elb,
+    exceptions,
     iam,
     kms,
     lambda_,

@@ -152,10 +152,10 @@ def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) ->
         ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
 
 
-def test_exception_by_exact_urn_without_expiry(engine: Engine) -> None:
+def test_exception_by_exact_urn(engine: Engine) -> None:
     engine.configure(_with_exception({
         "resource": f"urn:pulumi:prod::platform::{REPO}::orders",
-        "reason": "replaced by the new registry in Q3"}))
+        "reason": "replaced by the new registry in Q3", "expires": "2999-12-31"}))
     assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
         ("ecr-scan-on-push", "advisory", "[exempted] replaced by the new registry in Q3 — "
                                          "imageScanningConfiguration.scanOnPush is not true")]
@@ -173,7 +173,8 @@ def test_expired_exception_stops_applying(engine: Engine) -> None:
 def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
     config = stack_config("prod")
     config["multi-az-footprint"] = {"minAzCount": 3, "exceptions": [
-        {"resource": "orders", "reason": "pilot service, single-tenant until GA"}]}
+        {"resource": "orders", "reason": "pilot service, single-tenant until GA",
+         "expires": "2999-12-31"}]}
     engine.configure(config)
     assert only(engine.analyze_stack(_two_az_service()), "multi-az-footprint") == [
         ("multi-az-footprint", "advisory", "orders",
@@ -182,9 +183,22 @@ def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("setting", "problem"), [
-    ({"exceptions": [{"resource": "legacy-*"}]},
+    ({"exceptions": [{"resource": "legacy-*", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason is required"),
-    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me"}]},
+    ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream"}]},
+     "ecr-scan-on-push: exceptions[0]: expires is required (YYYY-MM-DD): every exception "
+     "lapses and is reviewed"),
+    ({"exceptions": [{"resource": "*", "reason": "vendor mirror, scanned upstream",
+                      "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource '*' would exempt every resource: name the "
+     "resource, use a name pattern with at least three letters or digits in a row, or give "
+     "its exact URN"),
+    ({"exceptions": [{"resource": "urn:pulumi:prod::*", "reason": "vendor mirror, scanned "
+                      "upstream", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource 'urn:pulumi:prod::*' would exempt every "
+     "resource: name the resource, use a name pattern with at least three letters or digits "
+     "in a row, or give its exact URN"),
+    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 8)"),
     ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream",
                       "expires": "31/12/2026"}]},
