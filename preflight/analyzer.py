@@ -544,8 +544,9 @@ class AnalyzerSession:
                 failed.append(target.reg.name)
         if len(failed) <= 1:
             return f"while analysing {first.reg.urn}"
-        shown = ", ".join(failed[-6:])
-        more = f" and {len(failed) - 6} earlier" if len(failed) > 6 else ""
+        # The pack answers in order, so the first unanswered ones are the likeliest cause.
+        shown = ", ".join(failed[:6])
+        more = f" and {len(failed) - 6} more" if len(failed) > 6 else ""
         return f"while analysing one of: {shown}{more}"
 
     def _run(self) -> None:
