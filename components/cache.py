@@ -144,7 +144,7 @@ def check_cache(spec: CacheSpec, tier: Tier | None = None,
         version = _version(text)
         if version is None or text not in ENGINE_VERSIONS[engine]:
             problems.append(Problem(("engine_version",), (
-                f"'{text}' is not a {engine} version ElastiCache offers: use one of "
+                f"'{text}' is not a version ElastiCache offers for {engine}: use one of "
                 f"{', '.join(ENGINE_VERSIONS[engine])}")))
         elif auth == "rbac" and version < IAM_MIN_VERSIONS[engine]:
             least = ".".join(map(str, IAM_MIN_VERSIONS[engine]))

@@ -254,7 +254,7 @@ def check_database(spec: DatabaseSpec, tier: Tier | None = None,
     version = spec.get("engine_version", DEFAULT_VERSIONS[engine])
     if not ENGINE_VERSION_RE[engine].fullmatch(version):
         problems.append(Problem(("engine_version",), (
-            f"'{version}' is not a {engine} version RDS offers: use "
+            f"'{version}' is not a version RDS offers for {engine}: use "
             f"{ENGINE_VERSION_FORMS[engine]} (e.g. {DEFAULT_VERSIONS[engine]})")))
     for i, log in enumerate(spec.get("log_exports", [])):
         problems += check_choice(("log_exports", i), log, LOG_EXPORTS[engine])

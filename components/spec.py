@@ -513,7 +513,7 @@ def _check_placement(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
         for i, zone in enumerate(zones or []):
             match = AZ_RE.match(zone)
             if match and zone not in region.zones:
-                where = ("is not a zone" if match.group(1) == region.name
+                where = ("is not a zone of" if match.group(1) == region.name
                          else "is in another region than")
                 problems.append(Problem(("network", "availability_zones", i), (
                     f"'{zone}' {where} {region.name}: use zones of {region.name} "
