@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 from test_stacks import ROOT, mutate, run_program, stack_config
 
-from components.spec import NAMESPACE, SpecError, namespace_values, parse_platform_spec, \
-    parse_stack_config
+from components.spec import (
+    NAMESPACE,
+    SpecError,
+    namespace_values,
+    parse_platform_spec,
+    parse_stack_config,
+)
 
 SOURCE = "stacks/Pulumi.prod.yaml"
 
