@@ -193,11 +193,11 @@ def _lines(error: ValidationError, shown: str, pack: str) -> Iterable[str]:
         yield f"{where}: {value!r} is not allowed: use {schema['description']}"
     elif kind in ("minLength", "maxLength"):
         bound = "at least" if kind == "minLength" else "at most"
-        yield (f"{where}: must be {bound} {error.validator_value} characters (got "
+        yield (f"{where}: must be {bound} {_json(error.validator_value)} characters (got "
                f"{len(value)})")
     elif kind in ("minimum", "maximum"):
         bound = "at least" if kind == "minimum" else "at most"
-        yield f"{where}: must be {bound} {error.validator_value} (got {_json(value)})"
+        yield f"{where}: must be {bound} {_json(error.validator_value)} (got {_json(value)})"
     else:
         yield f"{where}: {error.message}"
 
@@ -208,5 +208,8 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def _json(value: Any) -> str:
+    """A value as quoted in a message (protobuf hands every number over as a float)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -41,7 +41,7 @@ def load_yaml(path: Path) -> Any:
 
 def load_yaml_document(path: Path, under: tuple[str, ...] = ()) -> YamlDocument:
     try:
-        return load_document(path, _display(path), under)
+        return load_document(path, display_path(path), under)
     except YamlError as exc:
         raise UsageError(str(exc)) from None
 
@@ -181,7 +181,7 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
         hint = f" (stacks: {', '.join(known)})" if known else ""
         raise UsageError(f"stack file not found: {_display(path)}{hint}")
     document = load_yaml_document(path, ("config",))
-    shown = _display(path)
+    shown = display_path(path)
     doc = {} if document.value is None else document.value
     if not isinstance(doc, dict):
         raise UsageError(f"{shown}:1: expected a map with a 'config' key")
