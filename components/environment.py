@@ -7,12 +7,13 @@ means choosing a tier, not writing new rules.
 
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NotRequired
+from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from .validation import Problem, check_choice
+from .validation import Problem, check_choice, check_key
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,19 @@ class TagsSpec(TypedDict):
 
 
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+
+
+def tier_name(spec: Mapping[str, Any]) -> str:
+    """The tier of a component's ``environment``: its ``tier`` when given (a stack named
+    ``qa`` that follows staging), else the environment's own name."""
+    return str(spec.get("tier", spec["environment"]))
+
+
+def check_environment_name(spec: Mapping[str, Any]) -> list[Problem]:
+    """``environment`` names things (any stack name); the tier it follows is a real one."""
+    problems = check_key(("environment",), spec["environment"])
+    where = ("tier",) if "tier" in spec else ("environment",)
+    return problems + check_choice(where, tier_name(spec), list(TIERS))
 
 
 # --- tags ------------------------------------------------------------------------------------

@@ -219,7 +219,8 @@ class Platform(pulumi.ComponentResource):
         overrides = obs.get("alarms", {})
         alerting = Alerting(f"{name}-alerts", {**obs["alerting"], "environment": name,
                                                "kms_key_arn": kms}, opts=self._opts())
-        notify: dict[str, Any] = {"environment": name, "topic_arn": alerting.topic_arn,
+        notify: dict[str, Any] = {"environment": name, "tier": tier.name,
+                                  "topic_arn": alerting.topic_arn,
                   "ok_notifications": alerting.ok_notifications}
         items: list[Any] = []
         for key_, svc_ in services.items():
@@ -276,7 +277,8 @@ class Platform(pulumi.ComponentResource):
         Dashboard(f"{name}-dashboard", {
             **obs.get("dashboard", {}), "environment": name, "region": spec["region"],
             "items": items}, opts=self._opts())
-        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name},
+        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name,
+                                    "tier": tier.name},
                 opts=self._opts())
 
         self.public_url = pulumi.Output.concat("https://", public.dns_name)

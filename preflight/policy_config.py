@@ -133,7 +133,8 @@ def check_policy_config(config: PolicyConfig, schema: Mapping[str, Any],
                         pack: str = "") -> None:
     """Raise :class:`UsageError` with one line per problem of ``config`` against
     ``schema``."""
-    validator = Draft202012Validator(schema)
+    validator = Draft202012Validator(schema,
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(dict(config)),
                     key=lambda e: [str(p) for p in e.absolute_path])
     lines: list[str] = []
@@ -191,6 +192,9 @@ def _lines(error: ValidationError, shown: str, pack: str) -> Iterable[str]:
                 yield f"{where}.{name}: is required" + (f": {about}" if about else "")
     elif kind == "pattern" and schema.get("description"):
         yield f"{where}: {value!r} is not allowed: use {schema['description']}"
+    elif kind == "format":
+        about = f": use {schema['description']}" if schema.get("description") else ""
+        yield f"{where}: {value!r} is not a valid {error.validator_value}{about}"
     elif kind in ("minLength", "maxLength"):
         bound = "at least" if kind == "minLength" else "at most"
         yield (f"{where}: must be {bound} {_json(error.validator_value)} characters (got "

@@ -12,21 +12,25 @@ reinterpret or choke on.
   refused, and so are ``.nan`` and ``.inf``, which JSON cannot carry.
 - Every value keeps the line it was written on (:attr:`YamlDocument.lines`), for messages.
 
+libyaml (through PyYAML) scans and composes the document; the values are built here, so
+that every problem can name its file, line and key.
+
 Every problem is one line, ``<file>:<line>: <key path>: <what is wrong>: <the fix>``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+import yaml
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.events import CollectionEndEvent, CollectionStartEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_DEPTH = 64
 """Deepest nesting of maps and lists accepted (the platform's own files use 6)."""
@@ -107,10 +111,10 @@ def load(path: Path, shown: str, under: tuple[PathItem, ...] = ()) -> YamlDocume
 
 
 def loads(text: str, shown: str, under: tuple[PathItem, ...] = ()) -> YamlDocument:
-    yaml = YAML(typ="safe", pure=True)
     try:
-        _check_depth(yaml.parse(text), shown)
-        node = yaml.compose(text)
+        if _depth_bound(text) > MAX_DEPTH:  # composition recurses per level: look first
+            _check_depth(yaml.parse(text, Loader=_Loader), shown)
+        node = yaml.compose(text, Loader=_Loader)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
@@ -123,22 +127,38 @@ def loads(text: str, shown: str, under: tuple[PathItem, ...] = ()) -> YamlDocume
     doc = YamlDocument(None)
     if node is None:
         return doc
-    builder = _Builder(yaml, shown, doc, under)
+    builder = _Builder(shown, doc, under)
     doc.value = builder.build(node, ())
     if builder.problems:
         raise YamlError(builder.problems)
     return doc
 
 
+def _depth_bound(text: str) -> int:
+    """An upper bound of the document's nesting, in one cheap pass: block nesting needs
+    indentation or a ``- `` per level, flow nesting a bracket per level."""
+    flow = deepest_flow = block = 0
+    for line in text.splitlines():
+        block = max(block, len(line) - len(line.lstrip(" ")) + line.count("- "))
+        for char in line:
+            if char in "[{":
+                flow += 1
+                deepest_flow = max(deepest_flow, flow)
+            elif char in "]}":
+                flow -= 1
+    return block + deepest_flow + 1
+
+
 def _check_depth(events: Iterator[Any], shown: str) -> None:
-    """Refuse deep nesting before composing (composition recurses once per level)."""
+    """Where nesting gets deeper than :data:`MAX_DEPTH`."""
     depth = 0
     for event in events:
         if isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise YamlError([f"{shown}:{event.start_mark.line + 1}: values are nested more "
-                                 f"than {MAX_DEPTH} levels deep: flatten the structure"])
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                raise YamlError([f"{shown}:{line}: values are nested more than {MAX_DEPTH} "
+                                 "levels deep: flatten the structure"])
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
 
@@ -146,14 +166,14 @@ def _check_depth(events: Iterator[Any], shown: str) -> None:
 class _Builder:
     """Nodes to plain values, with the checks above and a line per key path."""
 
-    def __init__(self, yaml: YAML, shown: str, doc: YamlDocument,
-                 under: tuple[PathItem, ...]):
+    def __init__(self, shown: str, doc: YamlDocument, under: tuple[PathItem, ...]):
         self.under = under
-        self.constructor = yaml.constructor
         self.shown = shown
         self.doc = doc
         self.problems: list[str] = []
-        self.count = 0
+        self.sizes: dict[int, int] = {}
+        self.reported: set[int] = set()
+        self.too_deep = False
         self.open: set[int] = set()
 
     def problem(self, node: Node, path: tuple[PathItem, ...], text: str) -> None:
@@ -162,20 +182,42 @@ class _Builder:
         where = f"{render_path(path)}: " if path else ""
         self.problems.append(f"{self.shown}:{node.start_mark.line + 1}: {where}{text}")
 
+    def size(self, node: Node) -> int:
+        """How many values ``node`` expands to, aliases followed (capped just above the
+        limit; 0 for a structure that contains itself, which :meth:`build` reports)."""
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        self.sizes[id(node)] = 0  # a cycle counts nothing more
+        if isinstance(node, MappingNode):
+            children = [v for pair in node.value for v in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total = min(total + self.size(child), MAX_VALUES + 1)
+        self.sizes[id(node)] = total
+        return total
+
     def build(self, node: Node, path: tuple[PathItem, ...]) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            if self.count == MAX_VALUES + 1:
-                # Named where the expansion starts, not deep inside it.
-                while any(isinstance(item, int) for item in path):
-                    path = path[:-1]
-                self.problem(node, path, f"aliases expand to more than {MAX_VALUES} values: "
-                                         "write the values out or use fewer aliases")
+        if len(self.open) >= MAX_DEPTH:
+            if not self.too_deep:
+                self.too_deep = True
+                self.problem(node, (), f"values are nested more than {MAX_DEPTH} levels "
+                                       "deep: flatten the structure")
             return None
         self.doc.lines.setdefault(path, node.start_mark.line + 1)
         if id(node) in self.open:
             self.problem(node, path, "an alias refers to a value that contains it: "
                                      "remove the self-reference")
+            return None
+        if self.size(node) > MAX_VALUES and self._whole_excess(node):
+            if id(node) not in self.reported:  # once, however often it is referred to
+                self.reported.add(id(node))
+                self.problem(node, path, f"aliases expand to more than {MAX_VALUES} "
+                                         "values: write the values out or use fewer aliases")
             return None
         tag = str(node.tag)
         if isinstance(node, ScalarNode):
@@ -193,6 +235,17 @@ class _Builder:
         finally:
             self.open.discard(id(node))
 
+    def _whole_excess(self, node: Node) -> bool:
+        """The expansion is too large here as a whole, not in one child alone (blame lands
+        on the smallest value that is too large)."""
+        if isinstance(node, MappingNode):
+            children = [v for _, v in node.value]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            return True
+        return all(self.size(child) <= MAX_VALUES for child in children)
+
     def scalar(self, node: ScalarNode, path: tuple[PathItem, ...], tag: str) -> Any:
         if tag == _DATE_TAG:
             return node.value
@@ -201,10 +254,10 @@ class _Builder:
                                      "plain string, number, true/false or null")
             return None
         try:
-            value = self.constructor.construct_object(node, deep=True)
-        except (YAMLError, ValueError) as exc:
-            self.problem(node, path, f"{node.value!r} is not a valid {_short(tag)} "
-                                     f"({str(exc).splitlines()[0]})")
+            value = _SCALARS[tag](node.value)
+        except ValueError:
+            self.problem(node, path, f"{node.value!r} is not a valid {_short(tag)}: write it "
+                                     "without the tag, or as the tag's type requires")
             return None
         if isinstance(value, float) and not math.isfinite(value):
             self.problem(node, path, f"{node.value} is not a finite number: write a number "
@@ -246,6 +299,81 @@ class _Builder:
                 continue
             out = {**value, **out}
         return out
+
+
+# --- YAML 1.2 core schema ------------------------------------------------------------------
+# libyaml (through PyYAML) scans and composes; the tags of plain scalars are resolved here
+# by the YAML 1.2 core schema, as the Pulumi CLI's reader does, not PyYAML's YAML 1.1 rules.
+
+_INT_RE = re.compile(r"[-+]?[0-9]+")
+_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOATS = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
+                   "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
+                   "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
+                   ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan}
+
+
+def _int(text: str) -> int:
+    if text[:2] in ("0o", "0x"):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    if not _INT_RE.fullmatch(text):
+        raise ValueError(text)
+    return int(text, 10)
+
+
+def _float(text: str) -> float:
+    if text in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[text]
+    if not _FLOAT_RE.fullmatch(text):
+        raise ValueError(text)
+    return float(text)
+
+
+def _bool(text: str) -> bool:
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    raise ValueError(text)
+
+
+def _null(text: str) -> None:
+    if text not in ("", "~", "null", "Null", "NULL"):
+        raise ValueError(text)
+
+
+_SCALARS: dict[str, Any] = {f"{_TAG}str": str, f"{_TAG}int": _int, f"{_TAG}float": _float,
+                            f"{_TAG}bool": _bool, f"{_TAG}null": _null}
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """Plain scalars by the YAML 1.2 core schema."""
+
+
+for _tag, _pattern, _first in (
+        ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+        ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+        ("float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                  r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+.0123456789"),
+        ("merge", r"^(?:<<)$", "<")):
+    _Resolver.add_implicit_resolver(f"{_TAG}{_tag}", re.compile(_pattern), list(_first))
+
+_Parser = getattr(yaml, "CParser", None)
+if _Parser is not None:  # libyaml: about 25 times faster than pure Python
+    class _Loader(_Parser, _Resolver):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)  # type: ignore[misc]
+            _Resolver.__init__(self)
+else:  # pragma: no cover - PyYAML built without libyaml
+    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                  yaml.parser.Parser, yaml.composer.Composer, _Resolver):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            _Resolver.__init__(self)
 
 
 def _short(tag: str) -> str:

@@ -222,7 +222,7 @@ EXCEPTIONS_SCHEMA: dict[str, Any] = {
                                         "pattern that matches every resource"},
             "reason": {"type": "string", "minLength": 10,
                        "description": "why the resource may break the rule"},
-            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
+            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date",
                         "description": "the last day the exception holds, YYYY-MM-DD"},
         },
         "required": list(_EXCEPTION_KEYS),

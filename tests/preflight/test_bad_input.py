@@ -47,7 +47,7 @@ def bomb() -> str:
     ("config:\n  fixture:a: &x [1, *x]\n",
      ["stacks/Pulumi.bad.yaml:2: fixture:a[1]: an alias refers to a value that contains it: remove the self-reference"]),
     (bomb(),
-     ["stacks/Pulumi.bad.yaml:2: fixture:f: aliases expand to more than 100000 values: write the values out or use fewer aliases"]),
+     ["stacks/Pulumi.bad.yaml:7: fixture:f: aliases expand to more than 100000 values: write the values out or use fewer aliases"]),
     ("config:\n  fixture:deep: " + "[" * 5000 + "]" * 5000 + "\n",
      ["stacks/Pulumi.bad.yaml:2: values are nested more than 64 levels deep: flatten the structure"]),
     ("config:\n  fixture:owners: !!set {ops, sec}\n",

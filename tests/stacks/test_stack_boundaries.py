@@ -108,3 +108,16 @@ def test_external_image_runs_without_a_repository() -> None:
                and r.name.startswith("prod-orders")]
     (container,) = json.loads(task.inputs["containerDefinitions"])
     assert container["image"] == image
+
+
+def test_a_stack_of_any_name_follows_its_tier() -> None:
+    """README: the tier decides the rules, the stack name is free (alarms, alerting, the
+    dashboard and tracing used to take the stack name for a tier and crash)."""
+    registered = run_program("qa", stack_config("staging")).registrations
+    alarms = [r for r in registered if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"]
+    assert alarms and all(r.inputs["name"].startswith("qa-") for r in alarms)
+    (topic,) = [r for r in registered if r.type == "aws:sns/topic:Topic"
+                and r.inputs.get("name") == "qa-alerts"]
+    (rule,) = [r for r in registered if r.type == "aws:xray/samplingRule:SamplingRule"]
+    assert rule.inputs["ruleName"] == "qa-default"
+    assert topic.inputs["kmsMasterKeyId"]
