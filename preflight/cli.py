@@ -4,7 +4,7 @@ Usage::
 
     preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
                       [--format text|json|markdown|sarif] [--output FILE]
-                      [--strict] [--traceback] [--timings]
+                      [--strict] [--traceback] [--timings] [--timeout S] [--pack-timeout S]
     python -m preflight <stack> ...
 
 What it does:
@@ -34,9 +34,13 @@ Options:
 ``--strict``               advisory violations and policies that could not run fail too
 ``--traceback``            show the program's full traceback when it fails
 ``--timings``              print a timing breakdown on stderr
+``--timeout SECONDS``      stop a program that runs longer (default 600)
+``--pack-timeout SECONDS`` stop when the pack takes longer to start or to answer one call
+                           (default 120)
 
 Exit status: 0 clean; 1 mandatory violations (with ``--strict`` also advisory ones and
-policies that could not run); 2 usage, stack config, program or policy pack errors.
+policies that could not run); 2 everything else: usage, stack file, policy config, program
+or policy pack errors, time limits, SIGINT/SIGTERM and internal errors.
 
 Known limits: no provider runs, so provider-side defaults (default tags, computed
 defaults) are not in the inputs the pack sees, and invokes answer with fixed values for
