@@ -121,3 +121,28 @@ def test_a_stack_of_any_name_follows_its_tier() -> None:
     (rule,) = [r for r in registered if r.type == "aws:xray/samplingRule:SamplingRule"]
     assert rule.inputs["ruleName"] == "qa-default"
     assert topic.inputs["kmsMasterKeyId"]
+
+
+def test_rule_quota_counts_the_platforms_own_listener_rules() -> None:
+    """The quota policy follows the platform's wiring: rule -> listener -> load balancer."""
+    from policies.guardrails import Resource, evaluate_stack
+    from policies.guardrails.core import plain
+
+    config = copy.deepcopy(stack_config("dev"))
+    mutate(config, "services.billing", {"cpu": 256, "memory": 512})
+    cap = run_program("dev", config)
+    by_urn = {r.urn: Resource(r.type, r.name, r.urn, plain(r.inputs))
+              for r in cap.registrations if r.custom}
+    for reg in cap.registrations:
+        if reg.urn in by_urn:
+            by_urn[reg.urn].property_dependencies = {
+                k: [by_urn[u] for u in v if u in by_urn]
+                for k, v in reg.property_dependencies.items()}
+    stack = list(by_urn.values())
+    names = {r.urn: r.name for r in stack}
+    found = [(names[u], m) for u, m in evaluate_stack("alb-rule-quota", stack, {"maxRules": 1})]
+    # billing and orders share the internal load balancer; web is alone on the public one.
+    assert found == [("dev-internal-alb", "2 listener rules exceed the quota of 1 rules per "
+                                          "application load balancer: request a higher quota "
+                                          "or spread the services over more load balancers")]
+    assert evaluate_stack("alb-rule-quota", stack) == []
