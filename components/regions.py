@@ -7,7 +7,6 @@ here is refused by the stack validation until it is added: its zone count is nee
 check ``network.azCount``.
 """
 
-from __future__ import annotations
 
 import re
 from dataclasses import dataclass
