@@ -16,7 +16,6 @@ Every problem is one line naming the file and the key path.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .project import UsageError, display_path
+from .project import UsageError, did_you_mean, display_path
 from .yamlfile import YamlError, read_text, render_path
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
@@ -168,7 +167,7 @@ def _lines(error: ValidationError, shown: str, pack: str) -> Iterable[str]:
     elif kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(value) - set(allowed)):
-            hint = _did_you_mean(key, allowed)
+            hint = did_you_mean(key, allowed)
             if not path:
                 pack_name = f" {pack}" if pack else ""
                 yield (f"{shown}: {key}: unknown policy{hint}: the pack{pack_name} has no "
@@ -204,11 +203,6 @@ def _lines(error: ValidationError, shown: str, pack: str) -> Iterable[str]:
         yield f"{where}: must be {bound} {_json(error.validator_value)} (got {_json(value)})"
     else:
         yield f"{where}: {error.message}"
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _json(value: Any) -> str:
