@@ -87,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pack-timeout", type=float, default=120, metavar="SECONDS",
                    help="stop when the pack takes longer to start or to answer one call "
                         "(default: 120)")
+    p.add_argument("--preflight-config", metavar="FILE",
+                   help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
+                        ".preflight.yaml if it exists)")
+    p.add_argument("--cost-base", metavar="FILE",
+                   help="the base branch's JSON report: show the cost difference against it")
+    p.add_argument("--diagram", metavar="FILE",
+                   help="also draw the architecture diagram to FILE (.svg or .png; needs "
+                        "Graphviz)")
+    p.add_argument("--no-insights", action="store_true",
+                   help="skip the AZ-loss, cost and diagram analyses")
     return p
 
 
@@ -257,17 +267,17 @@ def _error(message: str) -> int:
 
 
 def _check_output(output: str) -> None:
-    """The report can be written there: checked before anything runs."""
+    """A report or diagram can be written there: checked before anything runs."""
     from .project import UsageError
 
     path = Path(output)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise UsageError(f"--output {output}: is a directory: name a file")
+        raise UsageError(f"{output}: is a directory: name a file")
     if not parent.is_dir():
-        raise UsageError(f"--output {output}: directory {parent} does not exist")
+        raise UsageError(f"{output}: directory {parent} does not exist")
     if not os.access(path if path.exists() else parent, os.W_OK):
-        raise UsageError(f"--output {output}: not writable: choose another path")
+        raise UsageError(f"{output}: not writable: choose another path")
 
 
 def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> int:
@@ -277,8 +287,9 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     try:
         if args.timeout <= 0 or args.pack_timeout <= 0:
             raise UsageError("--timeout and --pack-timeout take a number of seconds above 0")
-        if args.output:
-            _check_output(args.output)
+        for output in (args.output, args.diagram):
+            if output:
+                _check_output(output)
         project_dir = Path(args.project_dir).resolve()
         project = load_project(project_dir)
         config = load_stack_config(project, args.stack)
@@ -312,9 +323,14 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         provider_urn,
     )
     from .capture import STACK_TYPE, Registration, engine_urn
+    from .insights import read_base
+    from .insights.settings import load_settings, settings_path
 
     try:
         location = locate_pack(pack_dir)
+        settings = load_settings(settings_path(project.stack_config_dir, args.stack,
+                                               args.preflight_config))
+        base = read_base(args.cost_base) if args.cost_base else None
     except UsageError as exc:
         return _error(str(exc))
     organization = os.environ.get("PULUMI_ORGANIZATION", "organization")
@@ -402,6 +418,16 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         if program_errors:
             progress.stop()
             return _error("the program logged an error: " + program_errors[0].message)
+        insights = None
+        if not args.no_insights:
+            # While the pack works through the last resources in its own process.
+            from .insights import analyse
+
+            insights = analyse([t.reg for t in targets], pack_dir=pack_dir,
+                               policy_config=policy_config, settings=settings,
+                               region=config.values.get("aws:region", ""), base=base,
+                               image=args.diagram or "")
+            timings.mark("insights")
         analysis = session.finish(targets, timeout=2 * pack_timeout + 5)
         progress.analysed = analysis.analyzed
         progress.stop()
@@ -429,6 +455,11 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
                           strict=args.strict, pack_version=location.version,
                           stack_urn=stack_urn)
     report.stack_file_text = read_text(config.path)
+    if insights is not None:
+        from .insights import add_budget_findings
+
+        report.insights = insights
+        add_budget_findings(report, insights)
     report.logs = ([LogLine("program", e.severity, e.message, e.urn) for e in result.logs]
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
     if args.output:

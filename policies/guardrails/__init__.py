@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (importing registers the rules)
     network,
     provider,
     rds,
+    resilience,
     s3,
     waf,
 )

@@ -167,7 +167,7 @@ def test_output_path_is_checked_before_anything_runs(runner: Runner) -> None:
                             ("stacks", "is a directory: name a file")):
         proc = runner("dev", "--output", output, env={"FIXTURE_PID_FILE": str(pids)})
         assert (proc.returncode, proc.stderr) == (
-            2, f"preflight: error: --output {output}: {problem}\n")
+            2, f"preflight: error: {output}: {problem}\n")
     assert not pids.exists()  # the pack never started, the program never ran
 
 
