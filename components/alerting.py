@@ -23,9 +23,8 @@ from typing_extensions import TypedDict
 from .alarms import SIGNALS, AlarmOverride, check_alarm_overrides
 from .base import Statement, child_opts, invoke_opts, policy_document, type_token
 from .dashboard import DashboardSpec, check_dashboard
-from .environment import TIERS
 from .tracing import TracingSpec, check_tracing
-from .validation import PathItem, Problem, check_choice, did_you_mean, raise_for
+from .validation import PathItem, Problem, check_key, did_you_mean, raise_for
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
@@ -48,10 +47,8 @@ class AlertingArgs(AlertingSpec):
     """Alerting settings plus the environment and the platform key."""
 
     environment: str
-    """Tier name; the topic is ``<name_prefix>-alerts``."""
-    name_prefix: NotRequired[str]
-    """First part of the topic's name and of the alarm names it accepts (default
-    ``environment``): give each stack that shares an account and tier its own."""
+    """Environment (stack) name, e.g. ``prod`` or ``qa``; the topic is
+    ``<environment>-alerts``."""
     kms_key_arn: pulumi.Input[str]
     """The platform's customer-managed KMS key (``kms_master_key_id`` of the topic)."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
@@ -125,17 +122,17 @@ class Alerting(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("Alerting"), name, None, opts)
         problems = check_alerting(args)
-        problems += check_choice(("environment",), args["environment"], list(TIERS))
+        # The environment names the topic: any stack name, not only a tier's.
+        problems += check_key(("environment",), args["environment"])
         raise_for("Alerting", name, problems)
 
         self.ok_notifications = args.get("ok_notifications", True)
         account_id = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
         region = aws.get_region_output(opts=invoke_opts(self)).region
-        prefix = args.get("name_prefix", args["environment"])
-        physical = topic_name(prefix)
+        physical = topic_name(args["environment"])
         known_arn = pulumi.Output.concat("arn:aws:sns:", region, ":", account_id, ":", physical)
         alarms = pulumi.Output.concat("arn:aws:cloudwatch:", region, ":", account_id, ":alarm:",
-                                      prefix, "-*")
+                                      args["environment"], "-*")
 
         topic = aws.sns.Topic(f"{name}-topic", aws.sns.TopicArgs(
             name=physical, kms_master_key_id=args["kms_key_arn"], tags=args.get("tags")),

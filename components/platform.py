@@ -43,7 +43,7 @@ from .dashboard import Dashboard
 from .database import Database
 from .eks_cluster import EksCluster
 from .encryption import EncryptionKey, key_alias
-from .environment import TIERS
+from .environment import TIERS, global_tags
 from .event_bus import EventBus
 from .events import EventFlow
 from .function import FunctionService
@@ -54,7 +54,7 @@ from .kubernetes_service import KubernetesService
 from .load_balancer import LoadBalancer
 from .load_balancer_controller import LoadBalancerController
 from .network import Network, subnet_cidrs
-from .pipeline import Pipeline, pipeline_build_role_name
+from .pipeline import Pipeline, pipeline_build_role_name, pipeline_service_path
 from .secret import Secret
 from .spec import (
     PLATFORM_SECRET,
@@ -90,16 +90,11 @@ class Platform(pulumi.ComponentResource):
         tier = TIERS[spec["environment"]]
         env = spec["environment"]
         retention = spec.get("log_retention_days", tier.log_retention_days)
-        tags = spec["tags"]
-        global_tags = {"environment": env, "owner": tags["owner"],
-                       "cost-centre": tags["cost_centre"],
-                       "data-classification": tags["data_classification"],
-                       "managed-by": "pulumi", **tags.get("extra", {})}
 
         # The one provider every child uses: the region and the global tag layer.
         provider = aws.Provider(f"{name}-aws", aws.ProviderArgs(
             region=spec["region"],
-            default_tags=aws.ProviderDefaultTagsArgs(tags=global_tags)),
+            default_tags=aws.ProviderDefaultTagsArgs(tags=global_tags(env, spec["tags"]))),
             opts=child_opts(self))
         self._opts = lambda: child_opts(self, providers={"aws": provider})
 
@@ -196,9 +191,16 @@ class Platform(pulumi.ComponentResource):
             pushers = ([pulumi.Output.concat("arn:aws:iam::", account, ":role/",
                                              pipeline_build_role_name(pipeline_name))]
                        if key_ in spec.get("pipelines", {}) else [])
-            repo = repos[key_] = ImageRepository(f"{name}-{key_}-images", {
-                "repository_name": f"{name}-{key_}", "kms_key_arn": kms,
-                "pusher_role_arns": pushers, "protect": tier.protect}, opts=self._opts())
+            # A service runs its own repository's image, or an external one pinned by
+            # digest (then it has no repository and no pipeline).
+            image_source: dict[str, Any] = {}
+            if "image" not in svc:
+                repo = repos[key_] = ImageRepository(f"{name}-{key_}-images", {
+                    "repository_name": f"{name}-{key_}", "kms_key_arn": kms,
+                    "pusher_role_arns": pushers, "protect": tier.protect},
+                    opts=self._opts())
+                image_source = {"repository_url": repo.repository_url,
+                                "repository_arn": repo.repository_arn}
             grants, environment, parameters, egress = self._service_access(
                 name, key_, svc, tables, databases, caches)
             flow_access = flow.access("services", key_)
@@ -212,8 +214,8 @@ class Platform(pulumi.ComponentResource):
                 "key": key_, "vpc_id": network.vpc_id, "az_count": az_count,
                 "require_task_per_az": tier.desired_at_least_az_count,
                 "listener_arn": lb.https_listener_arn,
-                "repository_url": repo.repository_url, "repository_arn": repo.repository_arn,
-                **kms_ref, "extra_grants": grants, "extra_environment": environment,
+                **image_source, **kms_ref, "extra_grants": grants,
+                "extra_environment": environment,
                 "egress": egress, **({"key_actions": flow_access.key_actions}
                                      if flow_access.key_actions else {})}
             if svc.get("runtime") == "eks":
@@ -289,7 +291,8 @@ class Platform(pulumi.ComponentResource):
         for key_, pipe in sorted(spec.get("pipelines", {}).items()):
             delivered = services[key_]
             Pipeline(f"{name}-{key_}-delivery", {
-                "approval_before": tier.name == "prod", **pipe,
+                "approval_before": tier.name == "prod",
+                "service_path": pipeline_service_path(key_, pipe), **pipe,
                 "repository_name": f"{name}-{key_}",
                 "repository_arn": repos[key_].repository_arn,
                 "repository_url": delivered.repository_url,
@@ -304,10 +307,10 @@ class Platform(pulumi.ComponentResource):
         # --- observability -----------------------------------------------------------------
         obs: Any = spec.get("observability", {"alerting": {}})
         overrides = obs.get("alarms", {})
-        named = {"environment": env, "name_prefix": name}
-        alerting = Alerting(f"{name}-alerts", {**obs["alerting"], **named,
+        alerting = Alerting(f"{name}-alerts", {**obs["alerting"], "environment": name,
                                                "kms_key_arn": kms}, opts=self._opts())
-        notify: dict[str, Any] = {**named, "topic_arn": alerting.topic_arn,
+        notify: dict[str, Any] = {"environment": name, "tier": tier.name,
+                                  "topic_arn": alerting.topic_arn,
                   "ok_notifications": alerting.ok_notifications}
         items: list[Any] = []
         for key_, svc_ in services.items():
@@ -381,9 +384,10 @@ class Platform(pulumi.ComponentResource):
         items += self._event_alarms(name, spec, flow, notify, overrides, topics, workflows,
                                     bus)
         Dashboard(f"{name}-dashboard", {
-            **obs.get("dashboard", {}), **named, "region": spec["region"],
+            **obs.get("dashboard", {}), "environment": name, "region": spec["region"],
             "items": items}, opts=self._opts())
-        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), **named},
+        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name,
+                                    "tier": tier.name},
                 opts=self._opts())
 
         self.public_url = pulumi.Output.concat("https://", public.dns_name)

@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (importing registers the rules)
     elasticache,
     elb,
     events,
+    exceptions,
     iam,
     kms,
     lambda_,

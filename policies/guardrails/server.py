@@ -2,6 +2,8 @@
 
 - ``Configure`` rejects invalid exceptions and parameters with INVALID_ARGUMENT, so a bad
   policy config stops the preview with a clear message instead of being ignored.
+- It records every enabled policy's exceptions, which the exception audits
+  (:mod:`.exceptions`) check against the whole stack.
 - Findings covered by a valid exception (message starting ``[exempted] ``) are reported at
   the advisory level whatever the policy's enforcement level: visible, never blocking.
 
@@ -22,7 +24,7 @@ import pulumi_policy.policy as _policy
 from google.protobuf import json_format
 from pulumi.runtime import proto
 
-from .core import EXEMPTED_PREFIX, REGISTRY
+from .core import EXEMPTED_PREFIX, REGISTRY, set_configured_exceptions
 from .pack import config_problems, one_stack_analysis
 
 
@@ -93,6 +95,10 @@ class GuardrailAnalyzer(_policy._PolicyAnalyzerServicer):
         if problems:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           "invalid policy pack configuration:\n" + "\n".join(problems))
+        set_configured_exceptions({
+            name: REGISTRY[name].settings(props).exceptions for name, props in config.items()
+            if name in REGISTRY
+            and request.policyConfig[name].enforcementLevel != proto.DISABLED})
         return super().Configure(request, context)
 
     def Analyze(self, request: Any, context: Any) -> Any:

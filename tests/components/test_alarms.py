@@ -117,7 +117,7 @@ POD_DIMS = {"ClusterName": "prod-k8s-eks", "Namespace": "orders", "Service": "or
 
 
 def kubernetes_service(**spec: Any) -> Capture:
-    args: Any = {"environment": "prod", "name_prefix": "prod-k8s", "key": "orders",
+    args: Any = {"environment": "prod-k8s", "tier": "prod", "key": "orders",
                  **SERVICE_WIRING, "cluster_name": "prod-k8s-eks", "namespace": "orders",
                  "service_name": "orders", "min_replicas": 3, **spec}
     return run(lambda: KubernetesServiceAlarms("orders", args))

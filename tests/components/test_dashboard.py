@@ -181,7 +181,7 @@ def test_kubernetes_service_section_reads_container_insights():
         "cluster_name": "prod-k8s-eks", "namespace": "inventory", "service_name": "inventory",
         "load_balancer_arn_suffix": "app/internal/1",
         "target_group_arn_suffix": "targetgroup/prod-k8s-eks-inventory/2"}}],
-        name_prefix="prod-k8s")
+        environment="prod-k8s")
     assert name == "prod-k8s-platform"
     metrics = {w["properties"]["title"]: w["properties"]["metrics"]
                for w in parsed["widgets"] if w["type"] == "metric"}
