@@ -116,7 +116,8 @@ INVALID = [
     ([("pipelines.inventory", {
         "connectionArn": "arn:aws:codeconnections:eu-west-1:123456789012:connection/"
                          "6c1f6a2e-3a8e-4d0b-9b52-0f4f2b6d1c11",
-        "repository": "example-org/microservices-platform", "branch": "main"})],
+        "repository": "example-org/microservices-platform", "branch": "main",
+        "servicePath": "services/web"})],
      ["pipelines.inventory: service 'inventory' runs on eks and a pipeline deploys to ECS: "
       "deploy it by setting its imageDigest, or remove the pipeline"]),
     ([("services.kube-system", {"runtime": "eks", "imageDigest": "sha256:" + "b" * 64,
