@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .core import Resource, Settings, is_unknown, resource_policy, unknown
+from .core import Resource, Settings, Stack, is_unknown, resource_policy, stack_policy, unknown
 
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 PARAMETER = "aws:ssm/parameter:Parameter"
 
 
@@ -55,3 +57,40 @@ def parameter_cmk(r: Resource, s: Settings) -> Iterator[str]:
         yield unknown("type", "a secret parameter is encrypted with the platform key")
     elif kind == "SecureString" and r.get("keyId") is None:
         yield "keyId is not set (the AWS-managed key cannot be scoped or audited)"
+
+
+@stack_policy(
+    "secretsmanager-rotation",
+    types=(SECRET, SECRET_ROTATION),
+    description="Secrets rotate automatically (a rotation schedule and function); a secret "
+                "that cannot (a vendor's key) is a reasoned exception.",
+    severity="medium", fsbp=("SecretsManager.1", "SecretsManager.4"),
+    refs=("cdk-nag SMG4", "checkov CKV2_AWS_57"),
+    remediation="Add aws.secretsmanager.SecretRotation for the secret with rotationLambdaArn "
+                "and rotationRules {automaticallyAfterDays <= 90} (the Secret component's "
+                "rotationDays), or list the secret as an exception with the manual rotation "
+                "procedure.",
+)
+def secret_rotation(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    rotations = stack.of_type(SECRET_ROTATION)
+    for secret in stack.of_type(SECRET):
+        if not any(secret in r.deps("secretId") for r in rotations):
+            yield secret, "secret has no rotation schedule"
+
+
+@resource_policy(
+    "secretsmanager-no-plaintext-value",
+    types=(SECRET_VERSION,),
+    description="Secret values never come from the program or plaintext configuration: a "
+                "secret version's value is a Pulumi secret (or is written outside Pulumi).",
+    severity="critical", guardrail="no-static-credentials",
+    refs=("checkov CKV_SECRET_6",),
+    remediation="Let the rotation function or an operator write the value (no SecretVersion "
+                "in the program), or pass config.require_secret(...) so it is encrypted in "
+                "configuration and state.",
+)
+def no_plaintext_value(r: Resource, s: Settings) -> Iterator[str]:
+    for key in ("secretString", "secretBinary"):
+        value = r.get(key)
+        if value is not None and not is_unknown(value) and key not in r.secrets:
+            yield f"{key} is a plaintext value written in the program or its configuration"

@@ -127,3 +127,22 @@ def failure_destination(stack: Stack, s: Settings) -> Iterator[tuple[Resource, s
         if any(c.get("destinationConfig.onFailure.destination") is not None for c in configs):
             continue
         yield fn, "function has neither a dead-letter queue nor an on-failure destination"
+
+
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+
+
+@resource_policy(
+    "lambda-function-url-auth",
+    types=(FUNCTION_URL,),
+    description="Function URLs require IAM authentication (authorizationType AWS_IAM).",
+    severity="high", fsbp=("Lambda.1",), refs=("checkov CKV_AWS_258",),
+    remediation="Set authorizationType: AWS_IAM and sign requests (SigV4), or put the "
+                "function behind API Gateway with an authorizer and throttling.",
+)
+def function_url_auth(r: Resource, s: Settings) -> Iterator[str]:
+    kind = r.get("authorizationType")
+    if is_unknown(kind):
+        yield unknown("authorizationType", "callers are authenticated")
+    elif kind != "AWS_IAM":
+        yield f"authorizationType is {kind or 'not set'}; anyone on the internet may invoke it"

@@ -20,9 +20,23 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .core import LEVELS, REGISTRY, ConfigError, PolicyRecord, Resource, Stack, plain
+from .core import (
+    LEVELS,
+    REGISTRY,
+    ConfigError,
+    PolicyRecord,
+    Resource,
+    Stack,
+    plain,
+    secret_keys,
+)
 
 PACK_NAME = "microservices-platform"
+PACK_VERSION = "0.1.0"
+"""Kept equal to PulumiPolicy.yaml's version (the CLI reads that one; a test checks both)."""
+PACK_DESCRIPTION = ("Guardrails for the microservices platform on AWS: multi-AZ footprints, "
+                    "TLS everywhere, scanned images, no static credentials, least privilege.")
+PACK_REPOSITORY = "https://github.com/microservices-platform/microservices-platform"
 FSBP = "aws-foundational-security-best-practices"
 
 
@@ -40,7 +54,7 @@ def _resource_validation(record: PolicyRecord):
             report(_config_error(record, exc), None)
             return
         resource = Resource(args.resource_type, args.name, args.urn, plain(args.props),
-                            protect=bool(args.opts.protect))
+                            protect=bool(args.opts.protect), secrets=secret_keys(args.props))
         for message in record.check(resource, settings):
             report(settings.render(resource, message), None)
     return validate
@@ -66,7 +80,7 @@ def _stack_model(args: StackValidationArgs) -> Stack:
     by_id: dict[int, Resource] = {}
     for pr in args.resources:
         by_id[id(pr)] = Resource(pr.resource_type, pr.name, pr.urn, plain(pr.props),
-                                 protect=bool(pr.opts.protect))
+                                 protect=bool(pr.opts.protect), secrets=secret_keys(pr.props))
     for pr in args.resources:
         res = by_id[id(pr)]
         res.parent = by_id.get(id(pr.parent)) if pr.parent is not None else None
