@@ -50,11 +50,18 @@ def imdsv2(r: Resource, s: Settings) -> Iterator[str]:
                "read the instance role's credentials")
 
 
+def _boolean(value: Any) -> Any:
+    """Launch templates take "true"/"false" strings where instances take booleans."""
+    if isinstance(value, str) and not is_unknown(value):
+        return {"true": True, "false": False}.get(value.lower(), value)
+    return value
+
+
 def _public_ip_setting(r: Resource) -> Any:
     if r.type == INSTANCE:
-        return r.get("associatePublicIpAddress")
-    settings = [ni.get("associatePublicIpAddress") for ni in as_list(r.get("networkInterfaces"))
-                if isinstance(ni, dict)]
+        return _boolean(r.get("associatePublicIpAddress"))
+    settings = [_boolean(ni.get("associatePublicIpAddress"))
+                for ni in as_list(r.get("networkInterfaces")) if isinstance(ni, dict)]
     if any(is_unknown(v) for v in settings):
         return next(v for v in settings if is_unknown(v))
     return True if True in settings else (False if settings else None)
@@ -97,10 +104,10 @@ def no_public_ip(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
 
 
 def _ebs_encrypted(path: str, ebs: Any) -> Iterator[str]:
-    value = ebs.get("encrypted") if isinstance(ebs, dict) else None
+    value = _boolean(ebs.get("encrypted")) if isinstance(ebs, dict) else None
     if is_unknown(value):
         yield unknown(f"{path}.encrypted", "the volume is encrypted")
-    elif value is not True and str(value).lower() != "true":
+    elif value is not True:
         yield f"{path}.encrypted is not true"
 
 

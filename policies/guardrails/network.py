@@ -97,13 +97,15 @@ def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
                 continue
             subnets = resource.deps(prop, (SUBNET,))
             claim = f"{prop} spans {need} availability zones"
-            if isinstance(listed, list) and len(listed) < need:
-                yield resource, (f"{prop} lists {len(listed)} subnet(s), so it spans at most "
-                                 f"{len(listed)} availability zone(s); at least {need} are "
-                                 "required")
-                continue
+            # Fewer subnets than zones needed is single-AZ (or too few zones) whatever the
+            # zones turn out to be; say so rather than that the zones are unknown.
+            too_few = (f"{prop} lists {len(listed)} subnet(s), so it spans at most "
+                       f"{len(listed)} availability zone(s); at least {need} are required"
+                       if isinstance(listed, list) and len(listed) < need else None)
             if not subnets:
-                if is_unknown(listed):
+                if too_few:
+                    yield resource, too_few
+                elif is_unknown(listed):
                     yield resource, unknown(prop, claim)
                 else:
                     yield resource, (f"{prop} names subnets that are not resources of this "
@@ -113,7 +115,8 @@ def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
             for subnet in subnets:
                 zone = subnet_zone(subnet)
                 if zone is None or is_unknown(zone):
-                    yield resource, unknown(f"availabilityZone of subnet {subnet.name}", claim)
+                    yield resource, too_few or unknown(
+                        f"availabilityZone of subnet {subnet.name}", claim)
                     break
                 zones.add(zone)
             else:

@@ -108,6 +108,8 @@ def estate(**change: Any) -> Callable[[], None]:
             "image": change.get("image",
                                 f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/orders:1.0.0"),
             "readonlyRootFilesystem": True,
+            "healthCheck": {"command": ["CMD", "/app/healthcheck"], "interval": 15,
+                            "timeout": 5, "retries": 3},
             "environment": [{"name": k, "value": v}
                             for k, v in change.get("env", {"LOG_LEVEL": "info"}).items()],
             "logConfiguration": {"logDriver": "awslogs",
@@ -128,7 +130,7 @@ def estate(**change: Any) -> Callable[[], None]:
                         cloud_watch_log_group_name="/ecs/exec",
                         cloud_watch_encryption_enabled=True))))
         zones = change.get("service_zones", ZONES)
-        aws.ecs.Service(
+        service = aws.ecs.Service(
             "orders", cluster=cluster.arn, task_definition=task.arn, launch_type="FARGATE",
             desired_count=3,
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
@@ -138,6 +140,20 @@ def estate(**change: Any) -> Callable[[], None]:
                 enable=True, rollback=True),
             load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
                 target_group_arn=tg.arn, container_name="app", container_port=8080)])
+        scaling = aws.appautoscaling.Target(
+            "orders", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
+            min_capacity=3, max_capacity=9)
+        aws.appautoscaling.Policy(
+            "orders-cpu", policy_type="TargetTrackingScaling",
+            service_namespace=scaling.service_namespace,
+            scalable_dimension=scaling.scalable_dimension, resource_id=scaling.resource_id,
+            target_tracking_scaling_policy_configuration=(
+                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=60.0,
+                    predefined_metric_specification=aws.appautoscaling.
+                    PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="ECSServiceAverageCPUUtilization"))))
         aws.cloudwatch.LogGroup("orders", name="/svc/orders", retention_in_days=365,
                                 kms_key_id=KEY_ARN)
         aws.kms.Key("data", enable_key_rotation=True, opts=PROTECT)
@@ -227,7 +243,8 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
      [("lb-listener-no-plaintext", "http",
        "HTTP listener serves plaintext; its default actions must only redirect to HTTPS")]),
     ({"scan_on_push": False},
-     [("ecr-scan-on-push", "orders", "imageScanningConfiguration.scanOnPush is not true")]),
+     [("ecr-scan-on-push", "orders", "imageScanningConfiguration.scanOnPush is not true and "
+                                     "no registry scanning rule covers the repository")]),
     ({"image": "nginx:1.27"},
      [("ecs-image-provenance", "orders", "container app image nginx:1.27 is neither from the "
                                          "platform's ECR nor pinned by digest")]),
@@ -238,8 +255,8 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
      [("elasticache-in-transit-encryption", "sessions", "transitEncryptionEnabled is not true")]),
     ({"app_cidr": "0.0.0.0/0"},
      [("security-group-no-public-ingress", "app-from-alb",
-       "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 on an application "
-       "load balancer's security group may be open to the internet")]),
+       "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 on a security "
+       "group used only by application load balancers may be open to the internet")]),
 ])
 def test_changes_to_the_sdk_program_are_caught(change: dict[str, Any],
                                                expected: list[tuple[str, str, str]]) -> None:
