@@ -154,18 +154,41 @@ def authorization(r: Resource, s: Settings) -> Iterator[str]:
         yield f"{key} is NONE; the route is open to anyone"
 
 
-@resource_policy(
+THROTTLING = ("throttlingBurstLimit", "throttlingRateLimit")
+
+
+def _throttled_routes(stage: Resource) -> set[str]:
+    settings = stage.get("routeSettings")
+    if not isinstance(settings, list):
+        return set()
+    return {item["routeKey"] for item in settings if isinstance(item, dict)
+            and isinstance(item.get("routeKey"), str)
+            and all(item.get(key) is not None for key in THROTTLING)}
+
+
+@stack_policy(
     "apigateway-http-throttling",
-    types=(HTTP_STAGE,),
-    description="HTTP API stages set default throttling limits.",
+    types=(HTTP_STAGE, ROUTE, HTTP_API),
+    description="HTTP API stages throttle every route: default limits, or route settings "
+                "for each of the API's routes.",
     severity="medium", refs=("cdk-nag APIGWDefaultThrottling",),
-    remediation="Set defaultRouteSettings {throttlingBurstLimit, throttlingRateLimit}.",
+    remediation="Set defaultRouteSettings {throttlingBurstLimit, throttlingRateLimit} (and "
+                "tighter routeSettings where a route needs them).",
 )
-def http_throttling(r: Resource, s: Settings) -> Iterator[str]:
-    for key in ("throttlingBurstLimit", "throttlingRateLimit"):
-        value = r.get(f"defaultRouteSettings.{key}")
-        if value is None:
-            yield f"defaultRouteSettings.{key} is not set"
+def http_throttling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for stage in stack.of_type(HTTP_STAGE):
+        missing = [key for key in THROTTLING
+                   if stage.get(f"defaultRouteSettings.{key}") is None]
+        if not missing:
+            continue
+        apis = stage.deps("apiId", (HTTP_API,))
+        routes = [r for api in apis for r in stack.referencing(api, (ROUTE,), "apiId")]
+        keys = [r.get("routeKey") for r in routes]
+        if routes and all(isinstance(k, str) for k in keys) \
+                and set(keys) <= _throttled_routes(stage):
+            continue
+        for key in missing:
+            yield stage, f"defaultRouteSettings.{key} is not set"
 
 
 @resource_policy(

@@ -88,12 +88,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def secret_keys(props: Mapping[str, Any]) -> frozenset[str]:
-    """The top-level properties the engine sent as secrets."""
-    return frozenset(k for k, v in props.items()
-                     if isinstance(v, Mapping) and v.get(SIGNATURE_KEY) == SECRET_SIGNATURE)
-
-
 def unknown(path: str, claim: str) -> str:
     """The fail-closed message for a value a mandatory rule needs but preview cannot see."""
     return f"{path} is unknown at preview; cannot prove {claim}"
@@ -164,8 +158,6 @@ class Resource:
     urn: str
     props: dict[str, Any]
     protect: bool = False
-    secrets: frozenset[str] = frozenset()
-    """Top-level properties that arrived as secrets (the engine marks them)."""
     parent: Resource | None = None
     dependencies: list[Resource] = field(default_factory=list)
     property_dependencies: dict[str, list[Resource]] = field(default_factory=dict)

@@ -79,18 +79,18 @@ def secret_rotation(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]
 
 
 @resource_policy(
-    "secretsmanager-no-plaintext-value",
+    "secretsmanager-no-value-in-program",
     types=(SECRET_VERSION,),
-    description="Secret values never come from the program or plaintext configuration: a "
-                "secret version's value is a Pulumi secret (or is written outside Pulumi).",
-    severity="critical", guardrail="no-static-credentials",
+    description="Programs do not write secret values: a secret version's value would pass "
+                "through the program, its configuration and the Pulumi state (a Pulumi secret "
+                "is only encrypted there, still held).",
+    severity="high", guardrail="no-static-credentials",
     refs=("checkov CKV_SECRET_6",),
-    remediation="Let the rotation function or an operator write the value (no SecretVersion "
-                "in the program), or pass config.require_secret(...) so it is encrypted in "
-                "configuration and state.",
+    remediation="Create only the secret (the Secret component); let its rotation function or "
+                "an operator (aws secretsmanager put-secret-value) write the value.",
 )
-def no_plaintext_value(r: Resource, s: Settings) -> Iterator[str]:
-    for key in ("secretString", "secretBinary"):
-        value = r.get(key)
-        if value is not None and not is_unknown(value) and key not in r.secrets:
-            yield f"{key} is a plaintext value written in the program or its configuration"
+def no_value_in_program(r: Resource, s: Settings) -> Iterator[str]:
+    for key in ("secretString", "secretBinary", "secretStringWo"):
+        if r.get(key) is not None:
+            yield (f"{key} is set: the secret's value passes through the program and the "
+                   "Pulumi state")

@@ -28,7 +28,6 @@ from .core import (
     Resource,
     Stack,
     plain,
-    secret_keys,
 )
 
 PACK_NAME = "microservices-platform"
@@ -54,7 +53,7 @@ def _resource_validation(record: PolicyRecord):
             report(_config_error(record, exc), None)
             return
         resource = Resource(args.resource_type, args.name, args.urn, plain(args.props),
-                            protect=bool(args.opts.protect), secrets=secret_keys(args.props))
+                            protect=bool(args.opts.protect))
         for message in record.check(resource, settings):
             report(settings.render(resource, message), None)
     return validate
@@ -80,7 +79,7 @@ def _stack_model(args: StackValidationArgs) -> Stack:
     by_id: dict[int, Resource] = {}
     for pr in args.resources:
         by_id[id(pr)] = Resource(pr.resource_type, pr.name, pr.urn, plain(pr.props),
-                                 protect=bool(pr.opts.protect), secrets=secret_keys(pr.props))
+                                 protect=bool(pr.opts.protect))
     for pr in args.resources:
         res = by_id[id(pr)]
         res.parent = by_id.get(id(pr.parent)) if pr.parent is not None else None

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.guardrails import Resource
-from policies.guardrails.core import SECRET_SIGNATURE, SIGNATURE_KEY, plain, secret_keys
+from policies.guardrails.core import SECRET_SIGNATURE, SIGNATURE_KEY, plain
 
 ACCT = "123456789012"
 REGION = "eu-west-1"
@@ -337,8 +337,8 @@ BASELINES: dict[str, dict[str, Any]] = {
                                            "authorizationType": "AWS_IAM"},
     "aws:apigateway/restApi:RestApi": {"name": "orders", "body": json.dumps(OPENAPI)},
     "aws:apigatewayv2/api:Api": {"protocolType": "HTTP"},
-    "aws:secretsmanager/secretVersion:SecretVersion": {"secretId": SECRET_ARN,
-                                                       "secretString": secret("s3cr3t")},
+    "aws:secretsmanager/secretVersion:SecretVersion": {
+        "secretId": SECRET_ARN, "secretStringWo": None, "secretString": None},
 }
 ALWAYS_VIOLATING = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey",
                     "aws:iam/userLoginProfile:UserLoginProfile")
@@ -347,8 +347,7 @@ ALWAYS_VIOLATING = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey",
 def resource(type_: str, props: Mapping[str, Any] | None = None, *, name: str = "r",
              protect: bool = True) -> Resource:
     props = copy.deepcopy(dict(BASELINES[type_] if props is None else props))
-    return Resource(type_, name, urn(type_, name), plain(props), protect=protect,
-                    secrets=secret_keys(props))
+    return Resource(type_, name, urn(type_, name), plain(props), protect=protect)
 
 
 def urn(type_: str, name: str) -> str:

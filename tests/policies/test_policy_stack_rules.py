@@ -121,6 +121,14 @@ def compliant() -> StackBuilder:
           stageName="stage")
     b.add("aws:wafv2/webAclAssociation:WebAclAssociation", "stage-waf",
           {"resourceArn": UNKNOWN}, resourceArn="stage", webAclArn="acl")
+    b.add("aws:apigatewayv2/api:Api", "http-api", {"protocolType": "HTTP"})
+    b.add("aws:apigatewayv2/route:Route", "http-route", {"apiId": UNKNOWN,
+                                                        "routeKey": "GET /orders"},
+          apiId="http-api")
+    b.add("aws:apigatewayv2/stage:Stage", "http-stage",
+          {"apiId": UNKNOWN, "defaultRouteSettings": {"throttlingBurstLimit": 100,
+                                                      "throttlingRateLimit": 50}},
+          apiId="http-api")
     b.add("aws:s3/bucket:Bucket", "logs", {"bucket": "logs"})
     b.add("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "logs-pab",
           {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
@@ -289,6 +297,31 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("task", "taskRoleArn and executionRoleArn are the same role")]),
     ("lambda-failure-destination", _drop("fn-invoke"), None,
      [("fn", "function has neither a dead-letter queue nor an on-failure destination")]),
+    # called only by API Gateway: the caller gets the error, nothing to keep
+    ("lambda-failure-destination", _both(_drop("fn-invoke"), _add(
+        "aws:lambda/permission:Permission", "fn-api", {
+            "function": UNKNOWN, "principal": "apigateway.amazonaws.com",
+            "sourceArn": UNKNOWN}, function="fn")), None, []),
+    ("lambda-failure-destination", _both(_drop("fn-invoke"), _add(
+        "aws:lambda/permission:Permission", "fn-api", {
+            "function": UNKNOWN, "principal": "apigateway.amazonaws.com"}, function="fn"),
+        _add("aws:lambda/permission:Permission", "fn-events", {
+            "function": UNKNOWN, "principal": "events.amazonaws.com"}, function="fn")), None,
+     [("fn", "function has neither a dead-letter queue nor an on-failure destination")]),
+    ("apigateway-http-throttling", _set("http-stage", defaultRouteSettings=None), None,
+     [("http-stage", "defaultRouteSettings.throttlingBurstLimit is not set"),
+      ("http-stage", "defaultRouteSettings.throttlingRateLimit is not set")]),
+    # every route of the API throttled by its own settings
+    ("apigateway-http-throttling", _set("http-stage", defaultRouteSettings=None, routeSettings=[
+        {"routeKey": "GET /orders", "throttlingBurstLimit": 1, "throttlingRateLimit": 0.5}]),
+     None, []),
+    ("apigateway-http-throttling", _both(
+        _set("http-stage", defaultRouteSettings=None, routeSettings=[
+            {"routeKey": "GET /orders", "throttlingBurstLimit": 1, "throttlingRateLimit": 0.5}]),
+        _add("aws:apigatewayv2/route:Route", "http-route-2",
+             {"apiId": UNKNOWN, "routeKey": "POST /orders"}, apiId="http-api")), None,
+     [("http-stage", "defaultRouteSettings.throttlingBurstLimit is not set"),
+      ("http-stage", "defaultRouteSettings.throttlingRateLimit is not set")]),
     ("apigateway-rest-throttling", _drop("stage-settings"), None,
      [("stage", "stage has no '*/*' method settings with throttling limits")]),
     ("apigateway-rest-throttling", _set("stage-settings", settings={"throttlingBurstLimit": 5}),
