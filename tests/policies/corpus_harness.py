@@ -37,7 +37,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from preflight.capture import Registration, RecordingMonitor
+from preflight.capture import RecordingMonitor, Registration
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ACCOUNT = "123456789012"
@@ -239,9 +239,36 @@ def measure(program: str, found: list[Finding]) -> dict[str, Any]:
             "wrong": len([f for f in found if f"{f.resource} {f.policy}" in wrong])}
 
 
+def pin(found: Callable[[str, str], list[Finding]]) -> None:
+    """Rewrite the pinned verdicts in verdicts.yaml from a run, keeping the judgements."""
+    judged = verdicts() if (CORPUS / "verdicts.yaml").exists() else {}
+    lines = ["# The pack's exact findings on each corpus program under the prod config, at a "
+             "first preview",
+             "# and at update (regenerate: python tests/policies/corpus_harness.py --pin), and "
+             "the judgement",
+             "# of every finding that is not in expected.yaml: `extra` (right, and why) or "
+             "`wrong` (and why).", ""]
+    for name in expectations():
+        entry = judged.get(name, {})
+        lines.append(f"{name}:")
+        for section in ("extra", "wrong"):
+            notes = entry.get(section) or {}
+            lines.append(f"  {section}:" + ("" if notes else " {}"))
+            lines += [f"    {yaml.safe_dump(k).strip()}: {yaml.safe_dump(v, width=1000).strip()}"
+                      .replace("\n...", "") for k, v in sorted(notes.items())]
+        for phase in ("preview", "update"):
+            lines.append(f"  {phase}:")
+            lines += [f"    - {yaml.safe_dump([f.resource, f.policy, f.message], width=1000, default_flow_style=True).strip()}"
+                      for f in found(name, phase)]
+    (CORPUS / "verdicts.yaml").write_text("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":  # pragma: no cover - prints the figures the tests assert
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from test_corpus import corpus_findings
+
+    if sys.argv[1:] == ["--pin"]:
+        pin(corpus_findings)
 
     total = {"expected": 0, "caught": 0, "findings": 0, "wrong": 0}
     print(f"{'program':<20} {'caught':>12} {'findings':>9} {'wrong':>6}  missed")

@@ -16,10 +16,10 @@ from policy_helpers import (
     IMAGE,
     POD_SPEC,
     TRUST,
-    secret,
     doc,
     patched,
     resource,
+    secret,
 )
 
 from policies.guardrails import REGISTRY, UNKNOWN, evaluate
