@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .core import Resource, Settings, as_list, is_unknown, resource_policy, unknown
+from .core import (
+    Resource,
+    Settings,
+    as_list,
+    is_unknown,
+    must_be_true,
+    resource_policy,
+    unknown,
+)
 
 API = "aws:appsync/graphQLApi:GraphQLApi"
 CACHE = "aws:appsync/apiCache:ApiCache"
@@ -57,8 +65,4 @@ def logging(r: Resource, s: Settings) -> Iterator[str]:
 )
 def cache_encrypted(r: Resource, s: Settings) -> Iterator[str]:
     for key in ("atRestEncryptionEnabled", "transitEncryptionEnabled"):
-        value = r.get(key)
-        if is_unknown(value):
-            yield unknown(key, "the cache is encrypted")
-        elif value is not True:
-            yield f"{key} is not true"
+        yield from must_be_true(r.get(key), key, "the cache is encrypted")

@@ -93,6 +93,23 @@ def unknown(path: str, claim: str) -> str:
     return f"{path} is unknown at preview; cannot prove {claim}"
 
 
+def must_be_true(value: Any, path: str, claim: str) -> Iterator[str]:
+    """The findings for a setting that must be true: unknown (fail closed) or not true."""
+    if is_unknown(value):
+        yield unknown(path, claim)
+    elif value is not True:
+        yield f"{path} is not true"
+
+
+def at_least(value: Any, path: str, need: int, claim: str) -> Iterator[str]:
+    """The findings for a count that must reach ``need``: unknown, unset or too small."""
+    if is_unknown(value):
+        yield unknown(path, claim)
+    elif value is None or value < need:
+        shown = "not set" if value is None else num(value)
+        yield f"{path} is {shown}; at least {need} required"
+
+
 def dig(props: Any, path: str, default: Any = None) -> Any:
     """``dig(props, "a.b.c")``; UNKNOWN if any step is unknown; ``default`` if missing/None."""
     value = props

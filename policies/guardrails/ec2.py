@@ -15,6 +15,7 @@ from .core import (
     as_list,
     credential_in,
     is_unknown,
+    must_be_true,
     resource_policy,
     stack_policy,
     unknown,
@@ -105,10 +106,7 @@ def no_public_ip(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
 
 def _ebs_encrypted(path: str, ebs: Any) -> Iterator[str]:
     value = _boolean(ebs.get("encrypted")) if isinstance(ebs, dict) else None
-    if is_unknown(value):
-        yield unknown(f"{path}.encrypted", "the volume is encrypted")
-    elif value is not True:
-        yield f"{path}.encrypted is not true"
+    yield from must_be_true(value, f"{path}.encrypted", "the volume is encrypted")
 
 
 @resource_policy(

@@ -12,10 +12,11 @@ from .core import (
     Settings,
     Stack,
     as_list,
+    at_least,
     credential_in,
     is_unknown,
     load_json,
-    num,
+    must_be_true,
     resource_policy,
     stack_policy,
     unknown,
@@ -82,11 +83,8 @@ def service_no_public_ip(r: Resource, s: Settings) -> Iterator[str]:
 )
 def service_circuit_breaker(r: Resource, s: Settings) -> Iterator[str]:
     for key in ("enable", "rollback"):
-        value = r.get(f"deploymentCircuitBreaker.{key}")
-        if is_unknown(value):
-            yield unknown(f"deploymentCircuitBreaker.{key}", "failed deployments roll back")
-        elif value is not True:
-            yield f"deploymentCircuitBreaker.{key} is not true"
+        path = f"deploymentCircuitBreaker.{key}"
+        yield from must_be_true(r.get(path), path, "failed deployments roll back")
 
 
 @resource_policy(
@@ -100,12 +98,8 @@ def service_circuit_breaker(r: Resource, s: Settings) -> Iterator[str]:
 )
 def service_desired_count(r: Resource, s: Settings) -> Iterator[str]:
     need = s["minDesiredCount"]
-    count = r.get("desiredCount")
-    if is_unknown(count):
-        yield unknown("desiredCount", f"the service runs {need} tasks")
-    elif count is None or count < need:
-        shown = "not set" if count is None else num(count)
-        yield f"desiredCount is {shown}; at least {need} required"
+    yield from at_least(r.get("desiredCount"), "desiredCount", need,
+                        f"the service runs {need} tasks")
 
 
 @resource_policy(
@@ -430,12 +424,8 @@ def service_autoscaling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, s
         if not found:
             yield service, "no Application Auto Scaling target scales this service"
         for target in found:
-            low = target.get("minCapacity")
-            if is_unknown(low):
-                yield target, unknown("minCapacity", f"the service keeps {need} tasks")
-            elif low is None or low < need:
-                shown = "not set" if low is None else num(low)
-                yield target, (f"minCapacity is {shown}; autoscaling could leave fewer than "
-                               f"{need} tasks")
+            for problem in at_least(target.get("minCapacity"), "minCapacity", need,
+                                    f"the service keeps {need} tasks"):
+                yield target, problem
             if not any(target in p.deps() for p in policies):
                 yield target, "the scaling target has no scaling policy"

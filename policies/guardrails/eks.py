@@ -11,8 +11,8 @@ from .core import (
     Resource,
     Settings,
     as_list,
+    at_least,
     is_unknown,
-    num,
     resource_policy,
     unknown,
 )
@@ -138,12 +138,8 @@ def nodegroup_ssh(r: Resource, s: Settings) -> Iterator[str]:
 )
 def nodegroup_min_size(r: Resource, s: Settings) -> Iterator[str]:
     need = s["minNodes"]
-    size = r.get("scalingConfig.minSize")
-    if is_unknown(size):
-        yield unknown("scalingConfig.minSize", f"the node group keeps {need} nodes")
-    elif size is None or size < need:
-        shown = "not set" if size is None else num(size)
-        yield f"scalingConfig.minSize is {shown}; at least {need} required"
+    yield from at_least(r.get("scalingConfig.minSize"), "scalingConfig.minSize", need,
+                        f"the node group keeps {need} nodes")
 
 
 @resource_policy(

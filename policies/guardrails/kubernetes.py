@@ -5,8 +5,9 @@ Inputs arrive as the Kubernetes API spells them (``spec.template.spec.containers
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .core import (
@@ -15,6 +16,7 @@ from .core import (
     Settings,
     Stack,
     as_list,
+    at_least,
     is_unknown,
     num,
     resource_policy,
@@ -69,6 +71,25 @@ def _containers(r: Resource, claim: str, *, init: bool = False
                 yield f"container {c.get('name') or i}", c
 
 
+ContainerCheck = Callable[[Resource, Settings, str, dict[str, Any]], Iterator[str]]
+
+
+def per_container(claim: str, *, init: bool = False
+                  ) -> Callable[[ContainerCheck], Callable[[Resource, Settings], Iterator[str]]]:
+    """Turn a check of one container into a rule over the workload's pod spec (its init
+    containers too with ``init``): a pod spec unknown at preview is reported first."""
+    def wrap(check: ContainerCheck) -> Callable[[Resource, Settings], Iterator[str]]:
+        @functools.wraps(check)
+        def rule(r: Resource, s: Settings) -> Iterator[str]:
+            for label, c in _containers(r, claim, init=init):
+                if c is None:
+                    yield label
+                else:
+                    yield from check(r, s, label, c)
+        return rule
+    return wrap
+
+
 @resource_policy(
     "k8s-container-probes",
     types=LONG_RUNNING,
@@ -78,14 +99,11 @@ def _containers(r: Resource, claim: str, *, init: bool = False
     remediation="Add livenessProbe (is the process alive: restart it) and readinessProbe (can "
                 "it serve: keep it behind the Service) to each container.",
 )
-def probes(r: Resource, s: Settings) -> Iterator[str]:
-    for label, c in _containers(r, "every container is probed"):
-        if c is None:
-            yield label
-            continue
-        missing = [p for p in ("livenessProbe", "readinessProbe") if c.get(p) is None]
-        if missing:
-            yield f"{label} has no {' and no '.join(missing)}"
+@per_container("every container is probed")
+def probes(r: Resource, s: Settings, label: str, c: dict[str, Any]) -> Iterator[str]:
+    missing = [p for p in ("livenessProbe", "readinessProbe") if c.get(p) is None]
+    if missing:
+        yield f"{label} has no {' and no '.join(missing)}"
 
 
 @resource_policy(
@@ -97,17 +115,14 @@ def probes(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Set resources {requests: {cpu, memory}, limits: {memory}} on each container "
                 "(and a CPU limit where noisy neighbours matter).",
 )
-def resources(r: Resource, s: Settings) -> Iterator[str]:
-    for label, c in _containers(r, "every container has requests and limits", init=True):
-        if c is None:
-            yield label
-            continue
-        spec: dict[str, Any] = c["resources"] if isinstance(c.get("resources"), dict) else {}
-        missing = [f"{kind}.{what}" for kind, what in
-                   (("requests", "cpu"), ("requests", "memory"), ("limits", "memory"))
-                   if (spec.get(kind) or {}).get(what) is None]
-        if missing:
-            yield f"{label} sets no {', '.join(missing)}"
+@per_container("every container has requests and limits", init=True)
+def resources(r: Resource, s: Settings, label: str, c: dict[str, Any]) -> Iterator[str]:
+    spec: dict[str, Any] = c["resources"] if isinstance(c.get("resources"), dict) else {}
+    missing = [f"{kind}.{what}" for kind, what in
+               (("requests", "cpu"), ("requests", "memory"), ("limits", "memory"))
+               if (spec.get(kind) or {}).get(what) is None]
+    if missing:
+        yield f"{label} sets no {', '.join(missing)}"
 
 
 def _security(c: dict[str, Any]) -> dict[str, Any]:
@@ -155,23 +170,20 @@ def non_root(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Set securityContext {privileged: false, allowPrivilegeEscalation: false, "
                 "capabilities: {drop: [ALL]}} on each container.",
 )
-def not_privileged(r: Resource, s: Settings) -> Iterator[str]:
-    for label, c in _containers(r, "no container is privileged", init=True):
-        if c is None:
-            yield label
-            continue
-        ctx = _security(c)
-        if ctx.get("privileged") is True:
-            yield f"{label} is privileged"
-        escalation = ctx.get("allowPrivilegeEscalation")
-        if is_unknown(escalation):
-            yield unknown(f"{label} allowPrivilegeEscalation", "it cannot escalate")
-        elif escalation is not False:
-            yield f"{label} does not set allowPrivilegeEscalation: false"
-        added = [a for a in as_list((ctx.get("capabilities") or {}).get("add"))
-                 if a not in SAFE_CAPABILITIES]
-        if added:
-            yield f"{label} adds capabilities {', '.join(map(str, added))}"
+@per_container("no container is privileged", init=True)
+def not_privileged(r: Resource, s: Settings, label: str, c: dict[str, Any]) -> Iterator[str]:
+    ctx = _security(c)
+    if ctx.get("privileged") is True:
+        yield f"{label} is privileged"
+    escalation = ctx.get("allowPrivilegeEscalation")
+    if is_unknown(escalation):
+        yield unknown(f"{label} allowPrivilegeEscalation", "it cannot escalate")
+    elif escalation is not False:
+        yield f"{label} does not set allowPrivilegeEscalation: false"
+    added = [a for a in as_list((ctx.get("capabilities") or {}).get("add"))
+             if a not in SAFE_CAPABILITIES]
+    if added:
+        yield f"{label} adds capabilities {', '.join(map(str, added))}"
 
 
 @resource_policy(
@@ -210,24 +222,21 @@ def no_host_access(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Push images to a scan-on-push ECR repository and reference them as "
                 "<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>.",
 )
-def image_digest(r: Resource, s: Settings) -> Iterator[str]:
+@per_container("images are pinned by digest", init=True)
+def image_digest(r: Resource, s: Settings, label: str, c: dict[str, Any]) -> Iterator[str]:
     trusted = tuple(s["trustedRegistries"])
-    for label, c in _containers(r, "images are pinned by digest", init=True):
-        if c is None:
-            yield label
-            continue
-        image = c.get("image")
-        if image is None or is_unknown(image):
-            yield unknown(f"{label} image", "it is pinned by digest from a trusted registry")
-            continue
-        image = str(image)
-        problems = []
-        if not DIGEST_RE.search(image):
-            problems.append("is not pinned by digest")
-        if not (ECR_RE.match(image) or (trusted and image.startswith(trusted))):
-            problems.append("is not from a trusted registry")
-        if problems:
-            yield f"{label} image {image} {' and '.join(problems)}"
+    image = c.get("image")
+    if image is None or is_unknown(image):
+        yield unknown(f"{label} image", "it is pinned by digest from a trusted registry")
+        return
+    image = str(image)
+    problems = []
+    if not DIGEST_RE.search(image):
+        problems.append("is not pinned by digest")
+    if not (ECR_RE.match(image) or (trusted and image.startswith(trusted))):
+        problems.append("is not from a trusted registry")
+    if problems:
+        yield f"{label} image {image} {' and '.join(problems)}"
 
 
 def _replicas(r: Resource) -> Any:
@@ -249,11 +258,7 @@ def _replicas(r: Resource) -> Any:
 )
 def zone_spread(r: Resource, s: Settings) -> Iterator[str]:
     need = s["minReplicas"]
-    replicas = _replicas(r)
-    if is_unknown(replicas):
-        yield unknown("spec.replicas", f"the workload runs {need} replicas")
-    elif replicas < need:
-        yield f"spec.replicas is {num(replicas)}; at least {need} required"
+    yield from at_least(_replicas(r), "spec.replicas", need, f"the workload runs {need} replicas")
     spec = r.get("spec.template.spec")
     if is_unknown(spec):
         yield unknown("spec.template.spec", "replicas spread across zones")
@@ -351,11 +356,9 @@ def workload_autoscaling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, 
         if not found:
             yield workload, "no HorizontalPodAutoscaler targets this workload"
         for hpa in found:
-            low = hpa.get("spec.minReplicas", 1)
-            if is_unknown(low):
-                yield hpa, unknown("spec.minReplicas", f"at least {need} replicas stay")
-            elif low < need:
-                yield hpa, f"spec.minReplicas is {num(low)}; at least {need} required"
+            for problem in at_least(hpa.get("spec.minReplicas", 1), "spec.minReplicas", need,
+                                    f"at least {need} replicas stay"):
+                yield hpa, problem
 
 
 def _selects(pdb: Resource, workload: Resource) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .core import Resource, Settings, is_unknown, resource_policy, unknown
+from .core import Resource, Settings, is_unknown, must_be_true, resource_policy, unknown
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 
@@ -36,11 +36,8 @@ def logging(r: Resource, s: Settings) -> Iterator[str]:
     remediation="Set tracingConfiguration {enabled: true}.",
 )
 def tracing(r: Resource, s: Settings) -> Iterator[str]:
-    value = r.get("tracingConfiguration.enabled")
-    if is_unknown(value):
-        yield unknown("tracingConfiguration.enabled", "executions are traced")
-    elif value is not True:
-        yield "tracingConfiguration.enabled is not true"
+    yield from must_be_true(r.get("tracingConfiguration.enabled"),
+                            "tracingConfiguration.enabled", "executions are traced")
 
 
 @resource_policy(
