@@ -55,6 +55,16 @@ def _imports(path: Path) -> list[str]:
     return re.findall(r"^\s*(?:from|import) ([\w.]+)", path.read_text(), re.M)
 
 
+def test_every_rule_module_is_loaded() -> None:
+    # The package loads its rules lazily from this list: a module missing from it would
+    # have its policies silently absent from the pack.
+    from policies import guardrails
+
+    with_rules = sorted(p.stem for p in (PACK / "guardrails").glob("*.py")
+                        if re.search(r"^@(resource|stack)_policy\(", p.read_text(), re.M))
+    assert sorted(guardrails.RULE_MODULES) == with_rules
+
+
 def test_the_pack_imports_nothing_of_the_components() -> None:
     for path in PACK.rglob("*.py"):
         if "venv" in path.parts:

@@ -192,30 +192,8 @@ def estate(**change: Any) -> Callable[[], None]:
             transit_encryption_enabled=change.get("cache_tls", True),
             automatic_failover_enabled=True, multi_az_enabled=True, num_cache_clusters=3,
             user_group_ids=["sessions"], snapshot_retention_limit=14, opts=PROTECT)
-        bucket = aws.s3.Bucket("logs", bucket="platform-logs", opts=PROTECT)
-        aws.s3.BucketPublicAccessBlock("logs", bucket=bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            "logs", bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))])
-        aws.s3.BucketVersioning(
-            "logs", bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"))
+        private_bucket("logs", "AES256")
         workloads(private, change)
-        aws.s3.BucketPolicy("logs", bucket=bucket.id, policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                "Action": "s3:*",
-                "Resource": ["arn:aws:s3:::platform-logs", "arn:aws:s3:::platform-logs/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
-        # Access logs go to the organisation's log bucket, outside this estate.
-        aws.s3.BucketLogging("logs", bucket=bucket.id, target_bucket="org-access-logs",
-                             target_prefix="s3/platform-logs/")
         signer = aws.signer.SigningProfile("functions", platform_id="AWSLambda-SHA384-ECDSA")
         signing = aws.lambda_.CodeSigningConfig(
             "functions",
@@ -238,6 +216,36 @@ def estate(**change: Any) -> Callable[[], None]:
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
                     destination=fn_dlq.arn)))
     return program
+
+
+def private_bucket(name: str, algorithm: str) -> aws.s3.Bucket:
+    """A protected, private, encrypted, versioned, TLS-only bucket whose access is logged to
+    the organisation's log bucket (outside this estate)."""
+    bucket_name = f"platform-{name}"
+    bucket = aws.s3.Bucket(name, bucket=bucket_name, opts=PROTECT)
+    aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True,
+                                   block_public_policy=True, ignore_public_acls=True,
+                                   restrict_public_buckets=True)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name, bucket=bucket.id,
+        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.
+            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm=algorithm,
+                kms_master_key_id=KEY_ARN if algorithm == "aws:kms" else None))])
+    aws.s3.BucketVersioning(
+        name, bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+            status="Enabled"))
+    aws.s3.BucketPolicy(name, bucket=bucket.id, policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket_name}", f"arn:aws:s3:::{bucket_name}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    aws.s3.BucketLogging(name, bucket=bucket.id, target_bucket="org-access-logs",
+                         target_prefix=f"s3/{bucket_name}/")
+    return bucket
 
 
 def workloads(private: dict[str, aws.ec2.Subnet], change: dict[str, Any]) -> None:
@@ -336,28 +344,7 @@ def workloads(private: dict[str, aws.ec2.Subnet], change: dict[str, Any]) -> Non
             "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443"}),
         spec=k8s.core.v1.ServiceSpecArgs(type="LoadBalancer", selector=labels, ports=[
             k8s.core.v1.ServicePortArgs(name="https", port=443, target_port=8080)]))
-    site = aws.s3.Bucket("site", bucket="platform-site", opts=PROTECT)
-    aws.s3.BucketPublicAccessBlock("site", bucket=site.id, block_public_acls=True,
-                                   block_public_policy=True, ignore_public_acls=True,
-                                   restrict_public_buckets=True)
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        "site", bucket=site.id,
-        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-            apply_server_side_encryption_by_default=aws.s3.
-            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=KEY_ARN))])
-    aws.s3.BucketVersioning(
-        "site", bucket=site.id,
-        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-            status="Enabled"))
-    aws.s3.BucketPolicy("site", bucket=site.id, policy=json.dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-            "Action": "s3:*",
-            "Resource": ["arn:aws:s3:::platform-site", "arn:aws:s3:::platform-site/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
-    aws.s3.BucketLogging("site", bucket=site.id, target_bucket="org-access-logs",
-                         target_prefix="s3/platform-site/")
+    site = private_bucket("site", "aws:kms")
     oac = aws.cloudfront.OriginAccessControl(
         "site", origin_access_control_origin_type="s3", signing_behavior="always",
         signing_protocol="sigv4")
