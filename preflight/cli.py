@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
     p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
+    p.add_argument("--preflight-config", metavar="FILE",
+                   help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
+                        ".preflight.yaml if it exists)")
+    p.add_argument("--cost-base", metavar="FILE",
+                   help="the base branch's JSON report: show the cost difference against it")
+    p.add_argument("--diagram", metavar="FILE",
+                   help="also draw the architecture diagram to FILE (.svg or .png; needs "
+                        "Graphviz)")
+    p.add_argument("--no-insights", action="store_true",
+                   help="skip the AZ-loss, cost and diagram analyses")
     return p
 
 
@@ -195,11 +205,16 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         read_policy_config,
     )
     from .capture import STACK_TYPE, Registration, engine_urn
+    from .insights import read_base
+    from .insights.settings import load_settings, settings_path
 
     try:
         location = locate_pack(pack_dir)
         policy_config = (read_policy_config(policy_config_path)
                          if policy_config_path.is_file() else {})
+        settings = load_settings(settings_path(project.stack_config_dir, args.stack,
+                                               args.preflight_config))
+        base = read_base(args.cost_base) if args.cost_base else None
     except UsageError as exc:
         return _error(str(exc))
     organization = os.environ.get("PULUMI_ORGANIZATION", "organization")
@@ -268,6 +283,16 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         if program_errors:
             progress.stop()
             return _error("the program logged an error: " + program_errors[0].message)
+        insights = None
+        if not args.no_insights:
+            # While the pack works through the last resources in its own process.
+            from .insights import analyse
+
+            insights = analyse([t.reg for t in targets], pack_dir=pack_dir,
+                               policy_config=policy_config, settings=settings,
+                               region=config.values.get("aws:region", ""), base=base,
+                               image=args.diagram or "")
+            timings.mark("insights")
         analysis = session.finish(targets, timeout=start_timeout + 600)
         progress.analysed = analysis.analyzed
         progress.stop()
@@ -291,6 +316,11 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                           strict=args.strict, pack_version=location.version,
                           stack_urn=stack_urn)
     report.stack_file_text = read_text(config.path)
+    if insights is not None:
+        from .insights import add_budget_findings
+
+        report.insights = insights
+        add_budget_findings(report, insights)
     report.logs = ([LogLine("program", e.severity, e.message, e.urn) for e in result.logs]
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
     if args.output:

@@ -74,6 +74,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     strict: bool = False
     stack_file_text: str = ""
+    insights: Any = None
+    """AZ loss, cost and diagram (:class:`preflight.insights.Insights`), if analysed."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -199,7 +201,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
                        description=f.description)
         return out
 
-    return {
+    data = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": TOOL, "version": _version()},
         "project": report.project,
@@ -230,6 +232,11 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "logs": [asdict(line) for line in report.logs],
         "warnings": report.warnings,
     }
+    if report.insights is not None:
+        from .insights.render import to_json
+
+        data.update(to_json(report.insights))
+    return data
 
 
 def render_json(report: Report) -> str:
@@ -272,6 +279,10 @@ def render_markdown(report: Report) -> str:
         for f in report.exempted:
             out.append(f"| `{_md(f.policy)}` | `{_md(f.name or '(stack)')}` | {_md(f.message)} |")
         out += ["", "</details>", ""]
+    if report.insights is not None:
+        from .insights.render import markdown
+
+        out += markdown(report.insights)
     out += [f"<details><summary>Resources by type ({len(report.resources)})</summary>", "",
             "| Type | Count |", "|---|---:|"]
     out += [f"| `{_md(t)}` | {n} |" for t, n in report.by_type()]
@@ -438,6 +449,10 @@ def render_text(report: Report, file: Any) -> None:
     for log in report.logs:
         if log.severity in ("error", "warning"):
             console.print(Text(f"{log.source} {log.severity}: {log.message}", style="yellow"))
+    if report.insights is not None:
+        from .insights.render import text
+
+        text(report.insights, console)
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
 

@@ -101,8 +101,10 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
         if p.suffix == ".py" or p.name in ("py.typed", "PulumiPlugin.yaml"))
     assert [n for n in code if n.startswith("components/")] == expected_components
     assert "components/py.typed" in code and "components/__main__.py" in code
+    # preflight with its insights package and the price table it reads offline.
     assert [n for n in code if n.startswith("preflight/")] == sorted(
-        f"preflight/{p.name}" for p in (ROOT / "preflight").glob("*.py"))
+        [f"preflight/{p.relative_to(ROOT / 'preflight').as_posix()}"
+         for p in (ROOT / "preflight").rglob("*.py")] + ["preflight/insights/prices.json"])
     # The pack's rules (the components use its credential vocabulary), with their data; the
     # pack's own metadata and virtualenv stay out.
     assert [n for n in code if n.startswith("policies/")] == sorted(

@@ -65,7 +65,7 @@ def compliant() -> StackBuilder:
                                                              "cloudWatchEncryptionEnabled": True}}}})
     b.add("aws:ecs/service:Service", "svc",
           {"networkConfiguration": {"subnets": [UNKNOWN] * 3, "securityGroups": [UNKNOWN]},
-           "cluster": UNKNOWN, "enableExecuteCommand": True},
+           "cluster": UNKNOWN, "enableExecuteCommand": True, "desiredCount": 3},
           networkConfiguration=[*private, "app-sg"], cluster="cluster")
     b.add("aws:appautoscaling/target:Target", "svc-scaling",
           {"scalableDimension": "ecs:service:DesiredCount", "serviceNamespace": "ecs",
@@ -82,9 +82,18 @@ def compliant() -> StackBuilder:
     b.add("aws:secretsmanager/secretRotation:SecretRotation", "api-key-rotation",
           {"secretId": UNKNOWN, "rotationRules": {"automaticallyAfterDays": 30}},
           secretId="api-key")
+    b.add("aws:eks/nodeGroup:NodeGroup", "nodes",
+          {"subnetIds": [UNKNOWN] * 3, "scalingConfig": {"minSize": 3, "maxSize": 6,
+                                                          "desiredSize": 3}},
+          subnetIds=private)
     b.add("kubernetes:apps/v1:Deployment", "web",
           {"metadata": {"namespace": "orders"},
-           "spec": {"replicas": 3, "template": {"metadata": {"labels": {"app": "web"}}}}})
+           "spec": {"replicas": 3, "template": {
+               "metadata": {"labels": {"app": "web"}},
+               "spec": {"topologySpreadConstraints": [{
+                   "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                   "whenUnsatisfiable": "DoNotSchedule",
+                   "labelSelector": {"matchLabels": {"app": "web"}}}]}}}})
     b.add("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "web-hpa",
           {"metadata": {"namespace": "orders"},
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -121,10 +130,11 @@ def compliant() -> StackBuilder:
         {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
          "Action": "sts:AssumeRole",
          "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})})
-    for i in (1, 2):
+    for i, z in ((1, "a"), (2, "b")):
         b.add("aws:rds/clusterInstance:ClusterInstance", f"db-{i}",
               {"clusterIdentifier": UNKNOWN, "engine": "aurora-postgresql",
-               "monitoringInterval": 60, "monitoringRoleArn": UNKNOWN},
+               "monitoringInterval": 60, "monitoringRoleArn": UNKNOWN,
+               "availabilityZone": f"eu-west-1{z}"},
               clusterIdentifier="db", monitoringRoleArn="db-monitoring")
     b.add("aws:rds/instance:Instance", "reporting",
           {"engine": "postgres", "multiAz": True, "monitoringInterval": 15,
@@ -162,6 +172,8 @@ def compliant() -> StackBuilder:
 
 
 PROD = {"minAzCount": 3}
+PROD_AZ_LOSS = {"minSurvivingTasks": 2, "minSurvivingPercent": 66}
+AZ_LOSS = "availability-zone-loss"
 
 
 def _set(name: str, **props: Any) -> Callable[[StackBuilder], None]:
@@ -208,7 +220,7 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
                      "required")]),
     ("multi-az-footprint", _set("private-c", availabilityZone=UNKNOWN), None,
      [(n, f"availabilityZone of subnet private-c {UNK} {p} spans 2 availability zones")
-      for n, p in (("svc", "networkConfiguration"), ("fn", "vpcConfig"),
+      for n, p in (("svc", "networkConfiguration"), ("nodes", "subnetIds"), ("fn", "vpcConfig"),
                    ("db-subnets", "subnetIds"), ("cache-subnets", "subnetIds"))]),
     ("multi-az-footprint", _both(_link("alb", "subnets", []), _set("alb", subnets=["subnet-0", "subnet-1"])),
      None,
@@ -226,6 +238,42 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
     ("nat-gateway-per-az", _link("private-rt-b-default", "natGatewayId", []), None,
      [("private-rt-b", "default route goes through a NAT gateway that is not a resource of "
                        "this stack; cannot prove it is in the subnets' availability zone")]),
+    (AZ_LOSS, _both(_set("svc", desiredCount=2), _set("svc-scaling", minCapacity=2)),
+     PROD_AZ_LOSS,
+     [("svc", "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 1 of 2 tasks running, below "
+              "the minimum of 2 (autoscaling minimum 2)")]),
+    # Staging's settings: two tasks over two zones keep one, half the floor.
+    (AZ_LOSS, _both(_set("svc", desiredCount=2), _set("svc-scaling", minCapacity=2),
+                    _link("svc", "networkConfiguration", ["private-a", "private-b"])), None, []),
+    (AZ_LOSS, _set("svc", orderedPlacementStrategies=[{"type": "binpack", "field": "memory"}]),
+     None,
+     [("svc", "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 0 of 3 tasks running, below "
+              "the minimum of 2 (autoscaling minimum 3)")]),
+    (AZ_LOSS, _set("svc", desiredCount=UNKNOWN), None,
+     [("svc", "desiredCount is unknown at preview; cannot prove the service survives the loss "
+              "of one availability zone")]),
+    (AZ_LOSS, _both(_link("private-rt-b-default", "natGatewayId", ["nat-a"]),
+                    _link("private-rt-c-default", "natGatewayId", ["nat-a"])), None,
+     [("nat-a", "losing eu-west-1a cuts internet egress for private subnet(s) private-b, "
+                "private-c (used by fn, svc): NAT gateway nat-a in eu-west-1a is their single "
+                "point of failure")]),
+    (AZ_LOSS, _drop("db-2"), None,
+     [("db", "losing eu-west-1a leaves the database no instance to fail over to: the writer "
+             "is down until RDS replaces it (no data lost: Aurora storage spans 3 zones)")]),
+    (AZ_LOSS, _set("db-2", availabilityZone=None), None,
+     [("db", "losing eu-west-1a may take every instance: RDS places instances without an "
+             "availabilityZone (db-2) in any zone; pin instances to different zones")]),
+    (AZ_LOSS, _set("reporting", multiAz=False, availabilityZone="eu-west-1b"), None,
+     [("reporting", "losing eu-west-1b takes the single-AZ database: it is down and writes "
+                    "since the last backup may be lost; set multiAz: true")]),
+    (AZ_LOSS, lambda b: b.add("aws:elasticache/replicationGroup:ReplicationGroup", "cache",
+                              {"numCacheClusters": 1, "automaticFailoverEnabled": False},
+                              subnetGroupName="cache-subnets"), None,
+     [("cache", "losing eu-west-1a, eu-west-1b or eu-west-1c may take the cache's primary with "
+                "no replica in another zone to promote: its data since the last snapshot is "
+                "lost; add a replica and enable automaticFailoverEnabled and multiAzEnabled")]),
+    (AZ_LOSS, _link("fn", "vpcConfig", ["private-a", "app-sg"]), None,
+     [("fn", "losing eu-west-1a leaves the function no subnet to run in")]),
     ("vpc-flow-logs-enabled", _drop("vpc-flow"), None, [("vpc", "VPC has no flow log")]),
     ("vpc-flow-logs-enabled", _set("vpc-flow", trafficType="REJECT"), None,
      [("vpc-flow", "flow log captures REJECT traffic; capture ALL")]),
