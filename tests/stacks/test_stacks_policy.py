@@ -174,5 +174,6 @@ pulumi.runtime.register_stack_transformation(two_tasks)
         ("availability-zone-loss", "prod-web-service",
          "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 1 of 2 tasks running, below the "
          "minimum of 2 (autoscaling minimum 2)"),
+        ("ecs-service-autoscaling", "prod-web-scaling", "minCapacity is 2; at least 3 required"),
         ("ecs-service-min-desired-count", "prod-web-service",
          "desiredCount is 2; at least 3 required")]
