@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 RULE_MODULES = (
     "apigateway", "appsync", "cloudfront", "delivery", "dynamodb", "ec2", "ecr", "ecs", "eks",
-    "elasticache", "elb", "iam", "kms", "kubernetes", "lambda_", "logs", "messaging",
+    "elasticache", "elb", "events", "iam", "kms", "kubernetes", "lambda_", "logs", "messaging",
     "network", "provider", "rds", "resilience", "s3", "stepfunctions", "waf",
 )
 """Modules whose import registers their rules in REGISTRY."""

@@ -64,6 +64,8 @@ class Assumptions(BaseModel):
     sns_publishes_million: float = Field(1, ge=0, description="million publishes to each "
                                                               "topic")
     events_million: float = Field(1, ge=0, description="million custom events to each bus")
+    archived_gb: float = Field(1, ge=0, description="GB of events each event archive takes "
+                                                    "in per month")
     state_transitions_thousand: float = Field(100, ge=0, description="thousand state "
                                               "transitions of each Standard state machine")
     xray_traces_million: float = Field(1, ge=0, description="million traces recorded per "
@@ -447,6 +449,17 @@ class _Pricer:
             yield "standard parameter (no charge)", 0.0, 0.0
 
 
+    def event_archive(self, archive: Node, p: dict[str, Any]
+                      ) -> Iterator[tuple[str, float, float]]:
+        """Archiving (per GB taken in) and storage of what the retention keeps."""
+        price = p["eventBridge"]
+        gb = self.a.archived_gb
+        days = self.number(archive, "retentionDays", 0) or 0
+        months = days / 30 if days else 12.0
+        cost = gb * price["archiveGb"] + gb * min(months, 12.0) * price["archiveStorageGbMonth"]
+        kept = f"{_n(days)} days" if days else "forever (12 months counted)"
+        yield f"{_n(gb)} GB archived, kept {kept}", cost, cost
+
     def state_machine(self, sm: Node, p: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
         if sm.get("type") == "EXPRESS":
             raise _Unpriced("Express workflows are not in the price table")
@@ -502,6 +515,8 @@ USAGE: dict[str, tuple[str, str, str | None, str]] = {
     "aws:sns/topic:Topic": ("sns", "publishMillion", "sns_publishes_million", "{}M publishes"),
     "aws:cloudwatch/eventBus:EventBus": ("eventBridge", "eventMillion", "events_million",
                                          "{}M custom events"),
+    "aws:schemas/discoverer:Discoverer": ("eventBridge", "schemaDiscoveryMillion",
+                                          "events_million", "{}M events inspected"),
     "aws:xray/samplingRule:SamplingRule": ("xray", "tracesRecordedMillion",
                                            "xray_traces_million", "{}M traces recorded"),
 }
@@ -528,6 +543,7 @@ PRICERS: dict[str, Callable[[_Pricer, Node, dict[str, Any]], Items]] = {
     "aws:wafv2/webAcl:WebAcl": _Pricer.web_acl,
     "aws:ssm/parameter:Parameter": _Pricer.parameter,
     "aws:sfn/stateMachine:StateMachine": _Pricer.state_machine,
+    "aws:cloudwatch/eventArchive:EventArchive": _Pricer.event_archive,
     "aws:codebuild/project:Project": _Pricer.build_project,
     "aws:codepipeline/pipeline:Pipeline": _Pricer.pipeline,
     "aws:eks/cluster:Cluster": _Pricer.eks_cluster,

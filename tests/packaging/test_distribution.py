@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 VERSION = components.__version__
 DIST = f"microservices_platform-{VERSION}"
 REPO_ONLY = ("tests/", "stacks/", "services/", "policies/venv/", "examples/", "functions/",
+             "workflows/",
              "docs/", "bench/", ".github/")
 
 ACCOUNT = "111122223333"
@@ -284,5 +285,5 @@ def test_installed_package_serves_the_component_schema(venv: Path, tmp_path: Pat
             proc.kill()
             proc.wait()
     assert (schema["name"], schema["version"]) == ("microservices", VERSION)
-    assert len(schema["resources"]) == 25
+    assert len(schema["resources"]) == 32
     assert "microservices:index:ContainerService" in schema["resources"]

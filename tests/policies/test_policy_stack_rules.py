@@ -117,6 +117,12 @@ def compliant() -> StackBuilder:
            "codeSigningConfigArn": UNKNOWN},
           vpcConfig=[*private, "app-sg"], codeSigningConfigArn="csc")
     b.add("aws:sqs/queue:Queue", "fn-dlq", {})
+    # A subscription queue naming its dead-letter queue by a known ARN (no dependency).
+    b.add("aws:sqs/queue:Queue", "orders-q", {"name": "prod-orders", "redrivePolicy": (
+        '{"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:123456789012:prod-orders-dlq", '
+        '"maxReceiveCount": 5}')})
+    b.add("aws:sqs/queue:Queue", "orders-dlq",
+          {"name": "prod-orders-dlq", "messageRetentionSeconds": 1209600})
     b.add("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "fn-invoke",
           {"functionName": UNKNOWN, "destinationConfig": {"onFailure": {"destination": UNKNOWN}}},
           functionName="fn", destinationConfig="fn-dlq")
@@ -417,6 +423,19 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("logs-policy", "policy does not deny requests with aws:SecureTransport false")]),
     ("s3-tls-only", _set("logs-policy", policy=UNKNOWN), None,
      [("logs-policy", f"policy {UNK} non-TLS requests are denied")]),
+    ("sqs-queue-dlq", _set("orders-q", redrivePolicy=None), None,
+     [(n, "queue has no dead-letter queue (redrivePolicy) and is no other resource's "
+          "dead-letter queue: messages that keep failing are retried until they expire")
+      for n in ("orders-q", "orders-dlq")]),
+    ("sqs-queue-dlq", _drop("fn-invoke"), None,
+     [("fn-dlq", "queue has no dead-letter queue (redrivePolicy) and is no other resource's "
+                 "dead-letter queue: messages that keep failing are retried until they "
+                 "expire")]),
+    ("sqs-dlq-retention", _set("orders-dlq", messageRetentionSeconds=60.0), None,
+     [("orders-dlq", "keeps messages 60 s but its source queue orders-q keeps them 345600 s")]),
+    ("sqs-dlq-retention", _set("orders-q", messageRetentionSeconds=UNKNOWN), None,
+     [("orders-dlq", f"messageRetentionSeconds {UNK} the dead-letter queue keeps messages "
+                     "long enough")]),
     ("rds-enhanced-monitoring", _set("db-2", monitoringInterval=0), None,
      [("db-2", "monitoringInterval is 0 or not set; Enhanced Monitoring is off")]),
     ("rds-enhanced-monitoring", _set("reporting", monitoringInterval=None,

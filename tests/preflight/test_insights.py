@@ -234,3 +234,27 @@ def test_budget_exceeded_fails_as_mandatory(tmp_path: Path) -> None:
          "estimated USD 600.31 per month at desired counts exceeds the budget of USD 500.00")]
     assert data["cost"]["budget"] == {"monthly": 500.0, "at": "desired", "estimate": 600.31,
                                       "exceeded": True}
+
+
+def test_event_archives_are_priced_for_what_they_take_in_and_keep() -> None:
+    import pulumi_aws as aws
+
+    from preflight.insights.cost import estimate
+    from preflight.insights.graph import ResourceGraph
+
+    def program() -> None:
+        aws.cloudwatch.EventArchive("kept-30-days", event_source_arn="arn:bus",
+                                    retention_days=30)
+        aws.cloudwatch.EventArchive("kept-forever", event_source_arn="arn:bus")
+        aws.schemas.Discoverer("discovery", source_arn="arn:bus")
+
+    cap = capture(program, config={"aws:region": "us-east-1"}, passthrough=True)
+    est = estimate(ResourceGraph(cap.registrations), default_region="us-east-1")
+    bridge = P["eventBridge"]
+    assert {(x.name, x.item): x.monthly for x in est.lines} == pytest.approx({
+        ("kept-30-days", "1 GB archived, kept 30 days"):
+            bridge["archiveGb"] + bridge["archiveStorageGbMonth"],           # 0.123
+        ("kept-forever", "1 GB archived, kept forever (12 months counted)"):
+            bridge["archiveGb"] + 12 * bridge["archiveStorageGbMonth"],      # 0.376
+        ("discovery", "1M events inspected"): bridge["schemaDiscoveryMillion"]})
+    assert est.unpriced == {}
