@@ -48,6 +48,7 @@ from pulumi.runtime.proto import (
 )
 
 from .capture import Registration
+from .policy_config import PolicyConfig, check_policy_config, config_schema
 from .project import UsageError, load_yaml
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -282,30 +283,16 @@ class PolicyMeta:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def read_policy_config(path: Path) -> dict[str, Any]:
-    """The ``--policy-pack-config`` file: ``{policy: level | {enforcementLevel, ...}}``."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read policy config {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: invalid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise UsageError(f"{path}: expected a JSON object of policy names")
-    for name, value in doc.items():
-        level = value.get("enforcementLevel") if isinstance(value, dict) else value
-        if isinstance(value, dict) and "enforcementLevel" not in value:
-            continue
-        if level not in LEVEL_VALUES:
-            raise UsageError(f"{path}: {name}: enforcement level must be one of "
-                             f"{', '.join(LEVEL_VALUES)} (got {level!r})")
-    return doc
-
-
 def reconcile(info: Any, file_config: dict[str, Any]) -> tuple[dict[str, PolicyMeta],
                                                                list[str]]:
     """Every policy's level and properties: declared defaults, then the pack's initial config,
-    then the file; ``all`` first, then the policy's own entry. Returns (policies, warnings)."""
+    then the file; ``all`` first, then the policy's own entry. Returns (policies, warnings).
+    Raises :class:`UsageError` when the file does not fit the pack's policies and their
+    config schemas."""
+    schemas = {p.name: json_format.MessageToDict(p.configSchema.properties)
+               for p in info.policies}
+    check_policy_config(file_config if isinstance(file_config, PolicyConfig)
+                        else PolicyConfig(file_config), config_schema(schemas), info.name)
     policies: dict[str, PolicyMeta] = {}
     for p in info.policies:
         props = json_format.MessageToDict(p.configSchema.properties)
@@ -347,8 +334,7 @@ def reconcile(info: Any, file_config: dict[str, Any]) -> tuple[dict[str, PolicyM
     apply(initial)
     apply(file_config)
 
-    warnings = [f"policy config names '{k}', which the pack does not have"
-                for k in file_config if k != "all" and k not in policies]
+    warnings: list[str] = []
     problems = []
     for p in info.policies:
         for req in p.configSchema.required:
@@ -507,6 +493,8 @@ class AnalyzerSession:
         self._result: AnalysisResult | None = None
         self._all: list[Target] = []
         self.analyzed = 0
+        self.configured = threading.Event()
+        """Set once the pack has accepted its configuration (or the conversation failed)."""
         self._thread = threading.Thread(target=self._run, name="preflight-analyzer",
                                         daemon=True)
         self._thread.start()
@@ -529,10 +517,18 @@ class AnalyzerSession:
     def abort(self) -> None:
         self._queue.put(_DONE)
 
+    @property
+    def error(self) -> BaseException | None:
+        """Why the conversation failed (the pack refused its config, crashed...), if it did."""
+        return self._error
+
     def _fail(self, what: str, exc: grpc.RpcError) -> PackError:
         died = self.pack.crashed()
         if died is not None:
             return PackError(f"policy pack crashed ({died}) {what}{self.pack.error_tail()}")
+        if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return PackError(f"policy pack did not answer within {self.rpc_timeout:g} s {what} "
+                             "(raise --pack-timeout if it needs longer)")
         details = exc.details() if hasattr(exc, "details") else str(exc)
         return PackError(f"policy pack failed {what}: {details}")
 
@@ -548,8 +544,9 @@ class AnalyzerSession:
                 failed.append(target.reg.name)
         if len(failed) <= 1:
             return f"while analysing {first.reg.urn}"
-        shown = ", ".join(failed[-6:])
-        more = f" and {len(failed) - 6} earlier" if len(failed) > 6 else ""
+        # The pack answers in order, so the first unanswered ones are the likeliest cause.
+        shown = ", ".join(failed[:6])
+        more = f" and {len(failed) - 6} more" if len(failed) > 6 else ""
         return f"while analysing one of: {shown}{more}"
 
     def _run(self) -> None:
@@ -564,6 +561,7 @@ class AnalyzerSession:
         except BaseException as exc:
             self._error = PackError(f"talking to the policy pack failed: {exc!r}")
         finally:
+            self.configured.set()
             if self._error is not None:  # drain so the producer never blocks
                 while True:
                     try:
@@ -608,6 +606,7 @@ class AnalyzerSession:
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise
+        self.configured.set()
 
         # The program thread holds the GIL most of the time, so each wake-up of this thread
         # sends everything queued since the last one; gRPC's own threads do the I/O and the
@@ -691,4 +690,4 @@ def iter_levels() -> Iterable[str]:
 
 __all__ = ["AnalysisResult", "AnalyzerSession", "PackError", "PackLocation", "PackProcess",
            "PolicyMeta", "StackInfo", "Target", "default_provider", "engine_properties",
-           "locate_pack", "pack_env", "plugin_pb2", "read_policy_config", "reconcile"]
+           "locate_pack", "pack_env", "plugin_pb2", "reconcile"]

@@ -4,7 +4,7 @@ Usage::
 
     preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
                       [--format text|json|markdown|sarif] [--output FILE]
-                      [--strict] [--traceback] [--timings]
+                      [--strict] [--traceback] [--timings] [--timeout S] [--pack-timeout S]
     python -m preflight <stack> ...
 
 What it does:
@@ -34,9 +34,13 @@ Options:
 ``--strict``               advisory violations and policies that could not run fail too
 ``--traceback``            show the program's full traceback when it fails
 ``--timings``              print a timing breakdown on stderr
+``--timeout SECONDS``      stop a program that runs longer (default 600)
+``--pack-timeout SECONDS`` stop when the pack takes longer to start or to answer one call
+                           (default 120)
 
 Exit status: 0 clean; 1 mandatory violations (with ``--strict`` also advisory ones and
-policies that could not run); 2 usage, stack config, program or policy pack errors.
+policies that could not run); 2 everything else: usage, stack file, policy config, program
+or policy pack errors, time limits, SIGINT/SIGTERM and internal errors.
 
 Known limits: no provider runs, so provider-side defaults (default tags, computed
 defaults) are not in the inputs the pack sees, and invokes answer with fixed values for
@@ -46,11 +50,13 @@ account ``123456789012``; remediations are not applied.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
     p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
+    p.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+                   help="stop a program that runs longer (default: 600)")
+    p.add_argument("--pack-timeout", type=float, default=120, metavar="SECONDS",
+                   help="stop when the pack takes longer to start or to answer one call "
+                        "(default: 120)")
     p.add_argument("--preflight-config", metavar="FILE",
                    help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
                         ".preflight.yaml if it exists)")
@@ -138,25 +149,105 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+class _Guard:
+    """What ends a command-line run from outside the main thread's control: SIGINT and
+    SIGTERM, and the program's time limit. Either kills the pack's process group at once,
+    says why on stderr and exits with status 2, whatever the program is doing at that
+    moment (a signal is also noticed through a wakeup pipe, so a main thread stuck in
+    native code cannot hold it back)."""
+
+    def __init__(self) -> None:
+        self.pack: Any = None
+        self._lock = threading.Lock()
+        self._watching = threading.Lock()
+        self._settled = False
+        self._previous: dict[int, Any] = {}
+        self._timer: threading.Timer | None = None
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        self._pipe = (read, write)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        self._old_wakeup = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="preflight-signals", daemon=True).start()
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.abort(["preflight: interrupted"])
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._pipe[0], 64)
+            except OSError:
+                return
+            if not data:
+                return
+            if any(b in (signal.SIGINT, signal.SIGTERM) for b in data):
+                self.abort(["preflight: interrupted"])
+
+    def time_limit(self, seconds: float, message: str) -> None:
+        self._timer = threading.Timer(seconds, self.abort, (_error_lines(message),))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel_time_limit(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def watch_configuration(self, session: Any) -> None:
+        """End the run as soon as the pack refuses its configuration (or fails before
+        accepting it), instead of letting the program run on first."""
+        def watch() -> None:
+            session.configured.wait()
+            with self._watching:
+                if session.error is not None and not self._settled:
+                    self.abort(_error_lines(str(session.error)))
+        threading.Thread(target=watch, name="preflight-config", daemon=True).start()
+
+    def settle(self) -> None:
+        """The run ends the pack itself from here on: a failure the pack reports while being
+        stopped is no reason to abort."""
+        with self._watching:
+            self._settled = True
+
+    def abort(self, lines: list[str]) -> None:
+        """Kill the pack's process group, print ``lines`` and exit with status 2."""
+        if not self._lock.acquire(blocking=False):
+            return  # already ending
+        pack = self.pack
+        if pack is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(pack.proc.pid, signal.SIGKILL)
+        text = "".join(f"{line}\n" for line in lines)
+        sys.stderr.write(f"\n{text}" if sys.stderr.isatty() else text)
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+            sys.stdout.flush()
+        os._exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run preflight. From the command line (``argv`` None) the process ends right after the
-    report is flushed and the pack is stopped, skipping the interpreter's teardown of the
-    thousands of SDK modules the program imported (about 0.4 s); with ``argv`` it returns
-    the exit status instead."""
+    """Run preflight. From the command line (``argv`` None) SIGINT, SIGTERM and the program
+    time limit end the run at once (status 2), and the process ends right after the report
+    is flushed and the pack is stopped, skipping the interpreter's teardown of the thousands
+    of SDK modules the program imported (about 0.4 s). With ``argv`` it returns the exit
+    status instead and leaves signals alone."""
     args = _parser().parse_args(argv)
     timings = _Timings()
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    guard = _Guard() if argv is None else None
     try:
-        code = _run(args, timings)
+        code = _run(args, timings, guard)
     except KeyboardInterrupt:
         print("preflight: interrupted", file=sys.stderr)
-        code = 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        code = 2
+    except Exception as exc:  # a fault of preflight itself: never mistaken for a verdict
+        if args.traceback:
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if args.traceback else " (run with --traceback for details)"
+        print(f"preflight: internal error: {type(exc).__name__}"
+              f"{': ' + first if first else ''}{hint}", file=sys.stderr)
+        code = 2
     if argv is None:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -164,15 +255,41 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _error_lines(message: str) -> list[str]:
+    return [f"preflight: error: {line}" for line in message.splitlines() or [""]]
+
+
 def _error(message: str) -> int:
-    print(f"preflight: error: {message}", file=sys.stderr)
+    """Every line of ``message`` on stderr as ``preflight: error: <line>``; status 2."""
+    for line in _error_lines(message):
+        print(line, file=sys.stderr)
     return 2
 
 
-def _run(args: argparse.Namespace, timings: _Timings) -> int:
+def _check_output(output: str) -> None:
+    """A report or diagram can be written there: checked before anything runs."""
+    from .project import UsageError
+
+    path = Path(output)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"{output}: is a directory: name a file")
+    if not parent.is_dir():
+        raise UsageError(f"{output}: directory {parent} does not exist")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise UsageError(f"{output}: not writable: choose another path")
+
+
+def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> int:
+    from .policy_config import PolicyConfig, read_policy_config
     from .project import UsageError, display_path, load_project, load_stack_config
 
     try:
+        if args.timeout <= 0 or args.pack_timeout <= 0:
+            raise UsageError("--timeout and --pack-timeout take a number of seconds above 0")
+        for output in (args.output, args.diagram):
+            if output:
+                _check_output(output)
         project_dir = Path(args.project_dir).resolve()
         project = load_project(project_dir)
         config = load_stack_config(project, args.stack)
@@ -187,6 +304,8 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                               project.stack_config_dir / f"Pulumi.{args.stack}.policy.json")
         if args.policy_config and not policy_config_path.is_file():
             raise UsageError(f"policy config not found: {args.policy_config}")
+        policy_config = (read_policy_config(policy_config_path)
+                         if policy_config_path.is_file() else PolicyConfig())
     except UsageError as exc:
         return _error(str(exc))
     for warning in config.warnings:
@@ -202,7 +321,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         locate_pack,
         pack_env,
         provider_urn,
-        read_policy_config,
     )
     from .capture import STACK_TYPE, Registration, engine_urn
     from .insights import read_base
@@ -210,8 +328,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
 
     try:
         location = locate_pack(pack_dir)
-        policy_config = (read_policy_config(policy_config_path)
-                         if policy_config_path.is_file() else {})
         settings = load_settings(settings_path(project.stack_config_dir, args.stack,
                                                args.preflight_config))
         base = read_base(args.cost_base) if args.cost_base else None
@@ -224,16 +340,20 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                            **({"pulumi:description": project.description}
                               if project.description else {})},
                      root_dir=str(project_dir), program_dir=str(project.program_dir))
-    start_timeout = float(os.environ.get("PREFLIGHT_PACK_TIMEOUT", "120"))
+    pack_timeout = float(args.pack_timeout)
     timings.mark("startup")
     try:
-        pack = PackProcess(location, pack_env(info), start_timeout)
+        pack = PackProcess(location, pack_env(info), pack_timeout)
     except PackError as exc:
         return _error(str(exc))
+    if guard is not None:
+        guard.pack = pack
     progress = _Progress()
     session = None
     try:
-        session = AnalyzerSession(pack, info, policy_config)
+        session = AnalyzerSession(pack, info, policy_config, rpc_timeout=pack_timeout)
+        if guard is not None:
+            guard.watch_configuration(session)
         targets: list[Target] = []
         by_urn: dict[str, Registration] = {}
         defaults: dict[tuple[str, str], Registration] = {}
@@ -252,6 +372,12 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                             urn=stack_urn, custom=False, parent="", provider=""))
 
         def on_register(reg: Registration) -> None:
+            # Nothing is registered before the pack has accepted the policy config: a
+            # config problem ends the run here, within moments of the start.
+            if not session.configured.is_set():
+                session.configured.wait(pack_timeout)
+            if session.error is not None:
+                raise _PackRefused()
             with lock:
                 provider = None
                 if reg.custom:
@@ -271,13 +397,22 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         from .program import ProgramError, run_program
 
         timings.mark("sdk import")
+        if guard is not None:
+            guard.time_limit(args.timeout, f"the program did not finish within "
+                                           f"{args.timeout:g} s (raise --timeout if it needs "
+                                           "longer)")
         try:
             result = run_program(project, args.stack, config, on_register, organization)
         except ProgramError as exc:
             progress.stop()
+            if session.error is not None:  # the pack refused first: that is the cause
+                raise session.error from None
             if args.traceback and exc.details:
                 sys.stderr.write(exc.details)
             return _error(exc.summary)
+        finally:
+            if guard is not None:
+                guard.cancel_time_limit()
         timings.mark("program")
         program_errors = [e for e in result.logs if e.severity == "error"]
         if program_errors:
@@ -293,7 +428,7 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                                region=config.values.get("aws:region", ""), base=base,
                                image=args.diagram or "")
             timings.mark("insights")
-        analysis = session.finish(targets, timeout=start_timeout + 600)
+        analysis = session.finish(targets, timeout=2 * pack_timeout + 5)
         progress.analysed = analysis.analyzed
         progress.stop()
         timings.mark("analyzer")
@@ -304,9 +439,13 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         progress.stop()
         return _error(str(exc))
     finally:
+        if guard is not None:
+            guard.settle()
         if session is not None:
             session.abort()
         pack.stop()
+        if guard is not None:
+            guard.pack = None
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
 
     from .report import LogLine, build_report, read_text, render, render_text
@@ -342,6 +481,10 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     if args.timings:
         print(timings.render({"pack ready": pack_ready}), file=sys.stderr)
     return report.exit_code
+
+
+class _PackRefused(Exception):
+    """Raised into the program when the pack refused its configuration, to stop it."""
 
 
 def _repo_path(path: Path) -> str:

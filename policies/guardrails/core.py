@@ -232,19 +232,33 @@ class Param:
         return out
 
 
+EXCEPTION_RESOURCE_PATTERN = (r"^(urn:pulumi:[^*?\[\]]+"
+                              r"|(?!urn:)[^\n]*[A-Za-z0-9]{3}[^\n]*)$")
+"""What an exception may name: a resource's exact URN, or a pattern over resource names
+(fnmatch) with at least three letters or digits in a row, so that ``*``, ``*-*`` or ``?*``,
+which exempt every resource, are refused."""
+_EXCEPTION_RESOURCE_RE = re.compile(EXCEPTION_RESOURCE_PATTERN)
+_EXCEPTION_KEYS = ("resource", "reason", "expires")
+
 EXCEPTIONS_SCHEMA: dict[str, Any] = {
     "type": "array",
-    "description": "Reasoned exceptions: resource (URN or fnmatch pattern over the resource "
-                   "name or URN), reason (10+ characters), optional expires (YYYY-MM-DD, "
-                   "inclusive).",
+    "description": "Reasoned exceptions: resource (a name pattern or an exact URN), reason "
+                   "(10+ characters) and expires (YYYY-MM-DD, inclusive).",
     "items": {
         "type": "object",
         "properties": {
-            "resource": {"type": "string", "minLength": 1},
-            "reason": {"type": "string", "minLength": 10},
-            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+            "resource": {"type": "string", "pattern": EXCEPTION_RESOURCE_PATTERN,
+                         "description": "the resource's name, a name pattern with at least "
+                                        "three letters or digits in a row (e.g. "
+                                        "prod-*-delivery-build), or its exact URN; never a "
+                                        "pattern that matches every resource"},
+            "reason": {"type": "string", "minLength": 10,
+                       "description": "why the resource may break the rule"},
+            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date",
+                        "description": "the last day the exception holds, YYYY-MM-DD"},
         },
-        "required": ["resource", "reason"],
+        "required": list(_EXCEPTION_KEYS),
+        "additionalProperties": False,
     },
 }
 
@@ -260,14 +274,14 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class PolicyException:
     resource: str
+    """An exact URN, or an fnmatch pattern over resource names."""
     reason: str
     expires: dt.date | None = None
 
     def matches(self, resource: Resource) -> bool:
-        pattern = self.resource
-        return (pattern in (resource.urn, resource.name)
-                or fnmatch.fnmatchcase(resource.name, pattern)
-                or fnmatch.fnmatchcase(resource.urn, pattern))
+        if self.resource.startswith("urn:"):
+            return resource.urn == self.resource
+        return fnmatch.fnmatchcase(resource.name, self.resource)
 
     def active(self, today: dt.date) -> bool:
         return self.expires is None or today <= self.expires
@@ -314,7 +328,11 @@ def exception_problems(policy: str, raw: Any) -> list[str]:
             continue
         resource = item.get("resource")
         if not isinstance(resource, str) or not resource.strip():
-            problems.append(f"{where}: resource is required (a URN or name pattern)")
+            problems.append(f"{where}: resource is required (a name pattern or an exact URN)")
+        elif not _EXCEPTION_RESOURCE_RE.match(resource):
+            problems.append(f"{where}: resource {resource!r} would exempt every resource: "
+                            "name the resource, use a name pattern with at least three "
+                            "letters or digits in a row, or give its exact URN")
         reason = item.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             problems.append(f"{where}: reason is required")
@@ -322,14 +340,17 @@ def exception_problems(policy: str, raw: Any) -> list[str]:
             problems.append(f"{where}: reason must be at least 10 characters "
                             f"(got {len(reason.strip())})")
         expires = item.get("expires")
-        if expires is not None:
+        if expires is None:
+            problems.append(f"{where}: expires is required (YYYY-MM-DD): every exception "
+                            "lapses and is reviewed")
+        else:
             try:
                 if not isinstance(expires, str) or not DATE_RE.match(expires):
                     raise ValueError
                 dt.date.fromisoformat(expires)
             except ValueError:
                 problems.append(f"{where}: expires must be a date YYYY-MM-DD (got {expires!r})")
-        unknown_keys = sorted(set(item) - {"resource", "reason", "expires"})
+        unknown_keys = sorted(set(item) - set(_EXCEPTION_KEYS))
         if unknown_keys:
             problems.append(f"{where}: unknown key(s) {', '.join(unknown_keys)}")
     return problems
@@ -364,7 +385,8 @@ def param_problems(policy: str, params: Mapping[str, Param], raw: Mapping[str, A
 # --- policy records and the registry -----------------------------------------------------
 
 ResourceCheck = Callable[[Resource, Settings], Iterable[str]]
-StackCheck = Callable[[Stack, Settings], Iterable[tuple[Resource, str]]]
+StackCheck = Callable[[Stack, Settings], Iterable[tuple[Resource | None, str]]]
+"""Findings of a stack rule: the resource it is about (None: the stack itself) and why."""
 
 
 @dataclass(frozen=True)
@@ -457,6 +479,23 @@ def stack_policy(name: str, *, types: Sequence[str], description: str, severity:
     return deco
 
 
+# --- the exceptions in force, for the audits of exceptions ------------------------------
+
+_CONFIGURED_EXCEPTIONS: dict[str, tuple[PolicyException, ...]] = {}
+
+
+def set_configured_exceptions(exceptions: Mapping[str, Sequence[PolicyException]]) -> None:
+    """Record the exceptions of every enabled policy (the analyzer does, on Configure), so
+    the audits in :mod:`.exceptions` can check them against the whole stack."""
+    _CONFIGURED_EXCEPTIONS.clear()
+    _CONFIGURED_EXCEPTIONS.update({k: tuple(v) for k, v in exceptions.items() if v})
+
+
+def configured_exceptions() -> list[tuple[str, PolicyException]]:
+    return [(policy, exc) for policy, excs in sorted(_CONFIGURED_EXCEPTIONS.items())
+            for exc in excs]
+
+
 # --- pure evaluation (tests, docs, tools) ---------------------------------------------------
 
 def evaluate(name: str, resource: Resource, config: Mapping[str, Any] | None = None) -> list[str]:
@@ -475,7 +514,8 @@ def evaluate_stack(name: str, resources: Iterable[Resource],
     record = REGISTRY[name]
     if record.kind != "stack":
         raise ValueError(f"{name} is a resource policy")
-    return [(r.urn, msg) for r, msg in record.check(Stack(resources), record.settings(config))]
+    return [(r.urn if r is not None else "", msg)
+            for r, msg in record.check(Stack(resources), record.settings(config))]
 
 
 def iter_messages(items: Iterable[str | None]) -> Iterator[str]:

@@ -15,7 +15,8 @@ CREDENTIAL_VALUE_PATTERNS = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
     (re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$"), "a JWT"),
+    # A JWT's header is base64url JSON, so it starts with "eyJ" ({"); host names do not.
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}"), "a JWT"),
     (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with an embedded password"),
 )
 CREDENTIAL_NAME_RE = re.compile(

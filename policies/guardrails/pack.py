@@ -102,7 +102,10 @@ def _stack_validation(record: PolicyRecord):
             return
         stack = _stack_model(args)
         for resource, message in record.check(stack, settings):
-            report(settings.render(resource, message), resource.urn)
+            if resource is None:  # about the stack as a whole
+                report(message, None)
+            else:
+                report(settings.render(resource, message), resource.urn)
     return validate
 
 

@@ -6,6 +6,8 @@ apart: same port handshake on stdout, same diagnostics), plus what the pack need
 
 - ``Configure`` rejects invalid exceptions and parameters with INVALID_ARGUMENT, so a bad
   policy config stops the preview with a clear message instead of being ignored.
+- It records every enabled policy's exceptions, which the exception audits
+  (:mod:`.exceptions`) check against the whole stack.
 - Findings covered by a valid exception (message starting ``[exempted] ``) are reported at
   the advisory level whatever the policy's enforcement level: visible, never blocking.
 - Each resource is decoded once and given only to the policies written for its type, and
@@ -39,7 +41,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .core import EXEMPTED_PREFIX, REGISTRY
+from .core import EXEMPTED_PREFIX, REGISTRY, set_configured_exceptions
 from .pack import config_problems, one_stack_analysis
 
 _LEVELS = {EnforcementLevel.ADVISORY: proto.ADVISORY, EnforcementLevel.MANDATORY: proto.MANDATORY,
@@ -143,6 +145,10 @@ class GuardrailAnalyzer(proto.AnalyzerServicer):
         if problems:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           "invalid policy pack configuration:\n" + "\n".join(problems))
+        set_configured_exceptions({
+            name: REGISTRY[name].settings(props).exceptions for name, props in config.items()
+            if name in REGISTRY
+            and request.policyConfig[name].enforcementLevel != proto.DISABLED})
         self._config = config
         self._levels = {name: _FROM_PROTO[value.enforcementLevel]
                         for name, value in request.policyConfig.items()}

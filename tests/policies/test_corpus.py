@@ -5,7 +5,8 @@ verdicts are pinned, and no program passes silently.
 
 Each program runs twice under Pulumi's mocks, as a first preview (ids and computed outputs
 unknown) and as an update (values known), and goes through the pack's real analyzer over
-gRPC with the prod policy config, the way the CLI runs the pack at preview and at up.
+gRPC with the prod policy config (its levels and parameters; the platform's exceptions name
+resources these programs do not have), the way the CLI runs the pack at preview and at up.
 """
 
 from __future__ import annotations
@@ -81,8 +82,19 @@ def engine() -> Iterator[Any]:
 @functools.cache
 def _pack() -> InProcessPack:
     pack = InProcessPack()  # kept alive by the cache: the server stops when it is collected
-    pack.engine.configure(stack_config("prod"))
+    pack.engine.configure(corpus_config())
     return pack
+
+
+def corpus_config() -> dict[str, Any]:
+    """The prod levels and parameters, without the platform's exceptions (they name the
+    platform's resources, none of which a corpus program has)."""
+    config: dict[str, Any] = {}
+    for name, value in stack_config("prod").items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "exceptions"}
+        config[name] = value
+    return config
 
 
 def _engine() -> Any:

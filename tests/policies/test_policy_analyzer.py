@@ -160,10 +160,10 @@ def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) ->
         ("ecr-immutable-tags", "mandatory", MUTABLE)]
 
 
-def test_exception_by_exact_urn_without_expiry(engine: Engine) -> None:
+def test_exception_by_exact_urn(engine: Engine) -> None:
     engine.configure(_with_exception({
         "resource": f"urn:pulumi:prod::platform::{REPO}::orders",
-        "reason": "replaced by the new registry in Q3"}))
+        "reason": "replaced by the new registry in Q3", "expires": "2999-12-31"}))
     assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
         ("ecr-immutable-tags", "advisory", f"[exempted] replaced by the new registry in Q3 — {MUTABLE}")]
 
@@ -179,7 +179,8 @@ def test_expired_exception_stops_applying(engine: Engine) -> None:
 def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
     config = stack_config("prod")
     config["multi-az-footprint"] = {"minAzCount": 3, "exceptions": [
-        {"resource": "orders", "reason": "pilot service, single-tenant until GA"}]}
+        {"resource": "orders", "reason": "pilot service, single-tenant until GA",
+         "expires": "2999-12-31"}]}
     engine.configure(config)
     assert only(engine.analyze_stack(_two_az_service()), "multi-az-footprint") == [
         ("multi-az-footprint", "advisory", "orders",
@@ -188,9 +189,22 @@ def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("setting", "problem"), [
-    ({"exceptions": [{"resource": "legacy-*"}]},
+    ({"exceptions": [{"resource": "legacy-*", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason is required"),
-    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me"}]},
+    ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream"}]},
+     "ecr-scan-on-push: exceptions[0]: expires is required (YYYY-MM-DD): every exception "
+     "lapses and is reviewed"),
+    ({"exceptions": [{"resource": "*", "reason": "vendor mirror, scanned upstream",
+                      "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource '*' would exempt every resource: name the "
+     "resource, use a name pattern with at least three letters or digits in a row, or give "
+     "its exact URN"),
+    ({"exceptions": [{"resource": "urn:pulumi:prod::*", "reason": "vendor mirror, scanned "
+                      "upstream", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource 'urn:pulumi:prod::*' would exempt every "
+     "resource: name the resource, use a name pattern with at least three letters or digits "
+     "in a row, or give its exact URN"),
+    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 8)"),
     ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream",
                       "expires": "31/12/2026"}]},
@@ -284,3 +298,44 @@ def test_stack_files_are_cli_config_files() -> None:
             assert key == "all" or key in REGISTRY, f"{env}: unknown policy {key}"
             assert isinstance(value, str | dict)
         json.dumps(config)
+
+
+# The policy configs preflight refuses, checked against the schemas this pack announces.
+PROD_CONFIG = "stacks/Pulumi.prod.policy.json"
+
+
+@pytest.mark.parametrize(("change", "lines"), [
+    ({"multi-az-footprnt": {"minAzCount": 3}},
+     ["multi-az-footprnt: unknown policy (did you mean 'multi-az-footprint'?): the pack microservices-platform has no policy of that name"]),
+    ({"ecr-scan-on-pussh": {"exceptions": [{"resource": "legacy-mirror", "reason": "vendor mirror, scanned upstream", "expires": "2027-01-31"}]}},
+     ["ecr-scan-on-pussh: unknown policy (did you mean 'ecr-scan-on-push'?): the pack microservices-platform has no policy of that name"]),
+    ({"all": {"enforcementLevel": "mandatory", "minAzCount": 3}},
+     ["all.minAzCount: 'all' sets only enforcementLevel: put minAzCount under the policy it configures"]),
+    ({"ecr-scan-on-push": ["mandatory"]},
+     ['ecr-scan-on-push: must be an enforcement level (advisory, mandatory, remediate, disabled) or an object of settings (got ["mandatory"])']),
+    ({"codebuild-privileged-mode": {"exceptions": [{"resource": "*", "reason": "docker build needs the daemon", "expires": "2027-06-30"}]}},
+     ["codebuild-privileged-mode.exceptions[0].resource: '*' is not allowed: use the resource's name, a name pattern with at least three letters or digits in a row (e.g. prod-*-delivery-build), or its exact URN; never a pattern that matches every resource"]),
+    ({"codebuild-privileged-mode": {"exceptions": [{"resource": "*-delivery-build", "reason": "docker build needs the daemon"}]}},
+     ["codebuild-privileged-mode.exceptions[0].expires: is required: the last day the exception holds, YYYY-MM-DD"]),
+    ({"multi-az-footprint": {"minAzCount": 0}},
+     ["multi-az-footprint.minAzCount: must be at least 1 (got 0)"]),
+])
+def test_policy_config_checked_against_the_packs_schemas(
+        engine: Engine, change: dict[str, Any], lines: list[str]) -> None:
+    from preflight.analyzer import reconcile
+    from preflight.policy_config import PolicyConfig
+    from preflight.project import UsageError
+
+    config = PolicyConfig({**stack_config("prod"), **change})
+    config.source = PROD_CONFIG
+    with pytest.raises(UsageError) as err:
+        reconcile(engine.info(), config)
+    assert str(err.value).splitlines() == [f"{PROD_CONFIG}: {line}" for line in lines]
+
+
+def test_real_policy_configs_fit_the_packs_schemas(engine: Engine) -> None:
+    from preflight.analyzer import reconcile
+
+    for env in ("dev", "staging", "prod"):
+        policies, warnings = reconcile(engine.info(), stack_config(env))
+        assert warnings == [] and len(policies) == len(REGISTRY)

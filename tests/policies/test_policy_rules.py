@@ -766,12 +766,19 @@ def test_trust_baseline_is_the_component_helper_shape() -> None:
 
 
 @pytest.mark.parametrize(("config", "problem"), [
-    ({"exceptions": [{"resource": "x", "reason": "short"}]},
+    ({"exceptions": [{"resource": "orders", "reason": "short", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 5)"),
-    ({"exceptions": [{"resource": "x"}]}, "ecr-scan-on-push: exceptions[0]: reason is required"),
-    ({"exceptions": [{"reason": "a long enough reason"}]},
-     "ecr-scan-on-push: exceptions[0]: resource is required (a URN or name pattern)"),
-    ({"exceptions": [{"resource": "x", "reason": "a long enough reason", "expires": "soon"}]},
+    ({"exceptions": [{"resource": "orders", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: reason is required"),
+    ({"exceptions": [{"reason": "a long enough reason", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource is required (a name pattern or an exact URN)"),
+    ({"exceptions": [{"resource": "*-*", "reason": "a long enough reason",
+                      "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource '*-*' would exempt every resource: name the "
+     "resource, use a name pattern with at least three letters or digits in a row, or give "
+     "its exact URN"),
+    ({"exceptions": [{"resource": "orders", "reason": "a long enough reason",
+                      "expires": "soon"}]},
      "ecr-scan-on-push: exceptions[0]: expires must be a date YYYY-MM-DD (got 'soon')"),
     ({"minAzCount": 3}, "ecr-scan-on-push: unknown setting 'minAzCount' (allowed: exceptions)"),
 ])

@@ -3,6 +3,7 @@ each mutation fails with exactly the expected (resource, message) findings."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from policy_helpers import TLS_DENY, StackBuilder, doc
 
 from policies.guardrails import REGISTRY, UNKNOWN, evaluate_stack
+from policies.guardrails.core import PolicyException, set_configured_exceptions
 
 STACK_POLICIES = sorted(n for n, r in REGISTRY.items() if r.kind == "stack")
 ZONES = ("a", "b", "c")
@@ -178,6 +180,7 @@ def compliant() -> StackBuilder:
 
 
 PROD = {"minAzCount": 3}
+RESOURCES = len(compliant().resources())
 PROD_AZ_LOSS = {"minSurvivingTasks": 2, "minSurvivingPercent": 66}
 AZ_LOSS = "availability-zone-loss"
 
@@ -212,6 +215,25 @@ def _drop(*names: str) -> Callable[[StackBuilder], None]:
     def mutate(b: StackBuilder) -> None:
         for n in names:
             b.remove(n)
+    return mutate
+
+
+def _rules(count: int) -> Callable[[StackBuilder], None]:
+    """An HTTPS listener on the load balancer with ``count`` listener rules."""
+    def mutate(b: StackBuilder) -> None:
+        b.add("aws:lb/listener:Listener", "alb-https", {"protocol": "HTTPS", "port": 443},
+              loadBalancerArn="alb")
+        for i in range(count):
+            b.add("aws:lb/listenerRule:ListenerRule", f"rule-{i}", {"priority": i + 1},
+                  listenerArn="alb-https")
+    return mutate
+
+
+def _excepted(policy: str, resource: str) -> Callable[[StackBuilder], None]:
+    """The pack was configured with one exception for ``policy``."""
+    def mutate(b: StackBuilder) -> None:
+        set_configured_exceptions({policy: [
+            PolicyException(resource, "a reason long enough", dt.date(2999, 12, 31))]})
     return mutate
 
 
@@ -479,12 +501,35 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("logs-access", "targetBucket is not set")]),
     ("wafv2-web-acl-logging", _drop("acl-logs"), None,
      [("acl", "web ACL has no logging configuration")]),
+    ("alb-rule-quota", _rules(101), None,
+     [("alb", "101 listener rules exceed the quota of 100 rules per application load "
+              "balancer: request a higher quota or spread the services over more load "
+              "balancers")]),
+    ("alb-rule-quota", _rules(3), {"maxRules": 2},
+     [("alb", "3 listener rules exceed the quota of 2 rules per application load balancer: "
+              "request a higher quota or spread the services over more load balancers")]),
+    ("policy-exceptions-current", _excepted("s3-versioning", "old-logs"), None,
+     [("(stack)", "s3-versioning: exception 'old-logs' matches no resource this policy checks "
+                  "in the stack: remove it, or correct the name if the resource was renamed")]),
+    # The name exists, but not among the resources the policy checks.
+    ("policy-exceptions-current", _excepted("s3-versioning", "alb"), None,
+     [("(stack)", "s3-versioning: exception 'alb' matches no resource this policy checks "
+                  "in the stack: remove it, or correct the name if the resource was renamed")]),
+    ("policy-exceptions-targeted", _excepted("s3-versioning", "[a-z]*[a-z0-9]"), None,
+     [("(stack)", f"s3-versioning: exception '[a-z]*[a-z0-9]' matches all {RESOURCES} "
+                  "resources of the stack: name the resources it is for")]),
 ]
 
 
 def _findings(b: StackBuilder, name: str, config: dict[str, Any] | None) -> list[tuple[str, str]]:
     by_urn = {r.urn: r.name for r in b.resources()}
-    return [(by_urn[u], m) for u, m in evaluate_stack(name, b.resources(), config)]
+    return [(by_urn.get(u, "(stack)"), m) for u, m in evaluate_stack(name, b.resources(), config)]
+
+
+def test_exceptions_that_match_some_resources_pass_both_audits() -> None:
+    _excepted("s3-versioning", "logs")(compliant())
+    assert _findings(compliant(), "policy-exceptions-current", None) == []
+    assert _findings(compliant(), "policy-exceptions-targeted", None) == []
 
 
 @pytest.mark.parametrize("name", STACK_POLICIES)

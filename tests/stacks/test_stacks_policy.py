@@ -98,7 +98,7 @@ def prod_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project, minus what a break replaces: the program entry point."""
     copy = tmp_path_factory.mktemp("project")
     for item in ("Pulumi.yaml", "__main__.py", "components", "policies", "stacks",
-                 "functions", "workflows"):
+                 "functions", "services", "workflows"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / item)
     return copy
