@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
-
-from components.validation import credential_reason
+from .credentials import credential_reason
 
 DOCS_URL = ("https://github.com/microservices-platform/microservices-platform/blob/main/"
             "docs/policies.md")
@@ -60,22 +58,56 @@ def is_unknown(value: Any) -> bool:
     return value is UNKNOWN
 
 
+# How the engine marshals values for analyzers (pulumi sdk/go/common/resource/properties.go):
+# an unknown is one of these sentinel strings; a secret, asset or archive is an object
+# tagged with SIGNATURE_KEY.
+UNKNOWN_SENTINELS = frozenset({
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+})
+SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+
+
 def plain(value: Any) -> Any:
-    """Engine properties as plain dicts/lists, unknown sentinels replaced by UNKNOWN."""
-    if isinstance(value, (_DictProxy, _ListProxy)):
-        value = value["__target"]
+    """Engine property values as plain dicts and lists: unknown sentinels become UNKNOWN and
+    secrets their values (a rule judges what a secret holds, never prints it)."""
+    if isinstance(value, str):
+        return UNKNOWN if value in UNKNOWN_SENTINELS else value
     if isinstance(value, Mapping):
+        if value.get(SIGNATURE_KEY) == SECRET_SIGNATURE:
+            return plain(value.get("value"))
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
-    if _is_unknown(value):
-        return UNKNOWN
     return value
 
 
 def unknown(path: str, claim: str) -> str:
     """The fail-closed message for a value a mandatory rule needs but preview cannot see."""
     return f"{path} is unknown at preview; cannot prove {claim}"
+
+
+def must_be_true(value: Any, path: str, claim: str) -> Iterator[str]:
+    """The findings for a setting that must be true: unknown (fail closed) or not true."""
+    if is_unknown(value):
+        yield unknown(path, claim)
+    elif value is not True:
+        yield f"{path} is not true"
+
+
+def at_least(value: Any, path: str, need: int, claim: str) -> Iterator[str]:
+    """The findings for a count that must reach ``need``: unknown, unset or too small."""
+    if is_unknown(value):
+        yield unknown(path, claim)
+    elif value is None or value < need:
+        shown = "not set" if value is None else num(value)
+        yield f"{path} is {shown}; at least {need} required"
 
 
 def dig(props: Any, path: str, default: Any = None) -> Any:
@@ -122,8 +154,8 @@ def load_json(value: Any) -> Any:
 
 
 def credential_in(name: str, value: Any) -> str | None:
-    """Why ``name=value`` looks like a credential (the platform's one definition,
-    ``components.validation.credential_reason``), or None. An ARN is a reference to a secret,
+    """Why ``name=value`` looks like a credential (the one definition,
+    :func:`.credentials.credential_reason`), or None. An ARN is a reference to a secret,
     not the secret, so ``DB_SECRET_ARN=arn:aws:secretsmanager:...`` passes."""
     text = "" if value is None else str(value)
     if text.startswith("arn:"):

@@ -98,8 +98,16 @@ def test_tls_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
 def test_image_scanning_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
     engine.configure(stack_config("prod"))
     repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
-    assert engine.analyze(REPO, "orders", repo, protect=True) == [
-        ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
+    assert only(engine.analyze_stack([(REPO, "orders", repo, {})]), "ecr-scan-on-push") == [
+        ("ecr-scan-on-push", "mandatory", "orders", "imageScanningConfiguration.scanOnPush is "
+         "not true and no registry scanning rule covers the repository")]
+    # Enhanced registry scanning covers the repository whatever its own setting says.
+    registry = ("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
+                "registry", {"scanType": "ENHANCED", "rules": [{
+                    "scanFrequency": "SCAN_ON_PUSH",
+                    "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]}, {})
+    assert only(engine.analyze_stack([(REPO, "orders", repo, {}), registry]),
+                "ecr-scan-on-push") == []
 
 
 def test_static_credentials_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
@@ -134,11 +142,12 @@ def test_disabled_policies_do_not_run(engine: Engine) -> None:
 
 def _with_exception(exception: dict[str, Any]) -> dict[str, Any]:
     config = stack_config("prod")
-    config["ecr-scan-on-push"] = {"exceptions": [exception]}
+    config["ecr-immutable-tags"] = {"exceptions": [exception]}
     return config
 
 
-UNSCANNED = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
+UNSCANNED = patched(REPO, {"imageTagMutability": "MUTABLE"})
+MUTABLE = "imageTagMutability is MUTABLE; use IMMUTABLE"
 
 
 def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) -> None:
@@ -146,10 +155,9 @@ def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) ->
                                       "reason": "vendor mirror, scanned upstream",
                                       "expires": "2999-12-31"}))
     assert engine.analyze(REPO, "legacy-mirror", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "advisory", "[exempted] vendor mirror, scanned upstream — "
-                                         "imageScanningConfiguration.scanOnPush is not true")]
+        ("ecr-immutable-tags", "advisory", f"[exempted] vendor mirror, scanned upstream — {MUTABLE}")]
     assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
+        ("ecr-immutable-tags", "mandatory", MUTABLE)]
 
 
 def test_exception_by_exact_urn(engine: Engine) -> None:
@@ -157,8 +165,7 @@ def test_exception_by_exact_urn(engine: Engine) -> None:
         "resource": f"urn:pulumi:prod::platform::{REPO}::orders",
         "reason": "replaced by the new registry in Q3", "expires": "2999-12-31"}))
     assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "advisory", "[exempted] replaced by the new registry in Q3 — "
-                                         "imageScanningConfiguration.scanOnPush is not true")]
+        ("ecr-immutable-tags", "advisory", f"[exempted] replaced by the new registry in Q3 — {MUTABLE}")]
 
 
 def test_expired_exception_stops_applying(engine: Engine) -> None:
@@ -166,8 +173,7 @@ def test_expired_exception_stops_applying(engine: Engine) -> None:
                                       "reason": "vendor mirror, scanned upstream",
                                       "expires": "2000-01-01"}))
     assert engine.analyze(REPO, "legacy-mirror", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "mandatory",
-         "imageScanningConfiguration.scanOnPush is not true (exception expired 2000-01-01)")]
+        ("ecr-immutable-tags", "mandatory", f"{MUTABLE} (exception expired 2000-01-01)")]
 
 
 def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
@@ -207,7 +213,8 @@ def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
 def test_invalid_exception_fails_configure(engine: Engine, setting: dict[str, Any],
                                            problem: str) -> None:
     config = stack_config("prod")
-    config["ecr-scan-on-push"] = setting
+    config["ecr-immutable-tags"] = setting
+    problem = problem.replace("ecr-scan-on-push", "ecr-immutable-tags")
     with pytest.raises(grpc.RpcError) as err:
         engine.configure(config)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -226,11 +233,10 @@ def test_invalid_parameter_fails_configure(engine: Engine) -> None:
 
 def test_unknown_values_fail_closed_instead_of_cant_run(engine: Engine) -> None:
     engine.configure(stack_config("prod"))
-    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": UNKNOWN_STRING}})
+    repo = patched(REPO, {"imageTagMutability": UNKNOWN_STRING})
     assert engine.analyze(REPO, "orders", repo, protect=True) == [
-        ("ecr-scan-on-push", "mandatory",
-         "imageScanningConfiguration.scanOnPush is unknown at preview; cannot prove images are "
-         "scanned on push")]
+        ("ecr-immutable-tags", "mandatory",
+         "imageTagMutability is unknown at preview; cannot prove image tags are immutable")]
     role = patched("aws:iam/role:Role", {"assumeRolePolicy": UNKNOWN_STRING,
                                          "inlinePolicies": []})
     found = engine.analyze("aws:iam/role:Role", "task", role)
@@ -246,13 +252,19 @@ def test_unknown_values_fail_closed_instead_of_cant_run(engine: Engine) -> None:
 
 
 def test_unknown_subnet_zone_fails_closed_in_stack_policy(engine: Engine) -> None:
-    engine.configure(stack_config("prod"))
+    engine.configure(stack_config("staging"))
     resources = _two_az_service()
     resources[1] = (SUBNET, "private-b", {"availabilityZone": UNKNOWN_STRING}, {})
     assert only(engine.analyze_stack(resources), "multi-az-footprint") == [
         ("multi-az-footprint", "mandatory", "orders",
          "availabilityZone of subnet private-b is unknown at preview; cannot prove "
-         "networkConfiguration spans 3 availability zones")]
+         "networkConfiguration spans 2 availability zones")]
+    # Two subnets cannot span the three zones prod needs, whatever their zones are.
+    engine.configure(stack_config("prod"))
+    assert only(engine.analyze_stack(resources), "multi-az-footprint") == [
+        ("multi-az-footprint", "mandatory", "orders",
+         "networkConfiguration lists 2 subnet(s), so it spans at most 2 availability zone(s); "
+         "at least 3 are required")]
 
 
 def test_stack_policy_follows_nat_routes_through_property_dependencies(engine: Engine) -> None:

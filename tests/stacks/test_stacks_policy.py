@@ -39,12 +39,14 @@ def shared_exemptions(stack: str) -> list[tuple[str, str]]:
 
 
 # The reasoned exceptions each stack's policy config holds (public health route, docker
-# build, the shared ones, the EKS node role EC2 assumes): reported, not hidden.
+# build, the shared ones, the EKS node groups' launch templates and the deploy role's
+# cluster-admin entry): reported, not hidden.
 EXEMPTED = {
     **{stack: [("apigateway-authorization", f"{stack}-edge-route-get-health"),
                ("codebuild-privileged-mode", f"{stack}-web-delivery-build"),
                *shared_exemptions(stack)] for stack in ("dev", "staging", "prod")},
-    "prod-k8s": [("iam-trust-policy-scoped", "prod-k8s-eks-nodes-role"),
+    "prod-k8s": [("ec2-instance-profile", "prod-k8s-eks-nodes-general-template"),
+                 ("eks-no-cluster-admin-grants", "prod-k8s-eks-access-deploy-policy"),
                  *shared_exemptions("prod-k8s")],
 }
 
@@ -186,5 +188,6 @@ pulumi.runtime.register_stack_transformation(two_tasks)
         ("availability-zone-loss", "prod-web-service",
          "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 1 of 2 tasks running, below the "
          "minimum of 2 (autoscaling minimum 2)"),
+        ("ecs-service-autoscaling", "prod-web-scaling", "minCapacity is 2; at least 3 required"),
         ("ecs-service-min-desired-count", "prod-web-service",
          "desiredCount is 2; at least 3 required")]
