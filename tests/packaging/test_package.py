@@ -29,7 +29,8 @@ PUBLIC_COMPONENTS = [
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
     "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
     "CodeSigning", "Topic", "EventBus", "Workflow", "QueueAlarms", "TopicAlarms",
-    "WorkflowAlarms", "RuleAlarms",
+    "WorkflowAlarms", "RuleAlarms", "EksCluster", "LoadBalancerController", "KubernetesService",
+    "KubernetesServiceAlarms",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
 
@@ -154,7 +155,7 @@ def test_every_input_output_and_type_is_described(schema: dict[str, Any]) -> Non
     assert undocumented(schema) == []
     service = schema["resources"]["microservices:index:ContainerService"]
     # Declared on ServiceSpec, inherited by ContainerServiceArgs.
-    assert service["inputProperties"]["cpu"]["description"].startswith("Task CPU units")
+    assert service["inputProperties"]["cpu"]["description"].startswith("CPU units, 1024 per")
     assert "clusterArn" in service["requiredInputs"]
     assert "cpu" not in service["requiredInputs"]
     assert service["properties"]["serviceArn"]["description"] == "ECS service ARN."
