@@ -71,8 +71,15 @@ def _parser() -> argparse.ArgumentParser:
                         ".policy.json if it exists)")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--invokes", metavar="FILE",
+                   help="answers for data sources (default: <stackConfigDir>/"
+                        "preflight.invokes.yaml if it exists)")
     p.add_argument("--strict", action="store_true",
-                   help="fail on advisory violations and on policies that could not run")
+                   help="fail on advisory violations and on anything not checked: policies "
+                        "that could not run, remote components, unanswered data sources, "
+                        "uncovered resource types")
+    p.add_argument("--require-coverage", action="store_true",
+                   help="fail when a resource type is covered by no policy")
     p.add_argument("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
     p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
@@ -182,27 +189,40 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     for warning in config.warnings:
         print(f"preflight: warning: {warning}", file=sys.stderr)
 
+    from .account import StandInAccount
     from .analyzer import (
         AnalyzerSession,
         PackError,
         PackProcess,
         StackInfo,
-        Target,
-        default_provider,
         locate_pack,
         pack_env,
-        provider_urn,
         read_policy_config,
     )
-    from .capture import STACK_TYPE, Registration, engine_urn
+    from .capture import STACK_TYPE, engine_urn, stack_region
+    from .invokes import Answers, invokes_file, load_invokes
+    from .passes import Pairing, Pass, ResolvedRun, resolved_program
 
     try:
         location = locate_pack(pack_dir)
         policy_config = (read_policy_config(policy_config_path)
                          if policy_config_path.is_file() else {})
+        invokes_path = (Path(args.invokes) if args.invokes
+                        else invokes_file(project.stack_config_dir))
+        if args.invokes and not invokes_path.is_file():
+            raise UsageError(f"invokes file not found: {args.invokes}")
+        file_answers = load_invokes(invokes_path) if invokes_path.is_file() else []
     except UsageError as exc:
         return _error(str(exc))
     organization = os.environ.get("PULUMI_ORGANIZATION", "organization")
+    region = stack_region(config.values)
+
+    def answers() -> Answers:
+        return Answers(args.stack, StandInAccount(region), file_answers, invokes_path)
+
+    # The resolved pass forks before this process starts any thread or gRPC channel.
+    resolved = ResolvedRun()
+    resolved.start(resolved_program(project, args.stack, config, organization, answers()))
     info = StackInfo(project=project.name, stack=args.stack, organization=organization,
                      config=config.values, secret_keys=config.secret_keys,
                      tags={"pulumi:project": project.name, "pulumi:runtime": "python",
@@ -211,53 +231,35 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                      root_dir=str(project_dir), program_dir=str(project.program_dir))
     start_timeout = float(os.environ.get("PREFLIGHT_PACK_TIMEOUT", "120"))
     timings.mark("startup")
+    env, env_warnings = pack_env(info)
     try:
-        pack = PackProcess(location, pack_env(info), start_timeout)
+        pack = PackProcess(location, env, start_timeout)
     except PackError as exc:
+        resolved.stop()
         return _error(str(exc))
     progress = _Progress()
     session = None
     try:
         session = AnalyzerSession(pack, info, policy_config)
-        targets: list[Target] = []
-        by_urn: dict[str, Registration] = {}
-        defaults: dict[tuple[str, str], Registration] = {}
-        lock = threading.Lock()
         stack_urn = engine_urn(args.stack, project.name, "", STACK_TYPE,
                                f"{project.name}-{args.stack}")
+        pairing = Pairing(session)
 
-        def submit(reg: Registration, provider: Registration | None = None) -> None:
-            target = Target(reg, provider)
-            targets.append(target)
-            by_urn[reg.urn] = reg
-            session.submit(target)
+        def on_preview(target: Any) -> None:
+            pairing.preview(target)
             progress.registered += 1
 
-        submit(Registration(type=STACK_TYPE, name=f"{project.name}-{args.stack}",
-                            urn=stack_urn, custom=False, parent="", provider=""))
-
-        def on_register(reg: Registration) -> None:
-            with lock:
-                provider = None
-                if reg.custom:
-                    if reg.provider:
-                        provider = by_urn.get(provider_urn(reg.provider))
-                    elif not reg.type.startswith("pulumi:providers:"):
-                        key = (reg.package, reg.version)
-                        provider = defaults.get(key)
-                        if provider is None:
-                            provider = default_provider(reg.package, reg.version, info,
-                                                        stack_urn)
-                            defaults[key] = provider
-                            submit(provider)
-                submit(reg, provider)
-
+        first = Pass(1, info, stack_urn, on_preview)
+        second = Pass(2, info, stack_urn, pairing.resolved)
+        resolved.stream(second.register)
         progress.start()
         from .program import ProgramError, run_program
 
         timings.mark("sdk import")
+        preview_answers = answers()
         try:
-            result = run_program(project, args.stack, config, on_register, organization)
+            result = run_program(project, args.stack, config, first.register, organization,
+                                 answers=preview_answers)
         except ProgramError as exc:
             progress.stop()
             if args.traceback and exc.details:
@@ -268,7 +270,13 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         if program_errors:
             progress.stop()
             return _error("the program logged an error: " + program_errors[0].message)
-        analysis = session.finish(targets, timeout=start_timeout + 600)
+        session.end_phase(1, first.targets)
+        outcome = resolved.wait(start_timeout + 600)
+        timings.mark("resolved")
+        pairing.flush()
+        if outcome.ok and pairing.sent:
+            session.end_phase(2, second.targets)
+        analysis = session.finish(timeout=start_timeout + 600)
         progress.analysed = analysis.analyzed
         progress.stop()
         timings.mark("analyzer")
@@ -279,18 +287,17 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         progress.stop()
         return _error(str(exc))
     finally:
+        resolved.stop()
         if session is not None:
             session.abort()
         pack.stop()
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
 
-    from .report import LogLine, build_report, read_text, render, render_text
+    report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
+                     config_path=config.path, pack_dir=pack_dir, pack_version=location.version,
+                     warnings=env_warnings)
+    from .report import LogLine, render, render_text
 
-    report = build_report(analysis, targets, project=project.name, stack=args.stack,
-                          stack_file=_repo_path(config.path), pack_path=_repo_path(pack_dir),
-                          strict=args.strict, pack_version=location.version,
-                          stack_urn=stack_urn)
-    report.stack_file_text = read_text(config.path)
     report.logs = ([LogLine("program", e.severity, e.message, e.urn) for e in result.logs]
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
     if args.output:
@@ -310,8 +317,58 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     sys.stdout.flush()
     timings.mark("report")
     if args.timings:
-        print(timings.render({"pack ready": pack_ready}), file=sys.stderr)
+        print(timings.render({"pack ready": pack_ready,
+                              "resolved pass (child)": outcome.seconds}), file=sys.stderr)
     return report.exit_code
+
+
+def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pairing: Any,
+            outcome: Any, preview_answers: Any, *, config_path: Path, pack_dir: Path,
+            pack_version: str, warnings: list[str]) -> Any:
+    """Both passes' answers as one report (see :mod:`.passes` and :mod:`.coverage`)."""
+    from .coverage import measure, remote_components
+    from .passes import combine
+    from .report import build_report, classify, read_text
+
+    found = classify(analysis.phase(1), analysis.stack_response, analysis.policies,
+                     first.by_urn)
+    judged: list[Any] = []
+    extra = [t for t in second.targets if t.reg.urn not in first.by_urn] if outcome.ok else []
+    if outcome.ok:
+        answered = {t.reg.urn: r for t, r in analysis.phase(2)}
+        earlier = {t.reg.urn: r for t, r in analysis.phase(1)}
+        responses = [(t, answered[t.reg.urn] if t.reg.urn in pairing.sent
+                      else earlier[t.reg.urn]) for t in second.targets]
+        stack = analysis.stack_responses.get(2, analysis.stack_response)
+        found, judged = combine(found, classify(responses, stack, analysis.policies,
+                                                second.by_urn),
+                                {t.reg.urn for t in second.targets})
+    targets = first.targets + extra
+    report = build_report(found, targets, analysis.policies, project=first.info.project,
+                          stack=args.stack, stack_file=_repo_path(config_path),
+                          pack_path=_repo_path(pack_dir), strict=args.strict,
+                          pack_name=analysis.pack_name,
+                          pack_version=pack_version or analysis.pack_version,
+                          warnings=[*analysis.warnings, *warnings])
+    regs = [t.reg for t in targets]
+    report.stack_file_text = read_text(config_path)
+    report.judged = judged
+    report.resolved_only = [t.reg.urn for t in extra]
+    report.remote_components = remote_components(regs)
+    report.coverage = measure(regs, found.skipped, analysis.policies.values())
+    report.require_coverage = args.require_coverage
+    report.lookups = _ledger(preview_answers.lookups, outcome.lookups)
+    if not outcome.ok:
+        report.resolved_pass = outcome.reason
+        report.warnings.append(f"the resolved pass did not complete ({outcome.reason}): "
+                               "what the preview could not judge stays 'could not run'")
+    return report
+
+
+def _ledger(first: list[Any], second: list[Any]) -> list[Any]:
+    """Both passes' data source calls, each once (the resolved pass may call others)."""
+    seen = {(item.token, repr(item.args)) for item in first}
+    return [*first, *[item for item in second if (item.token, repr(item.args)) not in seen]]
 
 
 def _repo_path(path: Path) -> str:
