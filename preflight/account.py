@@ -249,8 +249,9 @@ def _subnets(acct: StandInAccount, args: dict[str, Any], region: str) -> dict[st
 def _subnet(acct: StandInAccount, args: dict[str, Any], region: str) -> dict[str, Any]:
     filters = _filters(args)
     zones = acct.zones(region)
-    subnet_id = args.get("id") or (filters.get("subnet-id") or [None])[0]
-    zone = args.get("availabilityZone") or (filters.get("availability-zone") or [None])[0]
+    subnet_id = args.get("id") or next(iter(filters.get("subnet-id") or []), None)
+    zone = args.get("availabilityZone") or next(iter(filters.get("availability-zone") or []),
+                                                 None)
     vpc_id = args.get("vpcId") or (filters.get("vpc-id") or
                                    [f"vpc-{digest('vpc', region, 'default')}"])[0]
     if subnet_id is None:

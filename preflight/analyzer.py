@@ -588,18 +588,21 @@ class AnalyzerSession:
 
     @staticmethod
     def _unanswered(pending: list[tuple[Target, Any]], first: Target) -> str:
-        """Which resources were in flight: requests are pipelined, so any of them."""
-        failed = []
+        """Which resources were in flight: requests are pipelined, so any of them, most likely
+        the earliest (the pack answers in order)."""
+        failed: list[str] = []
         for target, fut in pending:
             try:  # the others fail within moments once the channel is gone
-                if fut.exception(timeout=2) is not None:
-                    failed.append(target.reg.name)
+                if fut.exception(timeout=2) is None:
+                    continue
             except grpc.FutureTimeoutError:
+                pass
+            if target.reg.name not in failed:
                 failed.append(target.reg.name)
         if len(failed) <= 1:
             return f"while analysing {first.reg.urn}"
-        shown = ", ".join(failed[-6:])
-        more = f" and {len(failed) - 6} earlier" if len(failed) > 6 else ""
+        shown = ", ".join(failed[:6])
+        more = f" and {len(failed) - 6} later" if len(failed) > 6 else ""
         return f"while analysing one of: {shown}{more}"
 
     def _run(self) -> None:

@@ -110,7 +110,8 @@ def load_invokes(path: Path) -> list[InvokeAnswer]:
         if not isinstance(result, dict):
             problems.append(f"{at}.result: expected a map of what the data source returns")
         if not problems:
-            answers.append(InvokeAnswer(token, _plain(args), _plain(result), tuple(stacks)))
+            answers.append(InvokeAnswer(str(token), _plain(args), _plain(result),
+                                        tuple(stacks)))
     if problems:
         raise UsageError("\n".join(problems) if len(problems) > 1 else problems[0])
     return answers

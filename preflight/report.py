@@ -376,9 +376,10 @@ def render_markdown(report: Report) -> str:
                        f"<br><sub>{_md(f.type)}</sub> | {_md(msg)} |")
         out.append("")
     if report.could_not_run:
-        out += ["### Could not run (unknown at preview)", "",
-                "These policies read a value that is unknown until deployment; they did "
-                "not pass.", "", "| Policy | Resource | Reason |", "|---|---|---|"]
+        out += ["### Could not run (value unknown offline)", "",
+                "These policies read a value that is unknown in the preview and in the "
+                "resolved pass (or until deployment); they did not pass.", "",
+                "| Policy | Resource | Reason |", "|---|---|---|"]
         for f in report.could_not_run:
             out.append(f"| `{_md(f.policy)}` | `{_md(f.name or '(stack)')}` | {_md(f.message)} |")
         out.append("")
@@ -636,8 +637,8 @@ def render_text(report: Report, file: Any) -> None:
                 console.print(Text(f"      {line}"))
     if report.could_not_run:
         console.print()
-        console.print(Text(f"Could not run: unknown at preview ({len(report.could_not_run)})",
-                           style="bold magenta"))
+        console.print(Text(f"Could not run: a value it reads is unknown offline "
+                           f"({len(report.could_not_run)})", style="bold magenta"))
         for f in report.could_not_run:
             console.print(Text.assemble("  ? ", (f.policy, "bold"), " on ",
                                         (_where(f), "cyan"), f": {f.message}"))
