@@ -682,9 +682,14 @@ class AnalyzerSession:
                     done = True
                     break
                 if isinstance(item, _StackCall):
+                    # As the CLI: the stack is analysed once every resource before it has
+                    # been, and nothing else runs in the pack meanwhile.
+                    for _, fut in pending:
+                        fut.exception()
                     request = analyzer_pb2.AnalyzeStackRequest(
                         resources=[t.stack_resource() for t in item.targets])
                     stacks[item.phase] = stub.AnalyzeStack.future(request, timeout=timeout)
+                    stacks[item.phase].exception()
                     continue
                 pending.append((item, stub.Analyze.future(item.analyze_request(),
                                                           timeout=timeout)))

@@ -251,7 +251,7 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
 
         first = Pass(1, info, stack_urn, on_preview)
         second = Pass(2, info, stack_urn, pairing.resolved)
-        resolved.stream(second.register)
+        resolved.stream()
         progress.start()
         from .program import ProgramError, run_program
 
@@ -272,6 +272,9 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
             return _error("the program logged an error: " + program_errors[0].message)
         session.end_phase(1, first.targets)
         outcome = resolved.wait(start_timeout + 600)
+        if outcome.ok:
+            for reg in resolved.registrations():
+                second.register(reg)
         timings.mark("resolved")
         pairing.flush()
         if outcome.ok and pairing.sent:
@@ -318,7 +321,7 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     timings.mark("report")
     if args.timings:
         print(timings.render({"pack ready": pack_ready,
-                              "resolved pass (child)": outcome.seconds}), file=sys.stderr)
+                              "resolved child": outcome.seconds}), file=sys.stderr)
     return report.exit_code
 
 

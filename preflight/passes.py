@@ -134,17 +134,21 @@ class Outcome:
 
 class ResolvedRun:
     """The resolved pass in a forked child; call :meth:`start` before any thread or gRPC
-    channel exists in this process, then :meth:`stream` once the analyzer is ready."""
+    channel exists in this process. Its registrations arrive as pickled frames, kept as bytes
+    while the preview runs (so the preview keeps the interpreter to itself) and decoded by
+    :meth:`registrations` after :meth:`wait`."""
 
     def __init__(self) -> None:
         self.pid = 0
         self._read_fd = -1
         self._thread: threading.Thread | None = None
+        self._frames: list[bytes] = []
+        self._inline_regs: list[Registration] = []
         self.outcome: Outcome | None = None
 
     def start(self, run: Callable[[Callable[[Registration], None]], Any]) -> None:
         """Fork; the child calls ``run(send)`` (``send`` streams one registration back) and
-        reports how it ended. Without ``os.fork`` the pass runs in :meth:`stream`."""
+        reports how it ended. Without ``os.fork`` the pass runs in :meth:`stream`'s thread."""
         self._run = run
         if not hasattr(os, "fork"):
             return
@@ -156,35 +160,35 @@ class ResolvedRun:
         os.close(write_fd)
         self.pid, self._read_fd = pid, read_fd
 
-    def stream(self, on_register: Callable[[Registration], None]) -> None:
-        """Deliver the child's registrations to ``on_register`` from a reader thread."""
-        if not self.pid:
-            self._thread = threading.Thread(target=self._inline, args=(on_register,),
-                                            daemon=True)
-        else:
-            self._thread = threading.Thread(target=self._read, args=(on_register,),
-                                            daemon=True)
+    def stream(self) -> None:
+        """Start collecting what the child sends."""
+        target = self._read if self.pid else self._inline
+        self._thread = threading.Thread(target=target, daemon=True)
         self._thread.start()
 
-    def _inline(self, on_register: Callable[[Registration], None]) -> None:
-        self.outcome = _outcome(self._run, on_register)
+    def _inline(self) -> None:
+        self.outcome = _outcome(self._run, self._inline_regs.append)
 
-    def _read(self, on_register: Callable[[Registration], None]) -> None:
+    def _read(self) -> None:
+        buffer = bytearray()
+        with os.fdopen(self._read_fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 20):
+                buffer += chunk
+        frames, offset = [], 0
+        while offset + 4 <= len(buffer):
+            size = int.from_bytes(buffer[offset:offset + 4], "little")
+            frames.append(bytes(buffer[offset + 4:offset + 4 + size]))
+            offset += 4 + size
         outcome = Outcome(False, "the resolved pass stopped without a result")
-        with os.fdopen(self._read_fd, "rb") as pipe:
-            while True:
-                try:
-                    kind, payload = pickle.load(pipe)
-                except EOFError:
-                    break
-                except Exception as exc:  # a broken stream is an internal error, reported
-                    outcome = Outcome(False, f"the resolved pass sent garbage: {exc!r}")
-                    break
-                if kind == "reg":
-                    on_register(payload)
-                else:
-                    outcome = payload
-                    break
+        if frames:
+            try:
+                last = pickle.loads(frames[-1])
+                if isinstance(last, Outcome):
+                    outcome = last
+                    frames.pop()
+            except Exception as exc:  # a broken stream is reported, never passed
+                outcome = Outcome(False, f"the resolved pass sent garbage: {exc!r}")
+        self._frames = frames
         self.outcome = outcome
 
     def wait(self, timeout: float) -> Outcome:
@@ -195,6 +199,12 @@ class ResolvedRun:
             return Outcome(False, f"the resolved pass did not finish within {timeout:g} s")
         self._reap()
         return self.outcome
+
+    def registrations(self) -> list[Registration]:
+        """What the resolved pass registered, in order (after :meth:`wait`)."""
+        if not self.pid and self._inline_regs:
+            return list(self._inline_regs)
+        return [pickle.loads(frame) for frame in self._frames]
 
     def _reap(self) -> None:
         if self.pid:
@@ -238,11 +248,11 @@ def _child(run: Callable[[Callable[[Registration], None]], Any], write_fd: int) 
         os.dup2(quiet, 1)  # the program's own prints belong to the preview run
         os.dup2(quiet, 2)
         with os.fdopen(write_fd, "wb") as pipe:
-            def send(reg: Registration) -> None:
-                pickle.dump(("reg", reg), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            def send(item: Any) -> None:
+                frame = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+                pipe.write(len(frame).to_bytes(4, "little") + frame)
 
-            outcome = _outcome(run, send)
-            pickle.dump(("end", outcome), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            send(_outcome(run, send))
     except BaseException:
         code = 1
     finally:

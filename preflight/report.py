@@ -189,8 +189,10 @@ def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
     na: Counter[str] = Counter()
     seen: set[tuple[str, str, str, str]] = set()
 
-    def add(diag: Any, default_urn: str) -> None:
-        urn = diag.urn or default_urn
+    def add(diag: Any, default_urn: str, analysed: bool = False) -> None:
+        # A resource policy's finding belongs to the resource analysed, whatever URN it
+        # names (as the engine attributes it); a stack policy's to the URN it names.
+        urn = default_urn if analysed else diag.urn
         reg = by_urn.get(urn)
         rtype, rname = (reg.type, reg.name) if reg else ("", "")
         meta = policies.get(diag.policyName)
@@ -220,7 +222,7 @@ def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
 
     for target, response in responses:
         for diag in response.diagnostics:
-            add(diag, target.reg.urn)
+            add(diag, target.reg.urn, analysed=True)
         if response.not_applicable:
             names = {item.policy_name for item in response.not_applicable}
             found.skipped.setdefault(target.reg.urn, set()).update(names)
