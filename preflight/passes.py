@@ -287,6 +287,7 @@ def combine(first: Findings, second: Findings, resolved_urns: set[str]
         judged.append(Judged(f.policy, f.urn, f.type, f.name, f.message,
                              _outcome_of(f.policy, f.urn, second)))
     could_not_run += [f for f in second.could_not_run if (f.policy, f.urn) not in before]
+    judged.sort(key=lambda j: (j.policy, j.urn))
     skipped = {urn: set(names) for urn, names in first.skipped.items()}
     for urn, names in second.skipped.items():
         skipped.setdefault(urn, set()).update(names)

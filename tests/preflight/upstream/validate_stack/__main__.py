@@ -1,8 +1,9 @@
 """Mirrors pulumi-policy tests/integration/validate_stack/program/index.ts."""
 
+from resource import Resource
+
 import pulumi
 import pulumi_random as random
-from resource import Resource
 
 scenario = pulumi.Config().require_int("scenario")
 
