@@ -68,7 +68,7 @@ class StandInAccount:
 
     def __init__(self, region: str):
         self.region = region
-        self._subnet_zone: dict[str, str] = {}
+        self._subnets: dict[str, tuple[str, str]] = {}  # id -> (zone, vpc) handed out
 
     # --- the region -------------------------------------------------------------------
 
@@ -229,7 +229,7 @@ def _vpc(acct: StandInAccount, args: dict[str, Any], region: str) -> dict[str, A
 
 def _subnet_id(acct: StandInAccount, vpc_id: str, zone: str) -> str:
     subnet_id = f"subnet-{digest('subnet', vpc_id, zone)}"
-    acct._subnet_zone[subnet_id] = zone
+    acct._subnets[subnet_id] = (zone, vpc_id)
     return subnet_id
 
 
@@ -252,13 +252,13 @@ def _subnet(acct: StandInAccount, args: dict[str, Any], region: str) -> dict[str
     subnet_id = args.get("id") or next(iter(filters.get("subnet-id") or []), None)
     zone = args.get("availabilityZone") or next(iter(filters.get("availability-zone") or []),
                                                  None)
-    vpc_id = args.get("vpcId") or (filters.get("vpc-id") or
-                                   [f"vpc-{digest('vpc', region, 'default')}"])[0]
+    known_zone, known_vpc = acct._subnets.get(str(subnet_id), ("", ""))
+    vpc_id = args.get("vpcId") or known_vpc or (
+        filters.get("vpc-id") or [f"vpc-{digest('vpc', region, 'default')}"])[0]
     if subnet_id is None:
         zone = zone or next(iter(zones))
         subnet_id = _subnet_id(acct, vpc_id, zone)
-    zone = zone or acct._subnet_zone.get(subnet_id) or list(zones)[
-        int(digest(subnet_id, length=4), 16) % len(zones)]
+    zone = zone or known_zone or list(zones)[int(digest(subnet_id, length=4), 16) % len(zones)]
     index = list(zones).index(zone) if zone in zones else 0
     return {**args, "id": subnet_id, "arn": acct.arn("ec2", f"subnet/{subnet_id}", region),
             "availabilityZone": zone, "availabilityZoneId": zones.get(zone, ""),

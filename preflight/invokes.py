@@ -14,7 +14,8 @@ sources with the values a real account would give::
 
 An entry answers a call when its token matches, its stack list (if any) names the stack and
 its ``args`` are contained in the call's arguments (objects key by key, lists and scalars
-equal). The most specific entry (most argument values) wins; on a tie, the first. A call that
+equal). The most specific entry wins (most argument values, then one that names stacks); on
+a tie, the first. A call that
 neither the file nor the stand-in account answers returns an empty result and is reported
 by token and arguments; when the program then fails, the error names it and this file.
 
@@ -53,8 +54,9 @@ class InvokeAnswer:
                 and _contains(args, self.args))
 
     @property
-    def weight(self) -> int:
-        return _leaves(self.args)
+    def weight(self) -> tuple[int, bool]:
+        """More argument values is more specific; so is naming the stack."""
+        return _leaves(self.args), bool(self.stacks)
 
 
 def _contains(actual: Any, wanted: Any) -> bool:

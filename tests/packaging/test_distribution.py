@@ -102,7 +102,8 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
     assert [n for n in code if n.startswith("components/")] == expected_components
     assert "components/py.typed" in code and "components/__main__.py" in code
     assert [n for n in code if n.startswith("preflight/")] == sorted(
-        f"preflight/{p.name}" for p in (ROOT / "preflight").glob("*.py"))
+        [*(f"preflight/{p.name}" for p in (ROOT / "preflight").glob("*.py")),
+         "preflight/data/regions.json"])
     assert not [n for n in names if n.startswith(REPO_ONLY) or "/tests/" in n]
 
 
@@ -127,7 +128,7 @@ def test_sdist_holds_sources_and_changelog_only(built: dict[str, Path]) -> None:
         names = [n.removeprefix(f"{DIST}/") for n in tar.getnames()]
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "components/py.typed",
             "components/PulumiPlugin.yaml", "components/__main__.py",
-            "preflight/capture.py"} <= set(names)
+            "preflight/capture.py", "preflight/data/regions.json"} <= set(names)
     top = {n.split("/")[0] for n in names if n != DIST}
     assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "PKG-INFO",
                    "setup.cfg", "components", "preflight", "microservices_platform.egg-info"}
