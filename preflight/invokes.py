@@ -85,7 +85,8 @@ def load_invokes(path: Path) -> list[InvokeAnswer]:
         raise UsageError(f"{where}: expected a map with an 'invokes' list")
     problems = [f"{where}: {key}: unknown key; the file has one key, 'invokes'"
                 for key in doc if key != "invokes"]
-    entries = doc.get("invokes") or []
+    entries = doc.get("invokes")
+    entries = [] if entries is None else entries
     if not isinstance(entries, list):
         problems.append(f"{where}: invokes: expected a list of entries with token and result")
         entries = []

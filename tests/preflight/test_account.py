@@ -238,6 +238,9 @@ def test_resolved_identities_are_in_aws_formats() -> None:
     lb_arn, lb = resolved("aws:lb/loadBalancer:LoadBalancer", "edge", name="edge")
     assert lb_arn.startswith("arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
                              "loadbalancer/app/edge/")
+    assert lb["arnSuffix"] == lb_arn.split(":loadbalancer/", 1)[1]
+    assert str(lb["dnsName"]).startswith("edge-") and \
+        str(lb["dnsName"]).endswith(".eu-west-1.elb.amazonaws.com")
     listener, _ = resolved("aws:lb/listener:Listener", "https", loadBalancerArn=lb_arn)
     assert listener.startswith(lb_arn.replace(":loadbalancer/", ":listener/") + "/")
     subnet_id, subnet = resolved("aws:ec2/subnet:Subnet", "a", availabilityZone="eu-west-1a")
