@@ -13,13 +13,17 @@ What it does:
    ``<stackConfigDir>/Pulumi.<stack>.yaml``. ``{secure: ...}`` values are not decrypted: the
    program gets the placeholder ``[secret]`` as a secret config value.
 2. Runs the program in this process under Pulumi's mock runtime, as the first preview of a
-   new stack: ids and provider-computed outputs are unknown.
-3. Starts the policy pack as the Pulumi CLI does (``python <pack> <engine address>`` in the
-   pack's ``venv`` if it has one) and sends it every resource over the Analyzer gRPC
-   protocol while the program is still running, then the whole stack.
+   new stack (ids and provider-computed outputs unknown), and at the same time in a forked
+   process resolved, as a preview of the stack once it exists (:mod:`.passes`). Data sources
+   are answered by the invokes file or the stand-in account (:mod:`.invokes`).
+3. Starts the policy pack as the Pulumi CLI does (``python -u -m pulumi.policy <engine> .``
+   in the pack directory, in the virtualenv ``PulumiPolicy.yaml`` names) and sends it every
+   resource over the Analyzer gRPC protocol while the program is still running, then the
+   whole stack; then what the resolved pass changed, and the resolved stack.
 4. Reports violations by policy and level, exempted findings (diagnostics whose message
-   starts with ``[exempted] ``) and policies that could not run because a value is unknown
-   at preview.
+   starts with ``[exempted] ``), policies that could not run because a value is unknown in
+   both passes, what could be judged only in the resolved pass, remote components not
+   expanded, data sources nobody answered and resource types no policy covers.
 
 Options:
 
@@ -31,16 +35,21 @@ Options:
 ``--format FMT``           ``text`` (default), ``json``, ``markdown`` (PR comment or job
                            summary) or ``sarif`` (SARIF 2.1.0 for code scanning)
 ``--output FILE``          write the report there; the terminal still gets the summary
-``--strict``               advisory violations and policies that could not run fail too
+``--invokes FILE``         answers for data sources (default:
+                           ``<stackConfigDir>/preflight.invokes.yaml`` if it exists)
+``--strict``               advisory violations and anything not checked fail too
+``--require-coverage``     resource types no policy covers fail
 ``--traceback``            show the program's full traceback when it fails
 ``--timings``              print a timing breakdown on stderr
 
 Exit status: 0 clean; 1 mandatory violations (with ``--strict`` also advisory ones and
-policies that could not run); 2 usage, stack config, program or policy pack errors.
+anything not checked; with ``--require-coverage`` uncovered types); 2 usage, stack config,
+program or policy pack errors.
 
 Known limits: no provider runs, so provider-side defaults (default tags, computed
-defaults) are not in the inputs the pack sees, and invokes answer with fixed values for
-account ``123456789012``; remediations are not applied.
+defaults) are not in the inputs the pack sees; data sources answer from the invokes file or
+the stand-in account ``123456789012``; remote components are not expanded; remediations are
+not applied.
 """
 
 from __future__ import annotations
@@ -322,6 +331,8 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     if args.timings:
         print(timings.render({"pack ready": pack_ready,
                               "resolved child": outcome.seconds}), file=sys.stderr)
+        print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
+              "to the pack again", file=sys.stderr)
     return report.exit_code
 
 
