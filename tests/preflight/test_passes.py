@@ -201,3 +201,22 @@ def test_uncovered_types_fail_when_asked(runner: Runner, tmp_path: Path, flag: s
     strict = runner("dev", flag)
     assert strict.returncode == 1
     assert "3 resource types uncovered" in strict.stdout.splitlines()[-1]
+
+
+def test_a_program_that_fails_only_once_resolved_keeps_the_previews_verdict(
+        runner: Runner) -> None:
+    main = runner.project / "__main__.py"
+    main.write_text(main.read_text() + (
+        "\n# Fine at preview (the id is unknown, the callback never runs); breaks once known.\n"
+        "queue.id.apply(lambda i: int(i))\n"))
+    proc = runner("dev", "--format", "json")
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 1  # the preview's mandatory violation still stands
+    line = len(main.read_text().splitlines())
+    assert data["resolvedPass"]["status"] == (
+        f"__main__.py:{line}: ValueError: invalid literal for int() with base 10: "
+        "'events-5a93b39a'")
+    assert [c["name"] for c in data["couldNotRun"]] == ["archive", "uploads"]
+    assert data["resolvedPass"]["judged"] == []
+    assert data["warnings"][-1].startswith("the resolved pass did not complete (")
+    assert runner("dev", "--strict").returncode == 1
