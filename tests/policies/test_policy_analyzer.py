@@ -335,8 +335,16 @@ def test_each_answer_names_the_policies_that_do_not_read_the_type(preview: Engin
 
 
 def test_stack_config_from_configure_stack_reaches_pulumi_config(preview: Engine) -> None:
+    import threading
+
     import pulumi
 
     big = "x" * (1 << 20)  # more than one environment variable can hold
     preview.configure_stack(dry_run=True, config={"platform:catalogue": big})
-    assert pulumi.Config("platform").get("catalogue") == big
+    seen: list[str | None] = []
+    # Rules run in the server's threads, each with a fresh context: read it from one.
+    reader = threading.Thread(target=lambda: seen.append(pulumi.Config("platform").get(
+        "catalogue")))
+    reader.start()
+    reader.join()
+    assert seen == [big]

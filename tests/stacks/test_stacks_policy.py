@@ -83,6 +83,8 @@ def prod_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  "functions"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / item)
+    # The pack's virtualenv (PulumiPolicy.yaml: ../.venv), as in a checkout.
+    (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy
 
 
