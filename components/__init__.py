@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "dashboard": "Dashboard DashboardArgs DashboardItem DashboardSpec check_dashboard",
     "tracing": "Tracing TracingArgs TracingSpec check_tracing",
     "log_shipping": "LogShipping LogShippingArgs LogShippingSpec check_log_shipping",
+    "buckets": "LOG_BUCKET_EXCEPTION LogBucket LogBucketArgs",
+    "code_signing": "CodeSigning CodeSigningArgs CodeSigningRef check_code_signing",
     "platform": "Platform",
     "spec": "PlatformSpec SpecError load_platform_spec parse_platform_spec",
     "grants": "ACCESS_LEVELS GrantConfigSpec GrantSpec actions_for check_grants grant_statements",
@@ -67,6 +69,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 
 __all__ = [
     "ACCESS_LEVELS",
+    "LOG_BUCKET_EXCEPTION",
     "TIERS",
     "AlarmOverride",
     "Alerting",
@@ -90,6 +93,9 @@ __all__ = [
     "Cluster",
     "ClusterArgs",
     "ClusterSpec",
+    "CodeSigning",
+    "CodeSigningArgs",
+    "CodeSigningRef",
     "ContainerService",
     "ContainerServiceArgs",
     "CorsSpec",
@@ -127,6 +133,8 @@ __all__ = [
     "LoadBalancer",
     "LoadBalancerArgs",
     "LoadBalancerSpec",
+    "LogBucket",
+    "LogBucketArgs",
     "LogShipping",
     "LogShippingArgs",
     "LogShippingSpec",
@@ -169,6 +177,7 @@ __all__ = [
     "check_api",
     "check_cache",
     "check_cluster",
+    "check_code_signing",
     "check_container_service",
     "check_dashboard",
     "check_database",
@@ -228,6 +237,7 @@ if TYPE_CHECKING:
         ThrottleSpec,
         check_api,
     )
+    from .buckets import LOG_BUCKET_EXCEPTION, LogBucket, LogBucketArgs
     from .cache import (
         Cache,
         CacheArgs,
@@ -240,6 +250,7 @@ if TYPE_CHECKING:
         ClusterSpec,
         check_cluster,
     )
+    from .code_signing import CodeSigning, CodeSigningArgs, CodeSigningRef, check_code_signing
     from .container_service import (
         ContainerService,
         ContainerServiceArgs,

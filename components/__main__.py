@@ -34,6 +34,7 @@ from components import (
     Cache,
     CacheAlarms,
     Cluster,
+    CodeSigning,
     ContainerService,
     Dashboard,
     Database,
@@ -44,6 +45,7 @@ from components import (
     GitHubOidc,
     ImageRepository,
     LoadBalancer,
+    LogBucket,
     LogShipping,
     Network,
     Pipeline,
@@ -59,7 +61,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping,
+    LogShipping, LogBucket, CodeSigning,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 

@@ -1,4 +1,4 @@
-"""Container service: one HTTP microservice on ECS Fargate behind a shared load balancer.
+"""Container service: one HTTPS microservice on ECS Fargate behind a shared load balancer.
 
 What it builds, all children of the component:
 
@@ -16,15 +16,26 @@ What it builds, all children of the component:
   Manager, STS) and, per ``egress`` entry, the given port to the given security group (a
   database, a cache) instead of the whole VPC CIDR. DNS needs no rule: security groups do not
   filter traffic to the VPC's Amazon-provided resolver;
-- a target group (ip targets, readiness health check) and a listener rule (host/path);
+- a target group (ip targets, HTTPS, readiness health check over HTTPS) and a listener rule
+  (host/path);
 - the ECS service (Fargate or Fargate Spot capacity, private subnets, no public IP,
   circuit breaker with rollback, 100/200 % deployment window, AZ rebalancing);
 - Application Auto Scaling: a target plus CPU and request-count target-tracking policies.
   Scaling owns the desired count after creation, so the service ignores later changes to it.
 
+TLS to the task: the load balancer speaks HTTPS to the container port and checks readiness
+over HTTPS, so traffic is encrypted on every hop, the last one inside the VPC included. The
+container terminates TLS itself. Its certificate may be self-signed and generated at start
+(what ``services/web`` does): an Application Load Balancer does not validate target
+certificates, and the VPC authenticates the traffic between load balancer and target at the
+packet level. The README's "TLS to the task" section describes the choice and its
+alternative (ECS Service Connect with certificates from AWS Private CA).
+
 Health check command: the default runs ``curl`` and falls back to ``wget`` through
 ``/bin/sh`` (``CMD-SHELL``), which covers Debian/Ubuntu-based and Alpine/BusyBox-based
-images. Images without a shell (distroless, scratch) must set ``health_check_command`` to an
+images. It calls the liveness path over HTTPS on loopback without verifying the certificate:
+the probe talks to its own process, and a generated certificate has no issuer to verify
+against. Images without a shell (distroless, scratch) must set ``health_check_command`` to an
 exec form such as ``["CMD", "/app/healthcheck"]``.
 
 Images: either the service's own ECR repository (``image_tag``, default ``bootstrap``: the
@@ -86,6 +97,8 @@ _PredefinedMetric = (aws.appautoscaling
 
 VISIBILITIES = ("public", "internal")
 ARCHITECTURES = ("X86_64", "ARM64")
+TARGET_PROTOCOL = "HTTPS"
+"""What the load balancer speaks to tasks and health-checks them with: TLS on every hop."""
 MAX_RULE_VALUES = 5
 """An ALB listener rule evaluates at most five condition values (host and paths together)."""
 
@@ -126,7 +139,8 @@ class ServiceSpec(TypedDict):
     cpu_architecture: NotRequired[str]
     """``X86_64`` (default) or ``ARM64`` (Graviton; not available on Fargate Spot)."""
     port: NotRequired[int]
-    """Container port the application listens on, 1024-65535 (default 8080)."""
+    """Container port the application serves HTTPS on, 1024-65535 (default 8080); the load
+    balancer forwards to it, and checks readiness on it, over HTTPS."""
     desired_count: NotRequired[int]
     """Tasks at creation (default 2); autoscaling owns the count afterwards."""
     min_count: NotRequired[int]
@@ -464,6 +478,15 @@ def check_container_service(name: str, args: ContainerServiceArgs) -> list[Probl
 
 # --- helpers -------------------------------------------------------------------------------
 
+def default_health_check(port: int, liveness: str) -> list[str]:
+    """``CMD-SHELL`` probe of the liveness path over HTTPS on loopback: curl, else wget.
+    ``-k``/``--no-check-certificate``: the probe calls its own process, whose certificate
+    may be generated at start with no issuer to verify against."""
+    url = f"https://127.0.0.1:{port}{liveness}"
+    return ["CMD-SHELL", f"curl -fsSk -o /dev/null {url} "
+                         f"|| wget -q --no-check-certificate -O /dev/null {url} || exit 1"]
+
+
 def default_priority(key: str) -> int:
     """A stable listener rule priority in 1000-49999 from the service key (CRC-32)."""
     return 1000 + zlib.crc32(key.encode()) % 49000
@@ -481,7 +504,7 @@ def _ecr_pull_target(args: ContainerServiceArgs) -> tuple[str, str, str] | None:
 
 
 class ContainerService(pulumi.ComponentResource):
-    """One HTTP microservice on ECS Fargate, routed by a listener rule, autoscaled, with
+    """One HTTPS microservice on ECS Fargate, routed by a listener rule, autoscaled, with
     least-privilege roles and a security group open only to its load balancer."""
 
     service_name: pulumi.Output[str]
@@ -652,10 +675,11 @@ class ContainerService(pulumi.ComponentResource):
         target_group = aws.lb.TargetGroup(
             f"{name}-tg",
             aws.lb.TargetGroupArgs(
-                vpc_id=args["vpc_id"], target_type="ip", protocol="HTTP", port=port,
+                vpc_id=args["vpc_id"], target_type="ip", protocol=TARGET_PROTOCOL, port=port,
                 deregistration_delay=args.get("deregistration_delay", 30),
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True, protocol="HTTP", port="traffic-port", path=readiness,
+                    enabled=True, protocol=TARGET_PROTOCOL, port="traffic-port",
+                    path=readiness,
                     healthy_threshold=2, unhealthy_threshold=3, interval=15, timeout=5,
                     matcher="200"),
                 tags=tags),
@@ -819,10 +843,7 @@ class ContainerService(pulumi.ComponentResource):
                               log_group_name: pulumi.Input[str],
                               region: pulumi.Input[str]) -> dict[str, Any]:
         read_only = args.get("read_only_root_filesystem", True)
-        url = f"http://127.0.0.1:{port}{liveness}"
-        command = args.get("health_check_command") or [
-            "CMD-SHELL",
-            f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || exit 1"]
+        command = args.get("health_check_command") or default_health_check(port, liveness)
         environment: dict[str, pulumi.Input[str]] = {**args.get("environment", {}),
                                                      **args.get("extra_environment", {})}
         secrets: dict[str, pulumi.Input[str]] = {**args.get("secrets", {}),

@@ -10,7 +10,20 @@ authentication (:meth:`Database.connect_grant`), so they hold no password either
 
 Tier rules (from :mod:`components.environment`, overridable per database): the least backup
 retention, multi-AZ (Aurora: at least two instances in different zones; RDS: a standby),
-deletion protection and Pulumi protection of every stateful child.
+deletion protection and Pulumi protection of every stateful child; in staging and prod,
+Enhanced Monitoring of every instance.
+
+Observability: the parameter group logs DDL, statements slower than ``slow_query_ms``,
+connections, disconnections and lock waits (PostgreSQL; the slow-query and audit logs for
+MySQL); the logs go to CloudWatch Logs groups the component creates first, so they carry the
+platform key and the tier's retention instead of the never-expiring groups RDS would create.
+Enhanced Monitoring uses a role the component creates (or one given). That role carries the
+AWS managed policy ``AmazonRDSEnhancedMonitoringRole``, the one place the platform attaches
+a managed policy: it grants nothing but writing to CloudWatch Logs groups named ``RDS*``
+(where RDS puts OS metrics, ``RDSOSMetrics``), and AWS keeps it in step with what the
+monitoring agent needs; a hand-written copy would grant the same and could fall behind. Its
+trust is held to this account's instances of this database. Performance Insights is
+encrypted with the platform key.
 """
 
 
@@ -23,7 +36,16 @@ import pulumi
 import pulumi_aws as aws
 from typing_extensions import TypedDict
 
-from .base import allow_client, child_opts, invoke_opts, merge_tags, publish_parameter, type_token
+from .base import (
+    allow_client,
+    child_opts,
+    invoke_opts,
+    merge_tags,
+    publish_parameter,
+    service_trust,
+    type_token,
+)
+from .encryption import check_log_retention
 from .environment import TIERS, Tier
 from .grants import GrantSpec
 from .validation import (
@@ -52,6 +74,13 @@ DEFAULT_LOG_EXPORTS = {"aurora-postgresql": ("postgresql",),
                        "mysql": ("error", "slowquery")}
 RESERVED_USERNAMES = ("admin", "administrator", "postgres", "root", "rdsadmin", "master",
                       "mysql", "sa", "user")
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+"""Enhanced Monitoring intervals RDS accepts, in seconds (0 switches it off)."""
+MONITORED_TIERS = ("staging", "prod")
+"""Tiers whose instances must have Enhanced Monitoring (OS metrics for incident work)."""
+DEFAULT_MONITORING_INTERVAL = 60
+MONITORING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+DEFAULT_SLOW_QUERY_MS = 1000
 BACKUP_WINDOW = "03:00-04:00"
 MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
 
@@ -83,6 +112,12 @@ class DatabaseSpec(TypedDict):
     """Listener port, 1150-65535 (default the engine's)."""
     performance_insights: NotRequired[bool]
     """Enable Performance Insights, encrypted with the platform key (default True)."""
+    monitoring_interval: NotRequired[int]
+    """Enhanced Monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60 (default 60
+    in staging and prod, which require it, and when a monitoring role is given; else 0)."""
+    slow_query_ms: NotRequired[int]
+    """Statements running longer than this many milliseconds are logged, 100-60000
+    (default 1000)."""
     log_exports: NotRequired[list[str]]
     """Logs exported to CloudWatch; default per engine (postgresql; audit, error,
     slowquery)."""
@@ -115,7 +150,10 @@ class DatabaseArgs(DatabaseSpec):
     require_multi_az: NotRequired[bool]
     """Demand instances in at least two zones (default True in prod)."""
     monitoring_role_arn: NotRequired[pulumi.Input[str]]
-    """Role for Enhanced Monitoring; when given, metrics are collected every 60 seconds."""
+    """Bring-your-own role for Enhanced Monitoring; default: the component creates one
+    whenever ``monitoring_interval`` is above 0."""
+    log_retention_days: NotRequired[int]
+    """Retention of the exported database logs in CloudWatch Logs (default the tier's)."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for every child, on top of the provider's default tags."""
 
@@ -139,6 +177,14 @@ MULTI_AZ_TIERS = ("prod",)
 
 def requires_multi_az(tier: Tier, override: bool | None = None) -> bool:
     return override if override is not None else tier.name in MULTI_AZ_TIERS
+
+
+def monitoring_interval(spec: typing.Mapping[str, typing.Any], tier: Tier) -> int:
+    """The interval asked for; else 60 when the tier requires monitoring or a role is given."""
+    if "monitoring_interval" in spec:
+        return int(spec["monitoring_interval"])
+    monitored = tier.name in MONITORED_TIERS or spec.get("monitoring_role_arn") is not None
+    return DEFAULT_MONITORING_INTERVAL if monitored else 0
 
 
 def unknown_key_problems(spec: Mapping[str, typing.Any], allowed: set[str],
@@ -210,6 +256,14 @@ def check_database(spec: DatabaseSpec, tier: Tier | None = None,
                                 "(db.<family>.<size>, e.g. db.r7g.large)"))
     for i, log in enumerate(spec.get("log_exports", [])):
         problems += check_choice(("log_exports", i), log, LOG_EXPORTS[engine])
+    interval = spec.get("monitoring_interval", 0)
+    if interval not in MONITORING_INTERVALS:
+        problems.append(Problem(("monitoring_interval",),
+                                f"{interval} is not an Enhanced Monitoring interval: use one "
+                                f"of {', '.join(map(str, MONITORING_INTERVALS))}"))
+    if "slow_query_ms" in spec:
+        problems += check_range(("slow_query_ms",), spec["slow_query_ms"], 100, 60000,
+                                "slowQueryMs")
     for i, service in enumerate(spec.get("allowed_services", [])):
         problems += check_key(("allowed_services", i), service)
 
@@ -217,6 +271,10 @@ def check_database(spec: DatabaseSpec, tier: Tier | None = None,
     if days is not None:
         problems += check_range(("backup_retention_days",), days, 1, 35, "backupRetentionDays")
     if tier is not None:
+        if tier.name in MONITORED_TIERS and spec.get("monitoring_interval") == 0:
+            problems.append(Problem(("monitoring_interval",),
+                                    f"{tier.name} needs Enhanced Monitoring: use one of "
+                                    f"{', '.join(map(str, MONITORING_INTERVALS[1:]))} (got 0)"))
         if days is not None and days < tier.backup_retention_days:
             problems.append(Problem(("backup_retention_days",),
                                     f"backupRetentionDays must be at least "
@@ -241,14 +299,34 @@ def parameter_family(engine: str, version: str) -> str:
 
 
 def tls_parameters(engine: str) -> dict[str, str]:
-    """Parameters that refuse unencrypted connections (and, for MySQL, feed the logs)."""
+    """Parameters that refuse unencrypted connections."""
+    return {"rds.force_ssl": "1"} if "postgres" in engine else {"require_secure_transport": "ON"}
+
+
+def logging_parameters(engine: str, slow_query_ms: int = DEFAULT_SLOW_QUERY_MS
+                       ) -> dict[str, str]:
+    """Parameters that feed the exported logs: schema changes, slow statements, sessions.
+
+    PostgreSQL logs every DDL statement (``log_statement = ddl``: who changed the schema,
+    without the volume and data exposure of logging every statement), statements slower than
+    ``slow_query_ms`` with their duration, connections and disconnections, and lock waits.
+    Full per-statement auditing (pgaudit) needs the extension created in each database and a
+    reboot-only preload change, so it is left to the schema owner."""
     if "postgres" in engine:
-        return {"rds.force_ssl": "1"}
-    params = {"require_secure_transport": "ON", "slow_query_log": "1"}
+        return {"log_statement": "ddl", "log_min_duration_statement": str(slow_query_ms),
+                "log_connections": "1", "log_disconnections": "1", "log_lock_waits": "1"}
+    params = {"slow_query_log": "1", "long_query_time": f"{slow_query_ms / 1000:g}"}
     if engine == "aurora-mysql":
         params |= {"server_audit_logging": "1",
                    "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL"}
     return params
+
+
+def log_group_names(engine: str, identifier: str, logs: typing.Sequence[str]) -> list[str]:
+    """The CloudWatch Logs groups RDS exports to: ``/aws/rds/cluster/<id>/<log>`` for Aurora,
+    ``/aws/rds/instance/<id>/<log>`` for an instance."""
+    kind = "cluster" if _is_aurora(engine) else "instance"
+    return [f"/aws/rds/{kind}/{identifier}/{log}" for log in logs]
 
 
 def _check_args(name: str, args: DatabaseArgs, tier: Tier) -> list[Problem]:
@@ -264,6 +342,10 @@ def _check_args(name: str, args: DatabaseArgs, tier: Tier) -> list[Problem]:
                                                          "at least 2 availability zones"))
     problems += check_clients(args.get("allowed_services", []),
                               args.get("client_security_group_ids", {}))
+    problems += check_log_retention(args.get("log_retention_days"))
+    if args.get("monitoring_interval") == 0 and "monitoring_role_arn" in args:
+        problems.append(Problem(("monitoring_role_arn",), "is given but monitoringInterval "
+                                                          "is 0: set an interval or drop the role"))
     return problems
 
 
@@ -291,6 +373,8 @@ class Database(pulumi.ComponentResource):
     """Aurora cluster resource id (or RDS DbiResourceId): the id in IAM auth ARNs."""
     master_user_secret_arn: pulumi.Output[str]
     """Secrets Manager secret holding the master credentials (kept by RDS)."""
+    monitoring_role_arn: pulumi.Output[str]
+    """The Enhanced Monitoring role (empty when monitoring is off)."""
 
     def __init__(self, name: str, args: DatabaseArgs,
                  opts: pulumi.ResourceOptions | None = None):
@@ -315,8 +399,7 @@ class Database(pulumi.ComponentResource):
         # An Aurora cluster's storage spans at most three zones; its instances stay in them.
         zones = list(args["availability_zones"])[:3] if aurora else list(args["availability_zones"])
         kms = args["kms_key_arn"]
-        monitoring_role = args.get("monitoring_role_arn")
-        stateful = child_opts(self, protect=tier.protect)
+        interval = monitoring_interval(args, tier)
         tags = pulumi.Output.from_input(args.get("tags") or {}).apply(
             lambda t: merge_tags(t, {"Name": name}))
         # A deterministic name: a second delete of the same store fails loudly instead of
@@ -344,14 +427,16 @@ class Database(pulumi.ComponentResource):
         for service in sorted(args.get("allowed_services", sorted(clients))):
             self.allow_from(service, clients[service])
 
-        # --- TLS-only parameters --------------------------------------------------------
+        # --- TLS-only, logging parameters ----------------------------------------------
         family = parameter_family(engine, version)
-        params = tls_parameters(engine)
+        params = {**tls_parameters(engine), **logging_parameters(
+            engine, args.get("slow_query_ms", DEFAULT_SLOW_QUERY_MS))}
+        description = f"{name}: TLS-only connections, statement and session logging"
         if aurora:
             parameter_group: pulumi.Resource = aws.rds.ClusterParameterGroup(
                 f"{name}-params",
                 aws.rds.ClusterParameterGroupArgs(
-                    name=name, family=family, description=f"{name}: TLS-only connections",
+                    name=name, family=family, description=description,
                     parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=k, value=v)
                                 for k, v in sorted(params.items())],
                     tags=tags),
@@ -360,11 +445,27 @@ class Database(pulumi.ComponentResource):
             parameter_group = aws.rds.ParameterGroup(
                 f"{name}-params",
                 aws.rds.ParameterGroupArgs(
-                    name=name, family=family, description=f"{name}: TLS-only connections",
+                    name=name, family=family, description=description,
                     parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v)
                                 for k, v in sorted(params.items())],
                     tags=tags),
                 opts=child_opts(self))
+
+        # --- log groups and monitoring ------------------------------------------------
+        # Created before the database, so RDS exports into them rather than creating its
+        # own groups without a key or retention.
+        retention = args.get("log_retention_days", tier.log_retention_days)
+        log_groups = [aws.cloudwatch.LogGroup(
+            f"{name}-log-{log}",
+            aws.cloudwatch.LogGroupArgs(name=group, retention_in_days=retention,
+                                        kms_key_id=kms, tags=tags),
+            opts=child_opts(self))
+            for log, group in zip(logs, log_group_names(engine, name, logs), strict=True)]
+        self._region = aws.get_region_output(opts=invoke_opts(self)).region
+        self._account = aws.get_caller_identity_output(
+            opts=invoke_opts(self)).account_id
+        monitoring_role, monitoring_ready = self._monitoring_role(
+            name, args, interval, aurora, tags)
 
         common = dict(
             engine=engine, engine_version=version, port=port,
@@ -378,6 +479,8 @@ class Database(pulumi.ComponentResource):
             final_snapshot_identifier=final_snapshot,
             enabled_cloudwatch_logs_exports=logs,
             apply_immediately=False, tags=tags)
+        monitoring = dict(monitoring_interval=interval,
+                          monitoring_role_arn=monitoring_role if interval else None)
 
         if aurora:
             cluster = aws.rds.Cluster(
@@ -392,7 +495,8 @@ class Database(pulumi.ComponentResource):
                     preferred_maintenance_window=MAINTENANCE_WINDOW,
                     **common),
                 # AWS may add zones to the list it reports; the placement is the instances'.
-                opts=child_opts(self, protect=tier.protect, ignore_changes=["availabilityZones"]))
+                opts=child_opts(self, protect=tier.protect, ignore_changes=["availabilityZones"],
+                                depends_on=log_groups))
             for i in range(args.get("instances", 2)):
                 zone = zones[i % len(zones)]
                 aws.rds.ClusterInstance(
@@ -405,10 +509,9 @@ class Database(pulumi.ComponentResource):
                         publicly_accessible=False, auto_minor_version_upgrade=True,
                         performance_insights_enabled=insights,
                         performance_insights_kms_key_id=kms if insights else None,
-                        monitoring_interval=60 if monitoring_role is not None else 0,
-                        monitoring_role_arn=monitoring_role,
+                        **monitoring,
                         promotion_tier=i, apply_immediately=False, tags=tags),
-                    opts=stateful)
+                    opts=child_opts(self, protect=tier.protect, depends_on=monitoring_ready))
             self.endpoint = cluster.endpoint
             self.reader_endpoint = cluster.reader_endpoint
             self.port = cluster.port
@@ -428,10 +531,9 @@ class Database(pulumi.ComponentResource):
                     backup_window=BACKUP_WINDOW, maintenance_window=MAINTENANCE_WINDOW,
                     performance_insights_enabled=insights,
                     performance_insights_kms_key_id=kms if insights else None,
-                    monitoring_interval=60 if monitoring_role is not None else 0,
-                    monitoring_role_arn=monitoring_role,
-                    **common),
-                opts=stateful)
+                    **monitoring, **common),
+                opts=child_opts(self, protect=tier.protect,
+                                depends_on=[*log_groups, *monitoring_ready]))
             self.endpoint = instance.address
             self.reader_endpoint = instance.address
             self.port = instance.port
@@ -441,9 +543,7 @@ class Database(pulumi.ComponentResource):
         self.master_user_secret_arn = secrets.apply(
             lambda s: s[0].secret_arn if s else "")  # type: ignore[union-attr,index]
         self.security_group_id = group.id
-        self._region = aws.get_region_output(opts=invoke_opts(self)).region
-        self._account = aws.get_caller_identity_output(
-            opts=invoke_opts(self)).account_id
+        self.monitoring_role_arn = pulumi.Output.from_input(monitoring_role or "")
         self.endpoint_parameter_arn = publish_parameter(
             self, f"{name}-endpoint", f"{name}/endpoint", self.endpoint, self._region,
             self._account)
@@ -452,7 +552,32 @@ class Database(pulumi.ComponentResource):
             "endpoint": self.endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,
             "cluster_resource_id": self.cluster_resource_id,
-            "master_user_secret_arn": self.master_user_secret_arn})
+            "master_user_secret_arn": self.master_user_secret_arn,
+            "monitoring_role_arn": self.monitoring_role_arn})
+
+    def _monitoring_role(self, name: str, args: DatabaseArgs, interval: int, aurora: bool,
+                         tags: pulumi.Input[dict[str, str]]
+                         ) -> tuple[pulumi.Input[str] | None, list[pulumi.Resource]]:
+        """The Enhanced Monitoring role: the one given, a created one, or none (interval 0).
+        A created role is trusted by RDS monitoring for this account's instances of this
+        database only; instances wait for its policy, or RDS refuses the role."""
+        if interval == 0:
+            return None, []
+        if "monitoring_role_arn" in args:
+            return args["monitoring_role_arn"], []
+        instances = f"{name}-*" if aurora else name
+        role = aws.iam.Role(f"{name}-monitoring", aws.iam.RoleArgs(
+            name=f"{name}-rds-monitoring",
+            description=f"RDS Enhanced Monitoring of {name} writes OS metrics to CloudWatch Logs",
+            assume_role_policy=service_trust(
+                "monitoring.rds.amazonaws.com", self._account,
+                pulumi.Output.concat("arn:aws:rds:", self._region, ":", self._account, ":db:",
+                                     instances)),
+            tags=tags), opts=child_opts(self))
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy", aws.iam.RolePolicyAttachmentArgs(
+                role=role.name, policy_arn=MONITORING_POLICY_ARN), opts=child_opts(self))
+        return role.arn, [attachment]
 
     def allow_from(self, service: str, security_group_id: pulumi.Input[str]) -> None:
         """Admit one more client service on the store's port (for clients created after

@@ -15,6 +15,9 @@ against API Gateway's integration limit.
 
 Every ARN that an IAM document mentions is built from the function's explicit name and
 the account and region the provider reports, so the documents are known at preview.
+
+With ``code_signing`` the zip goes through AWS Signer before Lambda sees it, and the
+function enforces the code-signing configuration (see :mod:`components.code_signing`).
 """
 
 
@@ -37,6 +40,7 @@ from .base import (
     service_trust,
     type_token,
 )
+from .code_signing import CodeSigningRef
 from .environment import LOG_RETENTION_DAYS
 from .grants import GrantConfigSpec, GrantSpec, check_grants, grant_statements
 from .validation import (
@@ -187,6 +191,9 @@ class FunctionArgs(FunctionSpec):
     """CloudWatch Logs retention (default 365)."""
     extra_grants: NotRequired[list[GrantSpec]]
     """Grants the platform adds (e.g. a data store it created for the function)."""
+    code_signing: NotRequired[CodeSigningRef]
+    """Sign the package and enforce the configuration (see :mod:`components.code_signing`);
+    source functions only. Default: the zip is deployed unsigned."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for every taggable child."""
 
@@ -357,6 +364,10 @@ def _check_wiring(args: FunctionArgs, function_name: str) -> list[Problem]:
                                 f"{days} is not a CloudWatch Logs retention; use one of "
                                 f"{', '.join(map(str, LOG_RETENTION_DAYS))}"))
     problems += [p.under("extra_grants") for p in check_grants(args.get("extra_grants", []))]
+    if "code_signing" in args and "image_uri" in args:
+        problems.append(Problem(("code_signing",), "applies to zip packages (source) only: "
+                                                   "Lambda does not verify container images; "
+                                                   "those pass the ECR scan gate"))
     return problems
 
 
@@ -457,9 +468,13 @@ class FunctionService(pulumi.ComponentResource):
         for env_name, secret_arn in args.get("secrets", {}).items():
             environment[f"{env_name}_ARN"] = secret_arn
         code: dict[str, Any]
+        signing = args.get("code_signing")
         if "source" in args:
-            code = {"code": pulumi.FileArchive(args["source"]), "package_type": "Zip",
-                    "runtime": args["runtime"], "handler": args["handler"]}
+            archive = pulumi.FileArchive(args["source"])
+            package = ({"code": archive} if signing is None
+                       else self._signed_package(name, fname, archive, signing, tags))
+            code = {**package, "package_type": "Zip", "runtime": args["runtime"],
+                    "handler": args["handler"]}
         else:
             code = {"image_uri": args["image_uri"], "package_type": "Image"}
         function = aws.lambda_.Function(f"{name}-function", aws.lambda_.FunctionArgs(
@@ -472,6 +487,7 @@ class FunctionService(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=log_group.name),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            code_signing_config_arn=signing["config_arn"] if signing is not None else None,
             vpc_config=vpc_config, tags=tags, **code),
             opts=child_opts(self, depends_on=[log_group, role_policy]))
 
@@ -509,6 +525,27 @@ class FunctionService(pulumi.ComponentResource):
             "dead_letter_queue_arn": self.dead_letter_queue_arn,
             "queue_url": self.queue_url, "queue_arn": self.queue_arn,
         })
+
+    def _signed_package(self, name: str, fname: str, archive: pulumi.Archive,
+                        signing: CodeSigningRef, tags: Any) -> dict[str, Any]:
+        """Upload the zip, sign that exact object version, deploy the signed copy. A code
+        change uploads a new version, which replaces the signing job and so the package."""
+        upload = aws.s3.BucketObjectv2(f"{name}-package", aws.s3.BucketObjectv2Args(
+            bucket=signing["bucket"], key=f"unsigned/{fname}.zip", source=archive,
+            tags=tags), opts=child_opts(self))
+        job = aws.signer.SigningJob(f"{name}-signing", aws.signer.SigningJobArgs(
+            profile_name=signing["profile_name"],
+            source=aws.signer.SigningJobSourceArgs(s3=aws.signer.SigningJobSourceS3Args(
+                bucket=upload.bucket, key=upload.key, version=upload.version_id)),
+            destination=aws.signer.SigningJobDestinationArgs(
+                s3=aws.signer.SigningJobDestinationS3Args(
+                    bucket=signing["bucket"], prefix=f"signed/{fname}/"))),
+            opts=child_opts(self))
+        # The job fails the deployment if signing fails, so a finished job has its object.
+        signed = job.signed_objects.apply(
+            lambda objects: objects[0].s3s[0] if objects and objects[0].s3s else None)
+        return {"s3_bucket": signed.apply(lambda o: o.bucket if o else None),
+                "s3_key": signed.apply(lambda o: o.key if o else None)}
 
     @staticmethod
     def _statements(args: FunctionArgs, log_group_name: str, dlq_arn: pulumi.Input[str],

@@ -1,8 +1,11 @@
 """LoadBalancer: the TLS-terminating Application Load Balancer in front of the services.
 
 HTTPS only: the 443 listener answers 404 until services add their rules; a public load
-balancer also listens on 80 solely to redirect to HTTPS. Access logs go to a private,
-TLS-only bucket; an optional WAF web ACL with AWS managed rules logs to an encrypted group.
+balancer also listens on 80 solely to redirect to HTTPS. Services' target groups speak
+HTTPS to their tasks as well (see :mod:`components.container_service`), so the traffic is
+encrypted from the client to the container. Access logs go to a private, TLS-only bucket
+that logs its own access to the platform's log bucket; an optional WAF web ACL with AWS
+managed rules logs to an encrypted group.
 """
 
 
@@ -15,6 +18,7 @@ import pulumi_aws as aws
 from typing_extensions import TypedDict
 
 from .base import child_opts, policy_document, type_token
+from .buckets import private_bucket, tls_only_statement
 from .encryption import AwsContext, aws_context, check_log_retention, tags_with
 from .validation import Problem, check_choice, check_range, raise_for
 
@@ -102,6 +106,8 @@ class LoadBalancerArgs(LoadBalancerSpec):
     """KMS key of the WAF log group."""
     log_retention_days: NotRequired[int]
     """Retention of access logs (bucket expiry) and WAF logs, in days (default 365)."""
+    log_bucket: NotRequired[pulumi.Input[str]]
+    """The platform's log bucket: the access-log bucket's own S3 access logs go there."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for every child."""
 
@@ -160,9 +166,7 @@ def bucket_policy(ctx: AwsContext, bucket_arn: str, prefix: str,
     to this account."""
     logs = f"{bucket_arn}/{prefix}/AWSLogs/{ctx.account_id}/*"
     statements: list[dict[str, Any]] = [
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-         "Action": "s3:*", "Resource": [bucket_arn, f"{bucket_arn}/*"],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        tls_only_statement(bucket_arn),
         {"Sid": "ElbAccountWritesAccessLogs", "Effect": "Allow",
          "Principal": {"AWS": elb_account_arn}, "Action": "s3:PutObject", "Resource": logs},
         {"Sid": "ElbLogDeliveryWritesAccessLogs", "Effect": "Allow",
@@ -202,14 +206,16 @@ class LoadBalancer(pulumi.ComponentResource):
         retention = args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
         tags = args.get("tags")
 
-        bucket, bucket_name = self._access_log_bucket(name, ctx, retention, tags,
-                                                     args.get("protect", False))
-        policy = aws.s3.BucketPolicy(f"{name}-access-logs", aws.s3.BucketPolicyArgs(
-            bucket=bucket.id,
+        # SSE-S3 and not the platform's KMS key: Elastic Load Balancing delivers access logs
+        # only to buckets encrypted with S3-managed keys (SSE-S3); SSE-KMS makes it fail.
+        bucket_name = access_log_bucket_name(name, ctx.account_id, ctx.region)
+        _, policy = private_bucket(
+            self, lambda _kind: f"{name}-access-logs", bucket_name,
             policy=bucket_policy(ctx, f"arn:{ctx.partition}:s3:::{bucket_name}", LOG_PREFIX,
                                  aws.elb.get_service_account(
-                                     opts=pulumi.InvokeOptions(parent=self)).arn)),
-            opts=child_opts(self))
+                                     opts=pulumi.InvokeOptions(parent=self)).arn),
+            expire_days=retention, rule_id="expire-access-logs",
+            log_bucket=args.get("log_bucket"), protect=args.get("protect", False), tags=tags)
         sg = self._security_group(name, args, internal, tags)
 
         alb = aws.lb.LoadBalancer(f"{name}-alb", aws.lb.LoadBalancerArgs(
@@ -265,54 +271,6 @@ class LoadBalancer(pulumi.ComponentResource):
             "https_listener_arn": self.https_listener_arn,
             "access_log_bucket_name": self.access_log_bucket_name,
         })
-
-    def _access_log_bucket(self, name: str, ctx: AwsContext, retention: int,
-                           tags: pulumi.Input[dict[str, str]] | None,
-                           protect: bool) -> tuple[aws.s3.Bucket, str]:
-        """A private, versioned bucket that expires logs after ``retention`` days."""
-        bucket_name = access_log_bucket_name(name, ctx.account_id, ctx.region)
-        bucket = aws.s3.Bucket(f"{name}-access-logs", aws.s3.BucketArgs(
-            bucket=bucket_name, force_destroy=False,
-            tags=tags_with(tags, {"Name": bucket_name})),
-            opts=child_opts(self, protect=protect))
-        aws.s3.BucketPublicAccessBlock(f"{name}-access-logs", aws.s3.BucketPublicAccessBlockArgs(
-            bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True), opts=child_opts(self))
-        aws.s3.BucketOwnershipControls(f"{name}-access-logs", aws.s3.BucketOwnershipControlsArgs(
-            bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-                object_ownership="BucketOwnerEnforced")), opts=child_opts(self))
-        # SSE-S3 and not the platform's KMS key: Elastic Load Balancing can deliver access
-        # logs only to buckets encrypted with S3-managed keys (SSE-S3); SSE-KMS makes
-        # delivery fail.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))],
-            opts=child_opts(self))
-        aws.s3.BucketVersioning(
-            f"{name}-access-logs", bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"),
-            opts=child_opts(self))
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs", aws.s3.BucketLifecycleConfigurationArgs(
-                bucket=bucket.id,
-                rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs", status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=retention),
-                    noncurrent_version_expiration=aws.s3
-                    .BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=30),
-                    abort_incomplete_multipart_upload=aws.s3
-                    .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7))]),
-            opts=child_opts(self))
-        return bucket, bucket_name
 
     def _security_group(self, name: str, args: LoadBalancerArgs, internal: bool,
                         tags: pulumi.Input[dict[str, str]] | None) -> aws.ec2.SecurityGroup:

@@ -13,7 +13,7 @@ documents are known at preview and the policy pack judges them before anything e
 
 import json
 import re
-from typing import Any, NotRequired
+from typing import NotRequired
 
 import pulumi
 import pulumi_aws as aws
@@ -28,6 +28,7 @@ from .base import (
     service_trust,
     type_token,
 )
+from .buckets import kms_only_policy, private_bucket
 from .environment import LOG_RETENTION_DAYS
 from .scan_gate import SEVERITIES
 from .validation import Problem, check_arn, check_choice, check_range, raise_for
@@ -39,7 +40,6 @@ COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL
                  "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE")
 DEFAULT_FAIL_ON = ["CRITICAL", "HIGH"]
 DEFAULT_LOG_RETENTION_DAYS = 365
-ARTIFACT_NONCURRENT_DAYS = 30
 CONNECTION_SERVICES = ("codestar-connections", "codeconnections")
 
 PRIVILEGED_BUILD_EXCEPTION: dict[str, str] = {
@@ -114,6 +114,8 @@ class PipelineArgs(PipelineSpec):
     they are known before the key exists."""
     log_retention_days: NotRequired[int]
     """Build log retention in days (default 365); one of CloudWatch Logs' values."""
+    log_bucket: NotRequired[pulumi.Input[str]]
+    """The platform's log bucket: the artifact bucket's S3 access logs go there."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for every child resource."""
 
@@ -233,21 +235,6 @@ def pipeline_role_statements(*, account: str, region: str, connection_arn: str,
     ]
 
 
-def artifact_bucket_policy(bucket: str) -> dict[str, Any]:
-    """TLS only, and no upload may ask for an encryption other than SSE-KMS (uploads that
-    name none get the bucket's default SSE-KMS)."""
-    bucket_arn = f"arn:aws:s3:::{bucket}"
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-         "Action": "s3:*", "Resource": [bucket_arn, f"{bucket_arn}/*"],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Sid": "DenyNonKmsUploads", "Effect": "Deny", "Principal": "*",
-         "Action": "s3:PutObject", "Resource": f"{bucket_arn}/*",
-         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                       "Null": {"s3:x-amz-server-side-encryption": "false"}}},
-    ]}
-
-
 def pipeline_build_role_name(name: str) -> str:
     """IAM name of the build role of the pipeline called ``name``: known before the pipeline
     exists, so the image repository can admit exactly this role to push."""
@@ -294,47 +281,11 @@ class Pipeline(pulumi.ComponentResource):
         pipeline_role_name = f"{name}-pipeline"
 
         # --- artifact bucket -------------------------------------------------------------
-        store = aws.s3.Bucket(f"{name}-artifacts", bucket=bucket, force_destroy=False,
-                              tags=tags,
-                              opts=child_opts(self, protect=args.get("protect", False)))
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-sse", bucket=store.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn),
-                bucket_key_enabled=True)],
-            opts=child_opts(self))
-        aws.s3.BucketVersioning(
-            f"{name}-artifacts-versioning", bucket=store.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"),
-            opts=child_opts(self))
-        # Artifacts are only needed while an execution runs; superseded versions are not kept.
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-artifacts-lifecycle", bucket=store.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-superseded-artifacts", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                noncurrent_version_expiration=aws.s3.
-                BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=ARTIFACT_NONCURRENT_DAYS),
-                abort_incomplete_multipart_upload=aws.s3.
-                BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=7))],
-            opts=child_opts(self))
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access", bucket=store.id, block_public_acls=True,
-            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-            opts=child_opts(self))
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership", bucket=store.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child_opts(self))
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts-policy", bucket=store.id,
-            policy=pulumi.Output.json_dumps(bucket.apply(artifact_bucket_policy)),
-            opts=child_opts(self, depends_on=[public_block]))
+        store, _ = private_bucket(
+            self, lambda kind: f"{name}-artifacts" + ("" if kind == "bucket" else f"-{kind}"),
+            bucket, policy=pulumi.Output.json_dumps(bucket.apply(kms_only_policy)),
+            kms_key_arn=kms_key_arn, rule_id="expire-superseded-artifacts",
+            log_bucket=args.get("log_bucket"), protect=args.get("protect", False), tags=tags)
 
         # --- build -----------------------------------------------------------------------
         log_group = aws.cloudwatch.LogGroup(

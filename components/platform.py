@@ -3,10 +3,12 @@
 # mypy: disable-error-code="typeddict-item"
 """Platform: one environment's whole estate, composed from a validated :class:`PlatformSpec`.
 
-Order follows the data: the key and the provider first, then the network, the cluster and
-the load balancers; stores before the services that use them (a service needs a store's
-endpoint and security group), services before the functions and APIs that route to them,
-then delivery and observability, which watch all of it. Every child is named
+Order follows the data: the key and the provider first, then the log bucket every other
+bucket logs its access to, the network, the cluster and the load balancers; stores before
+the services that use them (a service needs a store's endpoint and security group),
+services before the functions and APIs that route to them (in staging and prod, functions
+deploy only code signed on its way), then delivery and observability, which watch all of
+it. Every child is named
 ``<stack>-<key>`` so reordering a stack file moves no URN, and a stateful child is
 protected whenever the tier says so.
 """
@@ -20,8 +22,10 @@ from .alarms import ApiAlarms, CacheAlarms, DatabaseAlarms, FunctionAlarms, Serv
 from .alerting import Alerting
 from .api import Api
 from .base import child_opts, invoke_opts, type_token
+from .buckets import LogBucket
 from .cache import Cache
 from .cluster import Cluster
+from .code_signing import SIGNED_TIERS, CodeSigning
 from .container_service import ContainerService
 from .dashboard import Dashboard
 from .database import Database
@@ -84,6 +88,12 @@ class Platform(pulumi.ComponentResource):
         # IAM documents name the key by alias, so they are known before the key exists.
         kms_ref = {"kms_key_arn": kms, "kms_key_alias": key_alias(f"{name}-key")}
 
+        # Every other bucket sends its S3 access logs here.
+        logs = LogBucket(f"{name}-logs", {
+            "source_bucket_prefix": f"{name}-", "log_retention_days": retention,
+            "protect": tier.protect}, opts=self._opts())
+        log_bucket = {"log_bucket": logs.bucket_name}
+
         network = Network(f"{name}-network", {
             **spec["network"], "kms_key_arn": kms, "log_retention_days": retention,
             "name_prefix": name}, opts=self._opts())
@@ -95,7 +105,7 @@ class Platform(pulumi.ComponentResource):
         public = LoadBalancer(f"{name}-public", {
             "deletion_protection": tier.deletion_protection, **spec["load_balancer"],
             "internal": False, "vpc_id": network.vpc_id, "vpc_cidr": network.vpc_cidr,
-            "subnet_ids": network.public_subnet_ids, "kms_key_arn": kms,
+            "subnet_ids": network.public_subnet_ids, "kms_key_arn": kms, **log_bucket,
             "log_retention_days": retention, "protect": tier.protect}, opts=self._opts())
         internal: LoadBalancer | None = None
         if internal_services(spec):
@@ -104,7 +114,7 @@ class Platform(pulumi.ComponentResource):
             internal = LoadBalancer(f"{name}-internal", {
                 "deletion_protection": tier.deletion_protection, **internal_spec,
                 "internal": True, "vpc_id": network.vpc_id, "vpc_cidr": network.vpc_cidr,
-                "subnet_ids": network.private_subnet_ids, "kms_key_arn": kms,
+                "subnet_ids": network.private_subnet_ids, "kms_key_arn": kms, **log_bucket,
                 "log_retention_days": retention, "protect": tier.protect}, opts=self._opts())
 
         # --- stores --------------------------------------------------------------------
@@ -120,7 +130,7 @@ class Platform(pulumi.ComponentResource):
             for key_, t in sorted(spec.get("tables", {}).items())}
         databases = {key_: Database(f"{name}-{key_}", {
             **{k: v for k, v in d.items() if k != "allowed_services"}, **store_network,
-            "availability_zones": network.zones,
+            "availability_zones": network.zones, "log_retention_days": retention,
             "deletion_protection": tier.deletion_protection}, opts=self._opts())
             for key_, d in sorted(spec.get("databases", {}).items())}
         caches = {key_: Cache(f"{name}-{key_}", {
@@ -167,11 +177,17 @@ class Platform(pulumi.ComponentResource):
                 caches[key_].allow_from(client, services[client].security_group_id)
 
         # --- functions and APIs ----------------------------------------------------------
+        # Staging and prod run only signed code: zips go through AWS Signer on every deploy.
+        zipped = sorted(k for k, f in spec.get("functions", {}).items() if "source" in f)
+        signing = (CodeSigning(f"{name}-signing", {
+            "kms_key_arn": kms, **log_bucket, "protect": tier.protect}, opts=self._opts())
+            if zipped and tier.name in SIGNED_TIERS else None)
         functions = {key_: FunctionService(f"{name}-{key_}", {
             **{k: v for k, v in f.items() if k != "tables"},
             "environment": {**f.get("environment", {}), **_table_environment(f, name)},
             "extra_grants": _table_grants(f, tables),
             "function_name": f"{name}-{key_}", **kms_ref,
+            **({"code_signing": signing.ref()} if signing and key_ in zipped else {}),
             "log_retention_days": retention,
             **({"subnet_ids": network.private_subnet_ids, "vpc_id": network.vpc_id}
                if f.get("vpc") else {})}, opts=self._opts())
@@ -207,7 +223,7 @@ class Platform(pulumi.ComponentResource):
                 "cluster_name": f"{name}-cluster",
                 "service_name": f"{name}-{key_}", "container_name": key_,
                 "task_role_arn": delivered.task_role_arn,
-                "execution_role_arn": delivered.execution_role_arn, **kms_ref,
+                "execution_role_arn": delivered.execution_role_arn, **kms_ref, **log_bucket,
                 "log_retention_days": retention, "protect": tier.protect}, opts=self._opts())
         if "github" in spec:
             GitHubOidc(f"{name}-github", {**spec["github"]}, opts=self._opts())

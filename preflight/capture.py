@@ -145,6 +145,23 @@ def _fake_arn(type_: str, name: str, region: str) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{name}"
 
 
+def _signed_objects(name: str, state: dict[str, Any], region: str) -> dict[str, Any]:
+    """What a finished signing job reports: its id and the signed copy under the prefix."""
+    s3 = (state.get("destination") or {}).get("s3") or {}
+    return {"jobId": f"{name}-job", "signedObjects": [{"s3s": [{
+        "bucket": s3.get("bucket"), "key": f"{s3.get('prefix', '')}{name}-job.zip"}]}]}
+
+
+# Outputs AWS computes that later resources read (outside preview only).
+_COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:s3/bucketObjectv2:BucketObjectv2": lambda name, _, __: {"versionId": f"{name}-v1"},
+    "aws:signer/signingJob:SigningJob": _signed_objects,
+    "aws:signer/signingProfile:SigningProfile": lambda name, state, region: {
+        "versionArn": f"arn:aws:signer:{region}:{ACCOUNT_ID}:/signing-profiles/"
+                      f"{state.get('name', name)}/v1"},
+}
+
+
 class _Mocks(pulumi_mocks.Mocks):
     """Resource outputs for ``preview=False``; invokes through ``answers``."""
 
@@ -159,6 +176,9 @@ class _Mocks(pulumi_mocks.Mocks):
             return None, state
         state.setdefault("arn", _fake_arn(args.typ, args.name, self.region))
         state.setdefault("name", args.name)
+        computed = _COMPUTED.get(args.typ)
+        if computed is not None:
+            state.update(computed(args.name, state, self.region))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:

@@ -187,6 +187,47 @@ def target_group_health(r: Resource, s: Settings) -> Iterator[str]:
                 yield f"healthCheck.{key} is not set"
 
 
+PLAINTEXT_TARGET_PROTOCOLS = {"HTTP": "HTTPS", "TCP": "TLS", "UDP": "TLS", "TCP_UDP": "TLS"}
+"""Target-group protocols that carry traffic unencrypted, and what to use instead."""
+UNJUDGED_TARGET_TYPES = ("lambda", "alb")
+"""Lambda targets are invoked, not connected to; an ``alb`` target is another load balancer
+whose own listeners (and their rules) apply."""
+
+
+@resource_policy(
+    "lb-target-group-https",
+    types=TARGET_GROUP,
+    description="Load balancers reach their targets over TLS and health-check them over "
+                "HTTPS: target groups use HTTPS (or TLS), so traffic stays encrypted on the "
+                "last hop inside the VPC.",
+    severity="high", guardrail="tls", refs=("checkov CKV_AWS_378",),
+    remediation="Set protocol HTTPS (TLS for Network Load Balancers) and healthCheck.protocol "
+                "HTTPS, and serve TLS in the target; an Application Load Balancer does not "
+                "validate target certificates, so a key pair the task generates at start "
+                "is enough.",
+)
+def target_group_https(r: Resource, s: Settings) -> Iterator[str]:
+    if r.get("targetType") in UNJUDGED_TARGET_TYPES:
+        return
+    protocol = r.get("protocol")
+    if is_unknown(protocol):
+        yield unknown("protocol", "targets are reached over TLS")
+        return
+    protocol = None if protocol is None else str(protocol).upper()
+    if protocol is None:
+        yield "protocol is not set; the load balancer must reach targets over HTTPS or TLS"
+    elif protocol in PLAINTEXT_TARGET_PROTOCOLS:
+        yield (f"protocol is {protocol}; the load balancer must reach targets over "
+               f"{PLAINTEXT_TARGET_PROTOCOLS[protocol]}")
+    check = r.get("healthCheck.protocol")
+    if is_unknown(check):
+        yield unknown("healthCheck.protocol", "health checks use HTTPS")
+    elif check is None and protocol in (None, "HTTP", "HTTPS"):
+        yield "healthCheck.protocol is not set; AWS then checks over HTTP: set HTTPS"
+    elif check is not None and str(check).upper() == "HTTP":
+        yield "healthCheck.protocol is HTTP; health checks must use HTTPS"
+
+
 @stack_policy(
     "alb-waf-attached",
     types=(*LB, WAF_ASSOC),

@@ -1,4 +1,5 @@
-"""Lambda functions: runtime, tracing, failure handling, concurrency, sizing, secrets."""
+"""Lambda functions: runtime, tracing, failure handling, concurrency, sizing, secrets and
+code signing."""
 
 from __future__ import annotations
 
@@ -127,3 +128,41 @@ def failure_destination(stack: Stack, s: Settings) -> Iterator[tuple[Resource, s
         if any(c.get("destinationConfig.onFailure.destination") is not None for c in configs):
             continue
         yield fn, "function has neither a dead-letter queue nor an on-failure destination"
+
+
+CODE_SIGNING_CONFIG = "aws:lambda/codeSigningConfig:CodeSigningConfig"
+
+
+@stack_policy(
+    "lambda-code-signing",
+    types=(FUNCTION, CODE_SIGNING_CONFIG),
+    description="Zip functions enforce a code-signing configuration, so Lambda deploys only "
+                "code signed by a trusted signer profile (container images are outside "
+                "Lambda code signing; ECR scanning covers them).",
+    severity="high", refs=("checkov CKV_AWS_272",),
+    remediation="Create an aws.signer.SigningProfile (platform AWSLambda-SHA384-ECDSA) and an "
+                "aws.lambda.CodeSigningConfig that allows its version ARN with "
+                "untrustedArtifactOnDeployment Enforce; set the function's "
+                "codeSigningConfigArn and deploy the signed package (aws.signer.SigningJob).",
+)
+def code_signing(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for fn in stack.of_type(FUNCTION):
+        if fn.get("packageType") == "Image":
+            continue
+        arn = fn.get("codeSigningConfigArn")
+        if arn is None:
+            yield fn, "function has no code-signing configuration; Lambda deploys unsigned code"
+        elif is_unknown(arn) and not fn.deps("codeSigningConfigArn", (CODE_SIGNING_CONFIG,)):
+            yield fn, unknown("codeSigningConfigArn", "the function enforces code signing")
+    for config in stack.of_type(CODE_SIGNING_CONFIG):
+        action = config.get("policies.untrustedArtifactOnDeployment")
+        if is_unknown(action):
+            yield config, unknown("policies.untrustedArtifactOnDeployment",
+                                  "unsigned code is refused")
+        elif action != "Enforce":
+            shown = "not set (Lambda then only warns)" if action is None else action
+            yield config, (f"policies.untrustedArtifactOnDeployment is {shown}; use Enforce "
+                           "so unsigned or foreign code is refused")
+        publishers = config.get("allowedPublishers.signingProfileVersionArns")
+        if not is_unknown(publishers) and not publishers:
+            yield config, "allowedPublishers names no signing profile version"

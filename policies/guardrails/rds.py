@@ -1,5 +1,6 @@
 """RDS and Aurora: encryption at rest and in transit, availability, authentication,
-backups, deletion protection, exposure, logs and managed credentials."""
+backups, deletion protection, exposure, logs, statement logging, Enhanced Monitoring and
+managed credentials."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .core import (
     Stack,
     as_list,
     is_unknown,
+    load_json,
     num,
     resource_policy,
     stack_policy,
@@ -269,3 +271,103 @@ def in_transit(r: Resource, s: Settings) -> Iterator[str]:
     name = r.get(key)
     if name is None or (isinstance(name, str) and name.startswith("default.")):
         yield f"{key} is {name or 'not set'}; use a parameter group that forces TLS"
+
+
+ROLE = "aws:iam/role:Role"
+MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
+
+
+def _trusts(role: Resource, service: str) -> bool | None:
+    """Whether the role's trust policy names ``service``; None when it cannot be read."""
+    try:
+        doc = load_json(role.get("assumeRolePolicy"))
+    except ValueError:
+        return None
+    if is_unknown(doc) or not isinstance(doc, dict):
+        return None
+    return any(isinstance(st, dict) and st.get("Effect") == "Allow"
+               and isinstance(st.get("Principal"), dict)
+               and service in as_list(st["Principal"].get("Service"))
+               for st in as_list(doc.get("Statement")))
+
+
+@stack_policy(
+    "rds-enhanced-monitoring",
+    types=(INSTANCE, CLUSTER_INSTANCE, ROLE),
+    description="Database instances publish Enhanced Monitoring (OS) metrics: a monitoring "
+                "interval above 0 and a role RDS monitoring can assume.",
+    severity="medium", fsbp=("RDS.6",),
+    refs=("cdk-nag RDSEnhancedMonitoringEnabled", "checkov CKV_AWS_118"),
+    remediation="Set monitoringInterval (1-60 seconds) and monitoringRoleArn to a role trusted "
+                "by monitoring.rds.amazonaws.com with the AmazonRDSEnhancedMonitoringRole "
+                "policy (the Database component creates one in staging and prod).",
+)
+def enhanced_monitoring(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for db in stack.of_type(INSTANCE, CLUSTER_INSTANCE):
+        interval = db.get("monitoringInterval")
+        if is_unknown(interval):
+            yield db, unknown("monitoringInterval", "Enhanced Monitoring is on")
+            continue
+        if not interval:
+            yield db, "monitoringInterval is 0 or not set; Enhanced Monitoring is off"
+            continue
+        role_arn = db.get("monitoringRoleArn")
+        roles = db.deps("monitoringRoleArn", (ROLE,))
+        if role_arn is None:
+            yield db, "monitoringRoleArn is not set; RDS needs a role to publish the metrics"
+        elif is_unknown(role_arn) and not roles:
+            yield db, unknown("monitoringRoleArn", "RDS can publish the metrics")
+        for role in roles:
+            trusted = _trusts(role, MONITORING_PRINCIPAL)
+            if trusted is None:
+                yield role, unknown("assumeRolePolicy", f"{MONITORING_PRINCIPAL} may assume it")
+            elif not trusted:
+                yield role, (f"monitoring role of {db.name} does not trust "
+                             f"{MONITORING_PRINCIPAL}")
+
+
+STATEMENT_LOG_LEVELS = ("ddl", "mod", "all")
+ENABLED = ("1", "on", "true")
+
+
+@resource_policy(
+    "rds-postgres-statement-logging",
+    types=(PARAMETER_GROUP, CLUSTER_PARAMETER_GROUP),
+    description="PostgreSQL parameter groups log schema changes (log_statement ddl or "
+                "pgaudit), slow statements (log_min_duration_statement) and connections.",
+    severity="medium", refs=("checkov CKV2_AWS_30",),
+    remediation="Set log_statement = ddl (or pgaudit.log), log_min_duration_statement to a "
+                "threshold in milliseconds and log_connections = 1, and export the "
+                "postgresql log to CloudWatch Logs.",
+)
+def postgres_statement_logging(r: Resource, s: Settings) -> Iterator[str]:
+    family = r.get("family")
+    if is_unknown(family):
+        yield unknown("family", "statements are logged")
+        return
+    if not (isinstance(family, str) and "postgres" in family):
+        return
+    params = r.get("parameters")
+    if is_unknown(params):
+        yield unknown("parameters", "statements are logged")
+        return
+    values: dict[str, object] = {}
+    for p in as_list(params):
+        if isinstance(p, dict) and isinstance(p.get("name"), str):
+            value = p.get("value")
+            values[p["name"]] = value if is_unknown(value) else str(value).lower()
+    for name, value in sorted(values.items()):
+        if is_unknown(value) and name in ("log_statement", "pgaudit.log",
+                                          "log_min_duration_statement", "log_connections"):
+            yield unknown(f"parameter {name}", "statements are logged")
+            return
+    audit = values.get("pgaudit.log")
+    if values.get("log_statement") not in STATEMENT_LOG_LEVELS and audit in (None, "", "none"):
+        yield ("log_statement is not ddl, mod or all and pgaudit.log is not set; schema "
+               "changes go unrecorded")
+    threshold = values.get("log_min_duration_statement")
+    if threshold is None or not str(threshold).isdigit():
+        yield ("log_min_duration_statement is not set to a threshold in milliseconds; slow "
+               "statements go unrecorded")
+    if values.get("log_connections") not in ENABLED:
+        yield "log_connections is not enabled; sessions go unrecorded"

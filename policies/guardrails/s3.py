@@ -1,4 +1,5 @@
-"""S3: public access block, default encryption, versioning and TLS-only bucket policies.
+"""S3: public access block, default encryption, versioning, TLS-only bucket policies and
+server access logging.
 
 A bucket's controls are separate resources (aws:s3/bucketPublicAccessBlock, ...ServerSide
 EncryptionConfiguration, ...Versioning, ...BucketPolicy) whose ``bucket`` property depends
@@ -152,3 +153,35 @@ def tls_only(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
                 yield policy, unknown("policy", "non-TLS requests are denied")
             elif not denies_insecure_transport(doc, ("s3:*", "*")):
                 yield policy, "policy does not deny requests with aws:SecureTransport false"
+
+
+LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+
+
+@stack_policy(
+    "s3-access-logging",
+    types=(*BUCKETS, *LOGGING),
+    description="Every bucket sends its server access logs to another bucket (the log bucket "
+                "itself is the one reasoned exception: it cannot log into itself).",
+    severity="medium", fsbp=("S3.9",), refs=("cdk-nag AS-S1", "checkov CKV_AWS_18"),
+    remediation="Add aws.s3.BucketLogging with targetBucket the platform's log bucket (SSE-S3, "
+                "its policy admitting logging.s3.amazonaws.com) and targetPrefix "
+                "s3/<bucket>/; record an exception with its reason for the log bucket.",
+)
+def access_logging(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for bucket in stack.of_type(*BUCKETS):
+        configs = _companions(stack, bucket, LOGGING)
+        inline = bucket.get("loggings")  # the deprecated inline form
+        if not configs and is_unknown(inline):
+            yield bucket, unknown("loggings", "the bucket logs its access")
+        elif not configs and not inline:
+            yield bucket, "bucket does not log its access (no aws.s3.BucketLogging)"
+        for config in configs:
+            target = config.get("targetBucket")
+            targets = config.deps("targetBucket", BUCKETS)
+            if bucket in targets or (isinstance(target, str) and target == bucket.get("bucket")):
+                yield config, "bucket logs its access into itself; use the log bucket"
+            elif target is None:
+                yield config, "targetBucket is not set"
+            elif is_unknown(target) and not targets:
+                yield config, unknown("targetBucket", "access logs reach a log bucket")

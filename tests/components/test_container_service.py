@@ -363,14 +363,25 @@ def test_autoscaling_defaults_follow_desired_count():
 
 # --- load balancing ------------------------------------------------------------------------
 
-def test_target_group_checks_readiness():
+def test_target_group_speaks_https_and_checks_readiness_over_https():
     tg = run(base(readiness_path="/ready", deregistration_delay=10)).named("orders-tg").inputs
     assert {k: v for k, v in tg.items() if k != "tags"} == {
-        "vpcId": "vpc-0abc", "targetType": "ip", "protocol": "HTTP", "port": 8080,
+        "vpcId": "vpc-0abc", "targetType": "ip", "protocol": "HTTPS", "port": 8080,
         "deregistrationDelay": 10,
-        "healthCheck": {"enabled": True, "protocol": "HTTP", "port": "traffic-port",
+        "healthCheck": {"enabled": True, "protocol": "HTTPS", "port": "traffic-port",
                         "path": "/ready", "healthyThreshold": 2, "unhealthyThreshold": 3,
                         "interval": 15, "timeout": 5, "matcher": "200"}}
+
+
+def test_target_group_follows_the_container_port():
+    cap = run(base(port=8443))
+    tg = cap.named("orders-tg").inputs
+    assert (tg["protocol"], tg["port"], tg["healthCheck"]["protocol"],
+            tg["healthCheck"]["port"]) == ("HTTPS", 8443, "HTTPS", "traffic-port")
+    assert cap.named("orders-service").inputs["loadBalancers"] == [{
+        "targetGroupArn": "arn:aws:lb:us-east-1:123456789012:orders-tg",
+        "containerName": "orders", "containerPort": 8443}]
+    assert container(cap)["portMappings"] == [{"containerPort": 8443, "protocol": "tcp"}]
 
 
 def test_listener_rule_defaults_to_the_key_paths_and_a_derived_priority():
@@ -431,8 +442,9 @@ def test_container_definition_is_hardened():
                     {"name": "FEATURE_FLAGS", "valueFrom": FLAGS}],
         "healthCheck": {"command": [
             "CMD-SHELL",
-            "curl -fsS -o /dev/null http://127.0.0.1:8080/health/live"
-            " || wget -q -O /dev/null http://127.0.0.1:8080/health/live || exit 1"],
+            "curl -fsSk -o /dev/null https://127.0.0.1:8080/health/live"
+            " || wget -q --no-check-certificate -O /dev/null"
+            " https://127.0.0.1:8080/health/live || exit 1"],
             "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 60},
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": "/ecs/orders", "awslogs-region": REGION,

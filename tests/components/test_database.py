@@ -53,7 +53,9 @@ def test_aurora_children_and_az_spread():
         "aws:rds/clusterParameterGroup:ClusterParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
         *["aws:rds/clusterInstance:ClusterInstance"] * 4, "aws:ssm/parameter:Parameter",
-        *["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"] * 2])
+        *["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"] * 2,
+        "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment"])
     assert cap.named("prod-orders-subnets").inputs["subnetIds"] == SUBNETS
     # Clients find the writer through a parameter whose ARN is known before the cluster.
     assert cap.named("prod-orders-endpoint").inputs["name"] == "/prod-orders/endpoint"
@@ -104,15 +106,97 @@ def test_aurora_cluster_is_encrypted_iam_authenticated_and_keeps_no_password():
         assert instance.inputs["performanceInsightsKmsKeyId"] == KEY
         assert instance.inputs["autoMinorVersionUpgrade"] is True
         assert instance.inputs["clusterIdentifier"] == "prod-orders-cluster-id"
-        assert instance.inputs["monitoringInterval"] == 0
+        assert instance.inputs["monitoringInterval"] == 60
 
 
-def test_enhanced_monitoring_when_a_role_is_given():
+MONITORING_TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "AssumeRole", "Effect": "Allow",
+    "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole",
+    "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                  "ArnLike": {"aws:SourceArn":
+                              "arn:aws:rds:eu-west-1:123456789012:db:prod-orders-*"}}}]}
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_enhanced_monitoring_with_its_own_role_in_staging_and_prod(environment):
+    cap = run(lambda: Database("prod-orders", args(environment=environment)))
+    role = cap.named("prod-orders-monitoring")
+    assert role.type == "aws:iam/role:Role"
+    assert role.inputs["name"] == "prod-orders-rds-monitoring"
+    assert json.loads(role.inputs["assumeRolePolicy"]) == MONITORING_TRUST
+    assert "managedPolicyArns" not in role.inputs and "inlinePolicies" not in role.inputs
+    [attachment] = cap.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs == {
+        "role": "prod-orders-rds-monitoring",
+        "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"}
+    instances = cap.of_type("aws:rds/clusterInstance:ClusterInstance")
+    assert len(instances) == 2
+    for instance in instances:
+        assert instance.inputs["monitoringInterval"] == 60
+        assert instance.inputs["monitoringRoleArn"] == "arn:aws:iam:eu-west-1:123456789012:prod-orders-monitoring"
+        # RDS refuses a role that does not carry its policy yet.
+        assert attachment.urn in instance.dependencies
+
+
+def test_rds_instance_monitoring_role_trusts_that_instance_only():
+    cap = run(lambda: Database("prod-orders", args(engine="postgres", monitoring_interval=15)))
+    trust = json.loads(cap.named("prod-orders-monitoring").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": "arn:aws:rds:eu-west-1:123456789012:db:prod-orders"}
+    instance = cap.named("prod-orders-instance").inputs
+    assert (instance["monitoringInterval"], instance["monitoringRoleArn"]) == (
+        15, "arn:aws:iam:eu-west-1:123456789012:prod-orders-monitoring")
+
+
+def test_enhanced_monitoring_with_a_given_role_creates_none():
     role = "arn:aws:iam::123456789012:role/rds-monitoring"
-    cap = run(lambda: Database("prod-orders", args(monitoring_role_arn=role)))
+    cap = run(lambda: Database("prod-orders", args(monitoring_role_arn=role,
+                                                   monitoring_interval=30)))
+    assert cap.of_type("aws:iam/role:Role") == []
     for instance in cap.of_type("aws:rds/clusterInstance:ClusterInstance"):
         assert (instance.inputs["monitoringInterval"], instance.inputs["monitoringRoleArn"]) \
-            == (60, role)
+            == (30, role)
+
+
+def test_dev_monitors_only_when_asked():
+    cap = run(lambda: Database("dev-orders", args(environment="dev")))
+    assert cap.of_type("aws:iam/role:Role") == []
+    for instance in cap.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        assert instance.inputs["monitoringInterval"] == 0
+        assert "monitoringRoleArn" not in instance.inputs
+    role = "arn:aws:iam::123456789012:role/rds-monitoring"
+    cap = run(lambda: Database("dev-orders", args(environment="dev", monitoring_role_arn=role)))
+    assert {r.inputs["monitoringInterval"]
+            for r in cap.of_type("aws:rds/clusterInstance:ClusterInstance")} == {60}
+
+
+@pytest.mark.parametrize(("engine", "groups"), [
+    ("aurora-postgresql",
+     {"prod-orders-log-postgresql": "/aws/rds/cluster/prod-orders/postgresql"}),
+    ("postgres", {"prod-orders-log-postgresql": "/aws/rds/instance/prod-orders/postgresql",
+                  "prod-orders-log-upgrade": "/aws/rds/instance/prod-orders/upgrade"}),
+    ("aurora-mysql", {"prod-orders-log-audit": "/aws/rds/cluster/prod-orders/audit",
+                      "prod-orders-log-error": "/aws/rds/cluster/prod-orders/error",
+                      "prod-orders-log-slowquery": "/aws/rds/cluster/prod-orders/slowquery"}),
+])
+def test_exported_logs_land_in_encrypted_groups_with_the_tier_retention(engine, groups):
+    cap = run(lambda: Database("prod-orders", args(engine=engine)))
+    found = {r.name: r for r in cap.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert {k: r.inputs["name"] for k, r in found.items()} == groups
+    for group in found.values():
+        assert (group.inputs["retentionInDays"], group.inputs["kmsKeyId"]) == (365, KEY)
+    store = cap.named("prod-orders-cluster" if engine.startswith("aurora")
+                      else "prod-orders-instance")
+    # The groups exist before RDS starts exporting, or RDS makes its own without a key.
+    assert {r.urn for r in found.values()} <= set(store.dependencies)
+
+
+def test_log_retention_follows_the_argument_else_the_tier():
+    cap = run(lambda: Database("stg-orders", args(environment="staging")))
+    assert cap.named("stg-orders-log-postgresql").inputs["retentionInDays"] == 90
+    cap = run(lambda: Database("stg-orders", args(environment="staging",
+                                                  log_retention_days=400)))
+    assert cap.named("stg-orders-log-postgresql").inputs["retentionInDays"] == 400
 
 
 @pytest.mark.parametrize("engine", ["aurora-postgresql", "postgres"])
@@ -176,23 +260,35 @@ def test_no_ingress_at_all_without_allowed_services():
     assert cap.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
 
 
+POSTGRES_PARAMETERS = [
+    {"name": "log_connections", "value": "1"},
+    {"name": "log_disconnections", "value": "1"},
+    {"name": "log_lock_waits", "value": "1"},
+    {"name": "log_min_duration_statement", "value": "1000"},
+    {"name": "log_statement", "value": "ddl"},
+    {"name": "rds.force_ssl", "value": "1"}]
+IMMEDIATE = {"applyMethod": "immediate"}
+
+
 @pytest.mark.parametrize(("engine", "kind", "parameters", "logs"), [
     ("aurora-postgresql", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
-     [{"name": "rds.force_ssl", "value": "1"}], ["postgresql"]),
+     POSTGRES_PARAMETERS, ["postgresql"]),
     ("aurora-mysql", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
-     [{"name": "require_secure_transport", "value": "ON"},
+     [{"name": "long_query_time", "value": "1"},
+      {"name": "require_secure_transport", "value": "ON"},
       {"name": "server_audit_events", "value": "CONNECT,QUERY_DCL,QUERY_DDL"},
       {"name": "server_audit_logging", "value": "1"},
       {"name": "slow_query_log", "value": "1"}], ["audit", "error", "slowquery"]),
     ("postgres", "aws:rds/parameterGroup:ParameterGroup",
-     [{"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"}],
-     ["postgresql", "upgrade"]),
+     [{**p, **IMMEDIATE} for p in POSTGRES_PARAMETERS], ["postgresql", "upgrade"]),
     ("mysql", "aws:rds/parameterGroup:ParameterGroup",
-     [{"name": "require_secure_transport", "value": "ON", "applyMethod": "immediate"},
-      {"name": "slow_query_log", "value": "1", "applyMethod": "immediate"}],
+     [{"name": "long_query_time", "value": "1", **IMMEDIATE},
+      {"name": "require_secure_transport", "value": "ON", **IMMEDIATE},
+      {"name": "slow_query_log", "value": "1", **IMMEDIATE}],
      ["error", "slowquery"]),
 ])
-def test_parameter_group_forces_tls_and_logs_are_exported(engine, kind, parameters, logs):
+def test_parameter_group_forces_tls_logs_statements_and_logs_are_exported(
+        engine, kind, parameters, logs):
     cap = run(lambda: Database("prod-orders", args(engine=engine)))
     [group] = cap.of_type(kind)
     assert group.inputs["parameters"] == parameters
@@ -201,6 +297,15 @@ def test_parameter_group_forces_tls_and_logs_are_exported(engine, kind, paramete
     assert store.inputs["enabledCloudwatchLogsExports"] == logs
     assert store.inputs["dbClusterParameterGroupName" if engine.startswith("aurora")
                         else "parameterGroupName"] == "prod-orders"
+
+
+def test_slow_statement_threshold_is_configurable():
+    cap = run(lambda: Database("prod-orders", args(slow_query_ms=250)))
+    params = {p["name"]: p["value"] for p in cap.named("prod-orders-params").inputs["parameters"]}
+    assert params["log_min_duration_statement"] == "250"
+    cap = run(lambda: Database("prod-orders", args(engine="mysql", slow_query_ms=2500)))
+    params = {p["name"]: p["value"] for p in cap.named("prod-orders-params").inputs["parameters"]}
+    assert params["long_query_time"] == "2.5"
 
 
 def test_parameter_family_follows_engine_version():
@@ -290,13 +395,27 @@ def test_dbuser_arn_format():
     ({"environment": "qa"},
      "environment: 'qa' is not allowed: use one of dev, staging, prod"),
     ({"port": 80}, "port: port must be between 1150 and 65535 (got 80)"),
+    ({"monitoring_interval": 0},
+     "monitoringInterval: prod needs Enhanced Monitoring: use one of 1, 5, 10, 15, 30, 60 "
+     "(got 0)"),
+    ({"monitoring_interval": 20},
+     "monitoringInterval: 20 is not an Enhanced Monitoring interval: use one of 0, 1, 5, 10, "
+     "15, 30, 60"),
+    ({"environment": "dev", "monitoring_interval": 0,
+      "monitoring_role_arn": "arn:aws:iam::123456789012:role/rds-monitoring"},
+     "monitoringRoleArn: is given but monitoringInterval is 0: set an interval or drop the "
+     "role"),
+    ({"slow_query_ms": 10}, "slowQueryMs: slowQueryMs must be between 100 and 60000 (got 10)"),
+    ({"log_retention_days": 10},
+     "logRetentionDays: 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30, "
+     "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"),
     ({"engie": "mysql"},
      "engie: unknown key; allowed keys: allocatedStorageGb, allowedServices, "
      "availabilityZones, backupRetentionDays, clientSecurityGroupIds, databaseName, "
      "deletionProtection, engine, engineVersion, environment, instanceClass, instances, "
-     "isolatedSubnetIds, kmsKeyArn, logExports, masterUsername, minBackupRetentionDays, "
-     "monitoringRoleArn, multiAz, performanceInsights, port, protect, requireMultiAz, tags, "
-     "vpcId"),
+     "isolatedSubnetIds, kmsKeyArn, logExports, logRetentionDays, masterUsername, "
+     "minBackupRetentionDays, monitoringInterval, monitoringRoleArn, multiAz, "
+     "performanceInsights, port, protect, requireMultiAz, slowQueryMs, tags, vpcId"),
 ])
 def test_validation_messages(extra, message):
     with pytest.raises(ArgsError) as err:

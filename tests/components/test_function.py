@@ -87,6 +87,49 @@ def test_code_is_the_source_directory_archive() -> None:
     assert code.path == "functions/orders-api"
 
 
+SIGNING = {"config_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:code-signing-config:csc-1",
+           "profile_name": "prod_signing", "bucket": "prod-signing-code-bucket"}
+
+
+def test_unsigned_by_default() -> None:
+    fn = run(base()).named("orders-function").inputs
+    assert "codeSigningConfigArn" not in fn and "s3Key" not in fn
+
+
+def test_signed_package_is_uploaded_signed_and_deployed_from_the_signed_copy() -> None:
+    cap = run(base(code_signing=SIGNING))
+    assert types(cap) == sorted([*CORE, "aws:s3/bucketObjectv2:BucketObjectv2",
+                                 "aws:signer/signingJob:SigningJob"])
+    upload = cap.named("orders-package")
+    assert (upload.inputs["bucket"], upload.inputs["key"]) == (
+        "prod-signing-code-bucket", "unsigned/orders.zip")
+    assert upload.inputs["source"].path == "functions/orders-api"
+    job = cap.named("orders-signing").inputs
+    assert job == {
+        "profileName": "prod_signing",
+        # Signer signs exactly the version uploaded by this deployment.
+        "source": {"s3": {"bucket": "prod-signing-code-bucket", "key": "unsigned/orders.zip",
+                          "version": "orders-package-v1"}},
+        "destination": {"s3": {"bucket": "prod-signing-code-bucket",
+                               "prefix": "signed/orders/"}}}
+    fn = cap.named("orders-function")
+    assert fn.inputs["codeSigningConfigArn"] == SIGNING["config_arn"]
+    assert "code" not in fn.inputs, "Lambda must never receive the unsigned zip"
+    assert (fn.inputs["s3Bucket"], fn.inputs["s3Key"]) == (
+        "prod-signing-code-bucket", "signed/orders/orders-signing-job.zip")
+    assert cap.named("orders-signing").urn in fn.property_dependencies["s3Key"]
+    assert fn.inputs["packageType"] == "Zip"
+
+
+def test_code_signing_does_not_apply_to_images() -> None:
+    args = base(image_uri=IMAGE, code_signing=SIGNING)
+    for field in ("source", "runtime", "handler"):
+        del args[field]  # type: ignore[misc]
+    assert error(args) == (
+        "FunctionService 'orders': codeSigning: applies to zip packages (source) only: Lambda "
+        "does not verify container images; those pass the ECR scan gate")
+
+
 def test_image_function_has_no_runtime_or_handler() -> None:
     args = base(image_uri=IMAGE, reserved_concurrency=5, architecture="x86_64")
     for field in ("source", "runtime", "handler"):

@@ -205,6 +205,13 @@ def test_access_log_bucket_is_private_owner_enforced_encrypted_versioned_expirin
                    "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]}
 
 
+def test_access_log_bucket_logs_its_own_access_to_the_log_bucket() -> None:
+    cap, _ = run(log_bucket="prod-logs-bucket", preview=False)
+    assert bucket_child(cap, "aws:s3/bucketLogging:BucketLogging") == {
+        "bucket": "edge-access-logs-id", "targetBucket": "prod-logs-bucket",
+        "targetPrefix": f"s3/{BUCKET}/"}
+
+
 def test_bucket_policy_is_exact_and_known_at_preview() -> None:
     cap, _ = run()
     policy = bucket_child(cap, "aws:s3/bucketPolicy:BucketPolicy")["policy"]

@@ -131,6 +131,14 @@ def test_artifact_bucket_policy_exact(cap: Capture) -> None:
     assert cap.named("web-artifacts-public-access").urn in policy.dependencies
 
 
+def test_artifact_bucket_logs_its_access_to_the_log_bucket() -> None:
+    logged = run(args(log_bucket="prod-logs-bucket"), preview=False)
+    assert logged.named("web-artifacts-access-logging").inputs == {
+        "bucket": "web-artifacts-id", "targetBucket": "prod-logs-bucket",
+        "targetPrefix": f"s3/{BUCKET}/"}
+    assert run(args()).of_type("aws:s3/bucketLogging:BucketLogging") == []
+
+
 def test_bucket_name_fits_s3_limit() -> None:
     long = artifact_bucket_name("a-very-long-pipeline-name-for-the-orders-service",
                                 ACCOUNT, "ap-southeast-2")

@@ -255,5 +255,5 @@ def test_installed_package_serves_the_component_schema(venv: Path, tmp_path: Pat
             proc.kill()
             proc.wait()
     assert (schema["name"], schema["version"]) == ("microservices", VERSION)
-    assert len(schema["resources"]) == 23
+    assert len(schema["resources"]) == 25
     assert "microservices:index:ContainerService" in schema["resources"]

@@ -27,7 +27,8 @@ PUBLIC_COMPONENTS = [
     "Network", "Cluster", "LoadBalancer", "EncryptionKey", "ImageRepository",
     "ContainerService", "FunctionService", "Api", "Table", "Database", "Cache", "Secret",
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
-    "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping",
+    "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
+    "CodeSigning",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
 

@@ -65,8 +65,9 @@ BASELINES: dict[str, dict[str, Any]] = {
         "desyncMitigationMode": "defensive", "enableDeletionProtection": True,
         "accessLogs": {"bucket": "logs", "enabled": True}},
     "aws:lb/targetGroup:TargetGroup": {
-        "port": 8080, "protocol": "HTTP", "targetType": "ip",
-        "healthCheck": {"enabled": True, "path": "/healthz", "matcher": "200-299"}},
+        "port": 8080, "protocol": "HTTPS", "targetType": "ip",
+        "healthCheck": {"enabled": True, "protocol": "HTTPS", "path": "/healthz",
+                        "matcher": "200-299"}},
     "aws:ecs/service:Service": {
         "networkConfiguration": {"subnets": ["subnet-a", "subnet-b"], "assignPublicIp": False},
         "deploymentCircuitBreaker": {"enable": True, "rollback": True}, "desiredCount": 3,
@@ -184,7 +185,10 @@ BASELINES: dict[str, dict[str, Any]] = {
         "instanceClass": "db.r6g.large", "publiclyAccessible": False,
         "performanceInsightsEnabled": True, "performanceInsightsKmsKeyId": KEY_ARN},
     "aws:rds/parameterGroup:ParameterGroup": {
-        "family": "postgres16", "parameters": [{"name": "rds.force_ssl", "value": "1"}]},
+        "family": "postgres16", "parameters": [
+            {"name": "rds.force_ssl", "value": "1"}, {"name": "log_statement", "value": "ddl"},
+            {"name": "log_min_duration_statement", "value": "1000"},
+            {"name": "log_connections", "value": "1"}]},
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": {
         "family": "aurora-mysql8.0",
         "parameters": [{"name": "require_secure_transport", "value": "ON"}]},

@@ -36,6 +36,8 @@ INSTANCE = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 PROJECT = "aws:codebuild/project:Project"
 SERVICE = "aws:ecs/service:Service"
+TG = "aws:lb/targetGroup:TargetGroup"
+PG = "aws:rds/parameterGroup:ParameterGroup"
 UNK = "is unknown at preview; cannot prove"
 
 
@@ -108,6 +110,19 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("lb-target-group-health-check", "aws:lb/targetGroup:TargetGroup",
      {"healthCheck.path": DELETE, "healthCheck.matcher": DELETE},
      ["healthCheck.path is not set", "healthCheck.matcher is not set"]),
+    ("lb-target-group-https", TG, {"protocol": "HTTP", "healthCheck.protocol": "HTTP"},
+     ["protocol is HTTP; the load balancer must reach targets over HTTPS",
+      "healthCheck.protocol is HTTP; health checks must use HTTPS"]),
+    ("lb-target-group-https", TG, {"healthCheck.protocol": DELETE},
+     ["healthCheck.protocol is not set; AWS then checks over HTTP: set HTTPS"]),
+    ("lb-target-group-https", TG, {"protocol": DELETE},
+     ["protocol is not set; the load balancer must reach targets over HTTPS or TLS"]),
+    ("lb-target-group-https", TG, {"protocol": "TCP", "healthCheck": DELETE},
+     ["protocol is TCP; the load balancer must reach targets over TLS"]),
+    ("lb-target-group-https", TG, {"protocol": UNKNOWN},
+     [f"protocol {UNK} targets are reached over TLS"]),
+    ("lb-target-group-https", TG, {"healthCheck.protocol": UNKNOWN},
+     [f"healthCheck.protocol {UNK} health checks use HTTPS"]),
     ("lb-target-group-health-check", "aws:lb/targetGroup:TargetGroup",
      {"healthCheck.enabled": False}, ["healthCheck is disabled"]),
     ("lb-target-group-health-check", "aws:lb/targetGroup:TargetGroup",
@@ -288,6 +303,32 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      ["password is set; the password would live in configuration and state"]),
     ("rds-auto-minor-upgrade", INSTANCE, {"autoMinorVersionUpgrade": False},
      ["autoMinorVersionUpgrade is false"]),
+    ("rds-postgres-statement-logging", PG,
+     {"parameters": [{"name": "rds.force_ssl", "value": "1"}]},
+     ["log_statement is not ddl, mod or all and pgaudit.log is not set; schema changes go "
+      "unrecorded",
+      "log_min_duration_statement is not set to a threshold in milliseconds; slow statements "
+      "go unrecorded",
+      "log_connections is not enabled; sessions go unrecorded"]),
+    ("rds-postgres-statement-logging", PG,
+     {"parameters": [{"name": "log_statement", "value": "none"},
+                     {"name": "log_min_duration_statement", "value": "-1"},
+                     {"name": "log_connections", "value": "0"}]},
+     ["log_statement is not ddl, mod or all and pgaudit.log is not set; schema changes go "
+      "unrecorded",
+      "log_min_duration_statement is not set to a threshold in milliseconds; slow statements "
+      "go unrecorded",
+      "log_connections is not enabled; sessions go unrecorded"]),
+    ("rds-postgres-statement-logging", PG, {"parameters": UNKNOWN},
+     [f"parameters {UNK} statements are logged"]),
+    ("rds-postgres-statement-logging", PG,
+     {"parameters": [{"name": "log_statement", "value": UNKNOWN}]},
+     [f"parameter log_statement {UNK} statements are logged"]),
+    ("rds-postgres-statement-logging", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+     {"family": "aurora-postgresql16",
+      "parameters": [{"name": "log_statement", "value": "ddl"},
+                     {"name": "log_min_duration_statement", "value": "500"}]},
+     ["log_connections is not enabled; sessions go unrecorded"]),
     ("rds-in-transit-encryption", "aws:rds/parameterGroup:ParameterGroup",
      {"parameters": [{"name": "rds.force_ssl", "value": "0"}]},
      ["rds.force_ssl is not enabled; clients could connect without TLS"]),
@@ -486,3 +527,30 @@ def test_invalid_configuration_is_rejected(config: dict[str, Any], problem: str)
     with pytest.raises(ConfigError) as err:
         evaluate("ecr-scan-on-push", resource("aws:ecr/repository:Repository"), config)
     assert err.value.problems == [problem]
+
+
+def test_target_group_https_judges_only_what_carries_traffic_to_targets() -> None:
+    def findings(patch: dict[str, Any]) -> list[str]:
+        return evaluate("lb-target-group-https", resource(TG, patched(TG, patch)))
+
+    # Lambda targets are invoked, and an ALB target's own listeners apply.
+    assert findings({"targetType": "lambda", "protocol": DELETE, "healthCheck": DELETE}) == []
+    assert findings({"targetType": "alb", "protocol": "TCP"}) == []
+    # Network Load Balancer: TLS to targets, with a TCP (payload-free) health check.
+    assert findings({"protocol": "TLS", "healthCheck.protocol": "TCP"}) == []
+    assert findings({"protocol": "TLS", "healthCheck": DELETE}) == []
+    assert findings({"protocol": "TLS", "healthCheck.protocol": "HTTP"}) == [
+        "healthCheck.protocol is HTTP; health checks must use HTTPS"]
+
+
+def test_statement_logging_accepts_pgaudit_and_ignores_mysql() -> None:
+    def findings(props: dict[str, Any]) -> list[str]:
+        return evaluate("rds-postgres-statement-logging", resource(PG, props))
+
+    assert findings({"family": "postgres16", "parameters": [
+        {"name": "pgaudit.log", "value": "ddl,role"},
+        {"name": "log_min_duration_statement", "value": "0"},
+        {"name": "log_connections", "value": "on"}]}) == []
+    assert findings({"family": "mysql8.0", "parameters": []}) == []
+    assert findings({"family": UNKNOWN, "parameters": []}) == [
+        f"family {UNK} statements are logged"]

@@ -18,6 +18,8 @@ UNK = "is unknown at preview; cannot prove"
 SUBNET = "aws:ec2/subnet:Subnet"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+CSC = "aws:lambda/codeSigningConfig:CodeSigningConfig"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
 
 
 def compliant() -> StackBuilder:
@@ -63,9 +65,15 @@ def compliant() -> StackBuilder:
     b.add("aws:ecs/taskDefinition:TaskDefinition", "task",
           {"taskRoleArn": UNKNOWN, "executionRoleArn": UNKNOWN},
           taskRoleArn="task-role", executionRoleArn="exec-role")
+    b.add("aws:signer/signingProfile:SigningProfile", "signer",
+          {"platformId": "AWSLambda-SHA384-ECDSA"})
+    b.add(CSC, "csc", {"allowedPublishers": {"signingProfileVersionArns": [UNKNOWN]},
+                       "policies": {"untrustedArtifactOnDeployment": "Enforce"}},
+          allowedPublishers="signer")
     b.add("aws:lambda/function:Function", "fn",
-          {"vpcConfig": {"subnetIds": [UNKNOWN] * 3, "securityGroupIds": [UNKNOWN]}},
-          vpcConfig=[*private, "app-sg"])
+          {"vpcConfig": {"subnetIds": [UNKNOWN] * 3, "securityGroupIds": [UNKNOWN]},
+           "codeSigningConfigArn": UNKNOWN},
+          vpcConfig=[*private, "app-sg"], codeSigningConfigArn="csc")
     b.add("aws:sqs/queue:Queue", "fn-dlq", {})
     b.add("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "fn-invoke",
           {"functionName": UNKNOWN, "destinationConfig": {"onFailure": {"destination": UNKNOWN}}},
@@ -76,11 +84,18 @@ def compliant() -> StackBuilder:
           {"subnetIds": [UNKNOWN] * 3}, subnetIds=private)
     b.add("aws:rds/cluster:Cluster", "db", {"engine": "aurora-postgresql"},
           dbSubnetGroupName="db-subnets")
+    b.add("aws:iam/role:Role", "db-monitoring", {"assumeRolePolicy": doc(
+        {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+         "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})})
     for i in (1, 2):
         b.add("aws:rds/clusterInstance:ClusterInstance", f"db-{i}",
-              {"clusterIdentifier": UNKNOWN, "engine": "aurora-postgresql"},
-              clusterIdentifier="db")
-    b.add("aws:rds/instance:Instance", "reporting", {"engine": "postgres", "multiAz": True})
+              {"clusterIdentifier": UNKNOWN, "engine": "aurora-postgresql",
+               "monitoringInterval": 60, "monitoringRoleArn": UNKNOWN},
+              clusterIdentifier="db", monitoringRoleArn="db-monitoring")
+    b.add("aws:rds/instance:Instance", "reporting",
+          {"engine": "postgres", "multiAz": True, "monitoringInterval": 15,
+           "monitoringRoleArn": "arn:aws:iam::123456789012:role/rds-monitoring"})
     b.add("aws:apigateway/stage:Stage", "stage", {"stageName": "v1"})
     b.add("aws:apigateway/methodSettings:MethodSettings", "stage-settings",
           {"methodPath": "*/*", "stageName": UNKNOWN,
@@ -99,6 +114,9 @@ def compliant() -> StackBuilder:
           {"versioningConfiguration": {"status": "Enabled"}}, bucket="logs")
     b.add("aws:s3/bucketPolicy:BucketPolicy", "logs-policy", {"policy": doc(TLS_DENY)},
           bucket="logs")
+    # The stack's one bucket logs to an organisation-wide log bucket outside the stack.
+    b.add(LOGGING, "logs-access", {"bucket": UNKNOWN, "targetBucket": "org-access-logs",
+                                   "targetPrefix": "s3/logs/"}, bucket="logs")
     return b
 
 
@@ -224,6 +242,47 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("logs-policy", "policy does not deny requests with aws:SecureTransport false")]),
     ("s3-tls-only", _set("logs-policy", policy=UNKNOWN), None,
      [("logs-policy", f"policy {UNK} non-TLS requests are denied")]),
+    ("rds-enhanced-monitoring", _set("db-2", monitoringInterval=0), None,
+     [("db-2", "monitoringInterval is 0 or not set; Enhanced Monitoring is off")]),
+    ("rds-enhanced-monitoring", _set("reporting", monitoringInterval=None,
+                                     monitoringRoleArn=None), None,
+     [("reporting", "monitoringInterval is 0 or not set; Enhanced Monitoring is off")]),
+    ("rds-enhanced-monitoring", _set("reporting", monitoringRoleArn=None), None,
+     [("reporting", "monitoringRoleArn is not set; RDS needs a role to publish the metrics")]),
+    ("rds-enhanced-monitoring", _link("db-1", "monitoringRoleArn", []), None,
+     [("db-1", f"monitoringRoleArn {UNK} RDS can publish the metrics")]),
+    ("rds-enhanced-monitoring", _set("db-1", monitoringInterval=UNKNOWN), None,
+     [("db-1", f"monitoringInterval {UNK} Enhanced Monitoring is on")]),
+    ("rds-enhanced-monitoring", _set("db-monitoring", assumeRolePolicy=doc(
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+         "Action": "sts:AssumeRole"})), None,
+     [("db-monitoring", "monitoring role of db-1 does not trust monitoring.rds.amazonaws.com"),
+      ("db-monitoring", "monitoring role of db-2 does not trust monitoring.rds.amazonaws.com")]),
+    ("lambda-code-signing", _set("fn", codeSigningConfigArn=None), None,
+     [("fn", "function has no code-signing configuration; Lambda deploys unsigned code")]),
+    # Lambda code signing covers zip packages only; images are ECR's to scan.
+    ("lambda-code-signing", _set("fn", packageType="Image", codeSigningConfigArn=None), None,
+     []),
+    ("lambda-code-signing", _link("fn", "codeSigningConfigArn", []), None,
+     [("fn", f"codeSigningConfigArn {UNK} the function enforces code signing")]),
+    ("lambda-code-signing", _set("csc", policies={"untrustedArtifactOnDeployment": "Warn"}),
+     None, [("csc", "policies.untrustedArtifactOnDeployment is Warn; use Enforce so unsigned "
+                    "or foreign code is refused")]),
+    ("lambda-code-signing", _set("csc", policies=None, allowedPublishers=None), None,
+     [("csc", "policies.untrustedArtifactOnDeployment is not set (Lambda then only warns); "
+              "use Enforce so unsigned or foreign code is refused"),
+      ("csc", "allowedPublishers names no signing profile version")]),
+    ("s3-access-logging", _drop("logs-access"), None,
+     [("logs", "bucket does not log its access (no aws.s3.BucketLogging)")]),
+    ("s3-access-logging", _set("logs-access", targetBucket="logs"), None,
+     [("logs-access", "bucket logs its access into itself; use the log bucket")]),
+    ("s3-access-logging", _both(_set("logs-access", targetBucket=UNKNOWN),
+                                _link("logs-access", "targetBucket", ["logs"])), None,
+     [("logs-access", "bucket logs its access into itself; use the log bucket")]),
+    ("s3-access-logging", _set("logs-access", targetBucket=UNKNOWN), None,
+     [("logs-access", f"targetBucket {UNK} access logs reach a log bucket")]),
+    ("s3-access-logging", _set("logs-access", targetBucket=None), None,
+     [("logs-access", "targetBucket is not set")]),
     ("wafv2-web-acl-logging", _drop("acl-logs"), None,
      [("acl", "web ACL has no logging configuration")]),
 ]

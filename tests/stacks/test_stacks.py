@@ -128,6 +128,8 @@ INVALID = [
      ['databases.orders-db.instances: prod needs at least 2 instances in different availability zones (got 1)']),
     ('prod', [('databases.orders-db.backupRetentionDays', 7)],
      ['databases.orders-db.backupRetentionDays: backupRetentionDays must be at least 14 in prod (got 7)']),
+    ('staging', [('databases.orders-db.monitoringInterval', 0)],
+     ['databases.orders-db.monitoringInterval: staging needs Enhanced Monitoring: use one of 1, 5, 10, 15, 30, 60 (got 0)']),
     ('prod', [('databases.orders-db.masterPassword', 'hunter2hunter2')],
      ['databases.orders-db.masterPassword: unknown key: credentials never go in a stack file; the platform keeps them in Secrets Manager (databases manage their own master password) and services reference them']),
     ('prod', [('caches.sessions.replicasPerShard', 0)],
@@ -211,3 +213,56 @@ def test_readme_commands_are_what_ci_runs() -> None:
     preflight_cmd, test_cmd = readme.strip().splitlines()
     assert preflight_cmd.endswith("preflight dev")
     assert test_cmd in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def depends_on(resource: Registration, prop: str, by_urn: dict[str, Registration],
+               type_: str) -> list[Registration]:
+    return [by_urn[u] for u in resource.property_dependencies.get(prop, [])
+            if by_urn[u].type == type_]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_hardened_estate_tls_to_tasks_monitoring_logging_signing(stack: str) -> None:
+    """What a reviewer checks in the staging and prod previews, resource by resource."""
+    registered = run_program(stack, stack_config(stack)).registrations
+    by_urn = {r.urn: r for r in registered}
+
+    def of(type_: str) -> list[Registration]:
+        return [r for r in registered if r.type == type_]
+
+    # TLS to every task, on both load balancers: traffic and health checks over HTTPS.
+    groups = of("aws:lb/targetGroup:TargetGroup")
+    assert sorted(g.name for g in groups) == [f"{stack}-orders-tg", f"{stack}-web-tg"]
+    for group in groups:
+        assert (group.inputs["protocol"], group.inputs["healthCheck"]["protocol"]) == (
+            "HTTPS", "HTTPS")
+    # Enhanced Monitoring on every Aurora instance, with the role the database made.
+    instances = of("aws:rds/clusterInstance:ClusterInstance")
+    assert len(instances) >= 2
+    for instance in instances:
+        assert instance.inputs["monitoringInterval"] == 60
+        [role] = depends_on(instance, "monitoringRoleArn", by_urn, "aws:iam/role:Role")
+        assert role.name == f"{stack}-orders-db-monitoring"
+    # Statement logging in the cluster parameter group, exported with the tier's retention.
+    [params] = of("aws:rds/clusterParameterGroup:ClusterParameterGroup")
+    values = {p["name"]: p["value"] for p in params.inputs["parameters"]}
+    assert (values["log_statement"], values["log_min_duration_statement"]) == ("ddl", "1000")
+    exported = [g for g in of("aws:cloudwatch/logGroup:LogGroup")
+                if g.inputs["name"].startswith("/aws/rds/")]
+    assert [(g.inputs["name"], g.inputs["retentionInDays"]) for g in exported] == [
+        (f"/aws/rds/cluster/{stack}-orders-db/postgresql",
+         365 if stack == "prod" else 90)]
+    # Every function deploys signed code under an enforcing code-signing configuration.
+    functions = of("aws:lambda/function:Function")
+    assert functions
+    for function in functions:
+        [config] = depends_on(function, "codeSigningConfigArn", by_urn,
+                              "aws:lambda/codeSigningConfig:CodeSigningConfig")
+        assert config.inputs["policies"] == {"untrustedArtifactOnDeployment": "Enforce"}
+        assert depends_on(function, "s3Key", by_urn, "aws:signer/signingJob:SigningJob")
+    # Every bucket logs its access, except the log bucket (the recorded exception).
+    logged = {u for r in of("aws:s3/bucketLogging:BucketLogging")
+              for u in r.property_dependencies["bucket"]}
+    unlogged = sorted(b.name for b in of("aws:s3/bucket:Bucket") if b.urn not in logged)
+    assert unlogged == [f"{stack}-logs-bucket"]
+    assert len(logged) == len(of("aws:s3/bucket:Bucket")) - 1 >= 4

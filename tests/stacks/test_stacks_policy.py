@@ -1,7 +1,7 @@
 """The real stacks through preflight and the real policy pack, end to end.
 
-Every stack passes with no mandatory violation. Then each of the four named guardrails is
-broken on purpose in a copy of the prod project — by code that bypasses the components, as
+Every stack passes with no mandatory violation. Then each of the four named guardrails (TLS
+twice: at the listener and to the task) is broken on purpose in a copy of the prod project — by code that bypasses the components, as
 a hand-written resource or a careless edit would, since the stack-file schema rejects such
 settings before any resource exists — and the pack must stop it as mandatory.
 """
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from components.buckets import LOG_BUCKET_EXCEPTION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,14 +35,23 @@ def test_stack_passes_the_pack(stack: str, tmp_path: Path) -> None:
     status, report = preflight(ROOT, stack, tmp_path)
     mandatory = [v for v in report["violations"] if v["enforcementLevel"] == "mandatory"]
     assert (status, mandatory, report["couldNotRun"]) == (0, [], [])
-    # The reasoned exceptions (public health route, docker build, GitHub deploy roles) are
-    # reported, not hidden.
+    # The reasoned exceptions (public health route, docker build, GitHub deploy roles, the
+    # log bucket that cannot log into itself) are reported, not hidden.
     assert sorted((e["policy"], e["name"]) for e in report["exempted"]) == sorted([
         ("apigateway-authorization", f"{stack}-edge-route-get-health"),
         ("codebuild-privileged-mode", f"{stack}-web-delivery-build"),
         ("iam-no-wildcard-actions", f"{stack}-github-{stack}-policy"),
         ("iam-no-wildcard-resources", f"{stack}-github-preview-{stack}-policy"),
-        ("iam-no-wildcard-resources", f"{stack}-github-{stack}-policy")])
+        ("iam-no-wildcard-resources", f"{stack}-github-{stack}-policy"),
+        ("s3-access-logging", f"{stack}-logs-bucket")])
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_log_bucket_exception_is_the_component_s_reason(stack: str) -> None:
+    config = json.loads((ROOT / "stacks" / f"Pulumi.{stack}.policy.json").read_text())
+    assert config[LOG_BUCKET_EXCEPTION["policy"]]["exceptions"] == [{
+        "resource": f"{stack}{LOG_BUCKET_EXCEPTION['resource_suffix']}",
+        "reason": LOG_BUCKET_EXCEPTION["reason"], "expires": "2027-06-30"}]
 
 
 # Each break runs before the real program: legacy stack transformations apply in the SDK,
@@ -60,6 +71,13 @@ def plaintext(args):
         return pulumi.ResourceTransformationResult(args.props, args.opts)
 pulumi.runtime.register_stack_transformation(plaintext)
 """, "lb-listener-no-plaintext"),
+    "tls-to-task": ("""
+def plaintext_targets(args):
+    if args.type_ == "aws:lb/targetGroup:TargetGroup":
+        args.props["protocol"] = "HTTP"
+        return pulumi.ResourceTransformationResult(args.props, args.opts)
+pulumi.runtime.register_stack_transformation(plaintext_targets)
+""", "lb-target-group-https"),
     "image-scanning": ("""
 def unscanned(args):
     if args.type_ == "aws:ecr/repository:Repository":

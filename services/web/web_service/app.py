@@ -16,6 +16,7 @@ from .config import Settings
 from .downstream import Recommender
 from .logs import log
 from .secrets import fetch_secrets
+from .tls import client_context
 
 
 class State:
@@ -89,7 +90,11 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.secrets = fetch_secrets(settings.secret_arns)
-        async with httpx.AsyncClient(base_url=settings.downstream_url) as client:
+        # Certificates are verified (hostname included): the dependency is reached through
+        # the internal load balancer, whose certificate names it.
+        async with httpx.AsyncClient(base_url=settings.downstream_url,
+                                     verify=client_context(settings.downstream_ca_file)
+                                     ) as client:
             state.recommender = Recommender(settings, client)
             log.info("started", port=settings.port, secrets=sorted(state.secrets))
             yield

@@ -2,6 +2,8 @@
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _float(name: str, default: float) -> float:
@@ -15,7 +17,13 @@ def _int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     port: int = 8080
-    downstream_url: str = "http://127.0.0.1:9/"
+    """The HTTPS port (the task's container port)."""
+    tls_dir: str = "/tmp/tls"
+    """Where the certificate generated at start is written (``cert.pem``; never the key)."""
+    downstream_url: str = "https://127.0.0.1:9/"
+    """The dependency, reached over HTTPS only (through the internal load balancer)."""
+    downstream_ca_file: str | None = None
+    """CA bundle that verifies the dependency's certificate; default: Mozilla's roots."""
     downstream_timeout_s: float = 0.5
     """Per attempt: connect + read. ALB's idle timeout and the client's patience bound it."""
     retry_attempts: int = 3
@@ -35,13 +43,24 @@ class Settings:
     secret_arns: dict[str, str] = field(default_factory=dict)
     """``NAME_SECRET_ARN=arn`` variables: secrets fetched from Secrets Manager at start."""
 
+    def __post_init__(self) -> None:
+        if urlsplit(self.downstream_url).scheme != "https":
+            raise ValueError(f"DOWNSTREAM_URL must be an https:// URL (got "
+                             f"'{self.downstream_url}'): services call each other over TLS")
+
+    @property
+    def certificate_file(self) -> Path:
+        return Path(self.tls_dir) / "cert.pem"
+
     @classmethod
     def from_env(cls) -> "Settings":
         secrets = {k[: -len("_SECRET_ARN")]: v for k, v in os.environ.items()
                    if k.endswith("_SECRET_ARN") and v}
         return cls(
             port=_int("PORT", 8080),
+            tls_dir=os.environ.get("TLS_DIR", cls.tls_dir),
             downstream_url=os.environ.get("DOWNSTREAM_URL", cls.downstream_url),
+            downstream_ca_file=os.environ.get("DOWNSTREAM_CA_FILE") or None,
             downstream_timeout_s=_float("DOWNSTREAM_TIMEOUT_S", cls.downstream_timeout_s),
             retry_attempts=_int("RETRY_ATTEMPTS", cls.retry_attempts),
             retry_budget_s=_float("RETRY_BUDGET_S", cls.retry_budget_s),
