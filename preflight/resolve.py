@@ -41,6 +41,19 @@ class Inputs:
             return None
         return None if value.string_value == UNKNOWN else value.string_value
 
+    def at(self, path: str) -> str | None:
+        """A known string nested in objects (``destination.s3.bucket``)."""
+        value: Any = self.props
+        for part in path.split("."):
+            fields = value.fields if isinstance(value, struct_pb2.Struct) else (
+                value.struct_value.fields if value.WhichOneof("kind") == "struct_value" else {})
+            if part not in fields:
+                return None
+            value = fields[part]
+        if value.WhichOneof("kind") != "string_value" or value.string_value == UNKNOWN:
+            return None
+        return str(value.string_value)
+
     def flag(self, key: str) -> bool:
         value = self.props.fields.get(key)
         return value is not None and value.WhichOneof("kind") == "bool_value" and \
@@ -538,6 +551,34 @@ def _codestar(service: str) -> Format:
 
 KINDS["aws:codestarconnections/connection:Connection"] = _codestar("codestar-connections")
 KINDS["aws:codeconnections/connection:Connection"] = _codestar("codeconnections")
+
+
+@kind("aws:signer/signingProfile:SigningProfile")
+def _signing_profile(ctx: Ctx) -> Identity:
+    # Profile names take letters, digits and underscores only.
+    name = ctx.inputs.text("name") or ctx.physical("name").replace("-", "_")
+    arn = ctx.arn("signer", f"/signing-profiles/{name}")
+    version = ctx.hex(10)
+    return Identity(name, {"arn": arn, "name": name, "version": version,
+                           "versionArn": f"{arn}/{version}"})
+
+
+@kind("aws:signer/signingJob:SigningJob")
+def _signing_job(ctx: Ctx) -> Identity:
+    """A finished job: the signed copy of the package under the destination prefix."""
+    job = ctx.uuid()
+    bucket = ctx.inputs.at("destination.s3.bucket")
+    outputs: dict[str, Any] = {"jobId": job, "status": "Succeeded"}
+    if bucket is not None:
+        key = f"{ctx.inputs.at('destination.s3.prefix') or ''}{job}.zip"
+        outputs["signedObjects"] = [{"s3s": [{"bucket": bucket, "key": key}]}]
+    return Identity(job, outputs)
+
+
+@kind("aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject")
+def _bucket_object(ctx: Ctx) -> Identity:
+    return Identity(ctx.inputs.text("key") or ctx.logical,
+                    {"versionId": ctx.hex(32), "etag": ctx.hex(32)})
 
 
 @kind("aws:cognito/userPool:UserPool")

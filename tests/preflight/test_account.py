@@ -257,3 +257,13 @@ def test_auto_names_are_deterministic_and_unknown_names_are_not_used() -> None:
     assert unknown.startswith("t-")
     # Other packages get an id only; their outputs stay unknown.
     assert resolved("random:index/randomString:RandomString", "s")[1] == {}
+
+
+def test_a_finished_signing_job_names_its_signed_copy() -> None:
+    job, outputs = resolved("aws:signer/signingJob:SigningJob", "fn",
+                            destination={"s3": {"bucket": "code", "prefix": "signed/"}})
+    assert outputs["signedObjects"] == [{"s3s": [{"bucket": "code", "key": f"signed/{job}.zip"}]}]
+    _, profile = resolved("aws:signer/signingProfile:SigningProfile", "fn-signer")
+    assert str(profile["arn"]).startswith(
+        "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/fn_signer_")
+    assert profile["versionArn"] == f"{profile['arn']}/{profile['version']}"
