@@ -410,24 +410,29 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out)
 
 
+def _md_section(title: str, intro: str, columns: list[str], rows: list[str]) -> list[str]:
+    return [f"### {title}", "", intro, "", "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns), *rows, ""]
+
+
 def _markdown_unseen(report: Report) -> list[str]:
     out: list[str] = []
     if report.remote_components:
-        out += ["### Remote components not expanded", "",
-                "Implemented in a provider plugin: offline their children (security groups, "
-                "listeners, roles...) never exist, so nothing inside them was checked.", "",
-                "| Component | Type | Built from pulumi-aws primitives here |", "|---|---|---|"]
-        out += [f"| `{_md(c.name)}` | `{_md(c.type)}` | {_md(c.alternative) or '-'} |"
-                for c in report.remote_components]
-        out.append("")
+        out += _md_section(
+            "Remote components not expanded",
+            "Implemented in a provider plugin: offline their children (security groups, "
+            "listeners, roles...) never exist, so nothing inside them was checked.",
+            ["Component", "Type", "Built from pulumi-aws primitives here"],
+            [f"| `{_md(c.name)}` | `{_md(c.type)}` | {_md(c.alternative) or '-'} |"
+             for c in report.remote_components])
     if report.unanswered:
-        out += ["### Data sources without an answer", "",
-                "They returned nothing offline; answer them in the invokes file "
-                "(`preflight.invokes.yaml` beside the stack files).", "",
-                "| Data source | Arguments | Calls |", "|---|---|---|"]
-        out += [f"| `{_md(i.token)}` | `{_md(json.dumps(i.args, sort_keys=True))}` | "
-                f"{i.count} |" for i in report.unanswered]
-        out.append("")
+        out += _md_section(
+            "Data sources without an answer",
+            "They returned nothing offline; answer them in the invokes file "
+            "(`preflight.invokes.yaml` beside the stack files).",
+            ["Data source", "Arguments", "Calls"],
+            [f"| `{_md(i.token)}` | `{_md(json.dumps(i.args, sort_keys=True))}` | {i.count} |"
+             for i in report.unanswered])
     if report.resolved_pass != "complete":
         out += ["### Resolved pass incomplete", "", _md(report.resolved_pass), ""]
     return out
