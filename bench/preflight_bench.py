@@ -212,7 +212,7 @@ def main() -> int:
                       f"MiB")
         print("\npreflight phases (median s; in-process, interpreter start excluded):")
         keys = ["startup", "sdk import", "program", "resolved", "analyzer", "report", "total",
-                "pack ready", "resolved child"]
+                "pack ready"]
         print(f"{'N':>4} " + " ".join(f"{k:>10}" for k in keys))
         for n in args.n:
             ph = [phases(s["stderr"]) for s in samples[(n, "preflight")]]

@@ -13,9 +13,9 @@ What it does:
    ``<stackConfigDir>/Pulumi.<stack>.yaml``. ``{secure: ...}`` values are not decrypted: the
    program gets the placeholder ``[secret]`` as a secret config value.
 2. Runs the program in this process under Pulumi's mock runtime, as the first preview of a
-   new stack (ids and provider-computed outputs unknown), and at the same time in a forked
-   process resolved, as a preview of the stack once it exists (:mod:`.passes`). Data sources
-   are answered by the invokes file or the stand-in account (:mod:`.invokes`).
+   new stack (ids and provider-computed outputs unknown), then again resolved, as a preview
+   of the stack once it exists (:mod:`.passes`). Data sources are answered by the invokes
+   file or the stand-in account (:mod:`.invokes`).
 3. Starts the policy pack as the Pulumi CLI does (``python -u -m pulumi.policy <engine> .``
    in the pack directory, in the virtualenv ``PulumiPolicy.yaml`` names) and sends it every
    resource over the Analyzer gRPC protocol while the program is still running, then the
@@ -210,7 +210,7 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     )
     from .capture import STACK_TYPE, engine_urn, stack_region
     from .invokes import Answers, invokes_file, load_invokes
-    from .passes import Pairing, Pass, ResolvedRun, resolved_program
+    from .passes import Pairing, Pass, run_resolved
 
     try:
         location = locate_pack(pack_dir)
@@ -229,9 +229,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     def answers() -> Answers:
         return Answers(args.stack, StandInAccount(region), file_answers, invokes_path)
 
-    # The resolved pass forks before this process starts any thread or gRPC channel.
-    resolved = ResolvedRun()
-    resolved.start(resolved_program(project, args.stack, config, organization, answers()))
     info = StackInfo(project=project.name, stack=args.stack, organization=organization,
                      config=config.values, secret_keys=config.secret_keys,
                      tags={"pulumi:project": project.name, "pulumi:runtime": "python",
@@ -244,7 +241,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     try:
         pack = PackProcess(location, env, start_timeout)
     except PackError as exc:
-        resolved.stop()
         return _error(str(exc))
     progress = _Progress()
     session = None
@@ -260,7 +256,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
 
         first = Pass(1, info, stack_urn, on_preview)
         second = Pass(2, info, stack_urn, pairing.resolved)
-        resolved.stream()
         progress.start()
         from .program import ProgramError, run_program
 
@@ -279,11 +274,10 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         if program_errors:
             progress.stop()
             return _error("the program logged an error: " + program_errors[0].message)
+        # The pack answers the preview while the program runs again, resolved.
         session.end_phase(1, first.targets)
-        outcome = resolved.wait(start_timeout + 600)
-        if outcome.ok:
-            for reg in resolved.registrations():
-                second.register(reg)
+        outcome = run_resolved(project, args.stack, config, organization, answers(),
+                               second.register)
         timings.mark("resolved")
         pairing.flush()
         if outcome.ok and pairing.sent:
@@ -299,7 +293,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         progress.stop()
         return _error(str(exc))
     finally:
-        resolved.stop()
         if session is not None:
             session.abort()
         pack.stop()
@@ -329,8 +322,7 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
     sys.stdout.flush()
     timings.mark("report")
     if args.timings:
-        print(timings.render({"pack ready": pack_ready,
-                              "resolved child": outcome.seconds}), file=sys.stderr)
+        print(timings.render({"pack ready": pack_ready}), file=sys.stderr)
         print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
               "to the pack again", file=sys.stderr)
     return report.exit_code

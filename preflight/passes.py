@@ -4,11 +4,13 @@
    provider-computed outputs are unknown. Every resource goes to the pack.
 2. **The resolved pass** (phase 2): the program runs again as a preview of the stack once it
    exists, with ids, ARNs and computed outputs known (:mod:`.resolve`), so documents built
-   from outputs are concrete. It runs in a forked child process at the same time as the
-   preview and streams its registrations back over a pipe. A resource whose analyzer
-   request is byte-for-byte the one the preview sent cannot get another answer from a
-   resource policy and is not sent again; every other one is, and the pack analyses the
-   resolved stack as a whole once more.
+   from outputs are concrete. It runs in this process right after the preview, while the
+   pack is still answering the preview: the SDK and provider modules the preview imported
+   are warm (most of a first run is importing them), and the program's own modules are
+   imported afresh so no state carries over. A resource whose analyzer request is
+   byte-for-byte the one the preview sent cannot get another answer from a resource policy
+   and is not sent again; every other one is, and the pack analyses the resolved stack as a
+   whole once more.
 
 Combined (:func:`combine`): a violation from either pass counts (one found only in the
 resolved pass is marked so); a policy that could not run in the preview but ran in the
@@ -19,9 +21,7 @@ either pass stays "could not run" (advisory; ``--strict`` fails on it).
 from __future__ import annotations
 
 import contextlib
-import os
-import pickle
-import signal
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -132,94 +132,6 @@ class Outcome:
     """How long the program took in the resolved pass."""
 
 
-class ResolvedRun:
-    """The resolved pass in a forked child; call :meth:`start` before any thread or gRPC
-    channel exists in this process. Its registrations arrive as pickled frames, kept as bytes
-    while the preview runs (so the preview keeps the interpreter to itself) and decoded by
-    :meth:`registrations` after :meth:`wait`."""
-
-    def __init__(self) -> None:
-        self.pid = 0
-        self._read_fd = -1
-        self._thread: threading.Thread | None = None
-        self._frames: list[bytes] = []
-        self._inline_regs: list[Registration] = []
-        self.outcome: Outcome | None = None
-
-    def start(self, run: Callable[[Callable[[Registration], None]], Any]) -> None:
-        """Fork; the child calls ``run(send)`` (``send`` streams one registration back) and
-        reports how it ended. Without ``os.fork`` the pass runs in :meth:`stream`'s thread."""
-        self._run = run
-        if not hasattr(os, "fork"):
-            return
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read_fd)
-            _child(run, write_fd)
-        os.close(write_fd)
-        self.pid, self._read_fd = pid, read_fd
-
-    def stream(self) -> None:
-        """Start collecting what the child sends."""
-        target = self._read if self.pid else self._inline
-        self._thread = threading.Thread(target=target, daemon=True)
-        self._thread.start()
-
-    def _inline(self) -> None:
-        self.outcome = _outcome(self._run, self._inline_regs.append)
-
-    def _read(self) -> None:
-        buffer = bytearray()
-        with os.fdopen(self._read_fd, "rb", buffering=0) as pipe:
-            while chunk := pipe.read(1 << 20):
-                buffer += chunk
-        frames, offset = [], 0
-        while offset + 4 <= len(buffer):
-            size = int.from_bytes(buffer[offset:offset + 4], "little")
-            frames.append(bytes(buffer[offset + 4:offset + 4 + size]))
-            offset += 4 + size
-        outcome = Outcome(False, "the resolved pass stopped without a result")
-        if frames:
-            try:
-                last = pickle.loads(frames[-1])
-                if isinstance(last, Outcome):
-                    outcome = last
-                    frames.pop()
-            except Exception as exc:  # a broken stream is reported, never passed
-                outcome = Outcome(False, f"the resolved pass sent garbage: {exc!r}")
-        self._frames = frames
-        self.outcome = outcome
-
-    def wait(self, timeout: float) -> Outcome:
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self.outcome is None:
-            self.stop()
-            return Outcome(False, f"the resolved pass did not finish within {timeout:g} s")
-        self._reap()
-        return self.outcome
-
-    def registrations(self) -> list[Registration]:
-        """What the resolved pass registered, in order (after :meth:`wait`)."""
-        if not self.pid and self._inline_regs:
-            return list(self._inline_regs)
-        return [pickle.loads(frame) for frame in self._frames]
-
-    def _reap(self) -> None:
-        if self.pid:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
-            self.pid = 0
-
-    def stop(self) -> None:
-        """End the child (safe to repeat)."""
-        if self.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            self._reap()
-
-
 def _outcome(run: Callable[[Callable[[Registration], None]], Any],
              send: Callable[[Registration], None]) -> Outcome:
     from .program import ProgramError
@@ -235,28 +147,6 @@ def _outcome(run: Callable[[Callable[[Registration], None]], Any],
     answers = capture.answers
     return Outcome(True, lookups=list(answers.lookups) if answers else [], logs=capture.logs,
                    seconds=time.perf_counter() - started)
-
-
-def _child(run: Callable[[Callable[[Registration], None]], Any], write_fd: int) -> None:
-    """Run the pass, stream registrations, report, and exit without cleanup: the child
-    shares the parent's open files and must not flush or close them."""
-    code = 0
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        quiet = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(quiet, 1)  # the program's own prints belong to the preview run
-        os.dup2(quiet, 2)
-        with os.fdopen(write_fd, "wb") as pipe:
-            def send(item: Any) -> None:
-                frame = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-                pipe.write(len(frame).to_bytes(4, "little") + frame)
-
-            send(_outcome(run, send))
-    except BaseException:
-        code = 1
-    finally:
-        os._exit(code)
 
 
 def combine(first: Findings, second: Findings, resolved_urns: set[str]
@@ -307,15 +197,19 @@ def _outcome_of(policy: str, urn: str, found: Findings) -> str:
     return "passed"
 
 
-def resolved_program(project: Project, stack: str, config: StackConfig, organization: str,
-                     answers: Answers) -> Callable[[Callable[[Registration], None]], Any]:
-    """The resolved pass as a function of where its registrations go."""
-    from .program import run_program
+def run_resolved(project: Project, stack: str, config: StackConfig, organization: str,
+                 answers: Answers, on_register: Callable[[Registration], None]) -> Outcome:
+    """Run the resolved pass, after the preview, in this process: the program's own modules
+    are imported afresh, its output is not shown (the preview's is), and a failure is an
+    :class:`Outcome`, never an exception."""
+    from .program import forget_program_modules, run_program
 
-    def run(send: Callable[[Registration], None]) -> Any:
-        return run_program(project, stack, config, send, organization, answers=answers,
-                           resolved=True)
-    return run
+    forget_program_modules(project.dir)
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+        return _outcome(lambda send: run_program(project, stack, config, send, organization,
+                                                 answers=answers, resolved=True),
+                        on_register)
 
 
-__all__ = ["Outcome", "Pairing", "Pass", "ResolvedRun", "combine", "resolved_program"]
+__all__ = ["Outcome", "Pairing", "Pass", "combine", "run_resolved"]

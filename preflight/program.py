@@ -88,20 +88,35 @@ def is_config_error(exc: BaseException) -> bool:
     return isinstance(exc, RunError) or isinstance(getattr(exc, "problems", None), list)
 
 
+def own_code(filename: str, root: Path) -> bool:
+    """Whether ``filename`` is the project's own code (under ``root``, not in a virtualenv)."""
+    root_str = str(root.resolve())
+    path = os.path.realpath(filename)
+    if not path.startswith(root_str + os.sep):
+        return False
+    parts = path[len(root_str) + 1:].split(os.sep)
+    return "site-packages" not in parts and not any(p in ("venv", ".venv") for p in parts[:-1])
+
+
 def program_frame(exc: BaseException, root: Path) -> traceback.FrameSummary | None:
     """The innermost traceback frame in the project's own code (not in a virtualenv)."""
-    root_str = str(root.resolve())
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        path = os.path.realpath(frame.filename)
-        if not path.startswith(root_str + os.sep):
-            continue
-        rel = path[len(root_str) + 1:]
-        parts = rel.split(os.sep)
-        if "site-packages" in parts or any(p in ("venv", ".venv") for p in parts[:-1]):
-            continue
-        found = frame
+        if own_code(frame.filename, root):
+            found = frame
     return found
+
+
+def forget_program_modules(root: Path) -> None:
+    """Drop the project's own modules from ``sys.modules`` so the next run imports them
+    afresh (their module-level state included); libraries, and preflight itself when the
+    project holds it, stay imported."""
+    here = Path(__file__).resolve().parent
+    for name, module in list(sys.modules.items()):
+        filename = getattr(module, "__file__", None)
+        if filename and own_code(filename, root) and \
+                not Path(filename).resolve().is_relative_to(here):
+            del sys.modules[name]
 
 
 def describe(exc: BaseException, root: Path) -> str:
