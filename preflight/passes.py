@@ -23,13 +23,12 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .analyzer import Target, default_provider, provider_urn
-from .capture import STACK_TYPE, LogEntry, Registration
+from .capture import STACK_TYPE, Registration
 
 if TYPE_CHECKING:
     from .analyzer import AnalyzerSession, StackInfo
@@ -127,26 +126,21 @@ class Outcome:
     ok: bool
     reason: str = ""
     lookups: list[Lookup] = field(default_factory=list)
-    logs: list[LogEntry] = field(default_factory=list)
-    seconds: float = 0.0
-    """How long the program took in the resolved pass."""
+    """The data sources the resolved pass called."""
 
 
 def _outcome(run: Callable[[Callable[[Registration], None]], Any],
              send: Callable[[Registration], None]) -> Outcome:
     from .program import ProgramError
 
-    started = time.perf_counter()
     try:
         capture = run(send)
     except ProgramError as exc:
-        return Outcome(False, exc.summary, seconds=time.perf_counter() - started)
-    except Exception as exc:
-        return Outcome(False, f"the resolved pass failed: {exc!r}",
-                       seconds=time.perf_counter() - started)
+        return Outcome(False, exc.summary)
+    except Exception as exc:  # reported as an incomplete pass, never as a pass
+        return Outcome(False, f"the resolved pass failed: {exc!r}")
     answers = capture.answers
-    return Outcome(True, lookups=list(answers.lookups) if answers else [], logs=capture.logs,
-                   seconds=time.perf_counter() - started)
+    return Outcome(True, lookups=list(answers.lookups) if answers else [])
 
 
 def combine(first: Findings, second: Findings, resolved_urns: set[str]
