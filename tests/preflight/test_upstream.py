@@ -184,3 +184,33 @@ def test_remote_component_is_reported_not_expanded(tmp_path: Path) -> None:
     assert data["summary"]["remoteComponents"] == 1
     strict, data, _ = run(tmp_path, "remote_component", None, "--strict")
     assert (strict, data["result"]["status"]) == (1, "failed")
+
+
+# --- TestConfig --------------------------------------------------------------------------
+
+# scenario -> the value of foo in the --policy-pack-config file, if there is one
+CONFIG_FILES: dict[int, Any] = {1: "bar", 4: "overridden", 16: 42, 17: 3.14, 18: 42, 19: True,
+                                20: False, 21: {"bar": "baz"}, 22: ["a", "b", "c"], 23: None,
+                                25: "overridden"}
+
+
+@pytest.mark.parametrize("scenario", [1, 2, 3, 4, 5, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25])
+def test_config_reaches_the_policies(tmp_path: Path, scenario: int) -> None:
+    args: list[str] = []
+    if scenario in CONFIG_FILES:
+        policy_config = tmp_path / "policy-config.json"
+        policy_config.write_text(json.dumps({
+            name: {"foo": CONFIG_FILES[scenario]}
+            for name in ("resource-validation", "stack-validation")}))
+        args = ["--policy-config", str(policy_config)]
+    code, data, err = run(tmp_path, "config", scenario, *args)
+    # Each policy asserts the exact value (and type) it was given: a wrong one fails the run.
+    assert (code, violations(data), data["couldNotRun"]) == (0, [], []), err
+
+
+def test_a_required_config_property_left_unset_stops_the_run(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "config", 6)
+    assert code == 2
+    assert err == ("preflight: error: invalid policy config: policy 'resource-validation' "
+                   "needs config property 'foo'; policy 'stack-validation' needs config "
+                   "property 'foo'\n")
