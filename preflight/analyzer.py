@@ -451,12 +451,13 @@ class Target:
 
     def options(self) -> analyzer_pb2.AnalyzerResourceOptions:
         reg = self.reg
+        # No aliases: the engine passes only aliases of resources that exist in the stack's
+        # state, and offline no earlier state exists.
         opts = analyzer_pb2.AnalyzerResourceOptions(
             protect=reg.protect, ignoreChanges=reg.ignore_changes,
             deleteBeforeReplace=reg.delete_before_replace,
             deleteBeforeReplaceDefined=reg.delete_before_replace_defined,
-            additionalSecretOutputs=reg.additional_secret_outputs, aliases=reg.aliases,
-            parent=reg.parent)
+            additionalSecretOutputs=reg.additional_secret_outputs, parent=reg.parent)
         if reg.custom_timeouts:
             t = reg.custom_timeouts
             opts.customTimeouts.create = go_duration(t.get("create", ""))
@@ -489,7 +490,8 @@ class Target:
             options=self.options(), provider=self.provider_message(), parent=reg.parent,
             dependencies=reg.dependencies)
         for key, urns in reg.property_dependencies.items():
-            res.propertyDependencies[key].urns.extend(urns)
+            if urns:  # as the engine: properties without dependencies are left out
+                res.propertyDependencies[key].urns.extend(urns)
         return res
 
 

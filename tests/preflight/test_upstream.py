@@ -214,3 +214,13 @@ def test_a_required_config_property_left_unset_stops_the_run(tmp_path: Path) -> 
     assert err == ("preflight: error: invalid policy config: policy 'resource-validation' "
                    "needs config property 'foo'; policy 'stack-validation' needs config "
                    "property 'foo'\n")
+
+
+# --- TestResourceOptions, TestParentDependencies -----------------------------------------
+
+@pytest.mark.parametrize("case", ["resource_options", "parent_dependencies"])
+def test_options_parents_and_dependencies_reach_the_pack(tmp_path: Path, case: str) -> None:
+    # The packs assert every resource's options, parent and dependencies: a wrong one fails
+    # the analysis (exit 2).
+    code, data, err = run(tmp_path, case)
+    assert (code, violations(data), data["couldNotRun"]) == (0, [], []), err
