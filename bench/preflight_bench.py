@@ -105,7 +105,10 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> dict:
     reader.join()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall": wall, "rss": usage.ru_maxrss / 1024, "tree": peak_tree / 1024,
+    # CPU seconds of the process and the children it reaped (the policy pack): what a run
+    # costs, whatever else the machine is doing.
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss": usage.ru_maxrss / 1024, "tree": peak_tree / 1024,
             "code": proc.returncode, "stderr": b"".join(err_chunks).decode()}
 
 
@@ -207,7 +210,9 @@ def main() -> int:
             print(f"\nagainst {args.baseline} (same run, same pack, medians):")
             for n in args.n:
                 pf, bl = med(n, "preflight", "wall"), med(n, "baseline", "wall")
-                print(f"  N={n}: {pf:.2f} s vs {bl:.2f} s = {pf / bl:.2f}x; peak RSS tree "
+                pc, bc = med(n, "preflight", "cpu"), med(n, "baseline", "cpu")
+                print(f"  N={n}: wall {pf:.2f} s vs {bl:.2f} s = {pf / bl:.2f}x; CPU {pc:.2f} s "
+                      f"vs {bc:.2f} s = {pc / bc:.2f}x; peak RSS tree "
                       f"{med(n, 'preflight', 'tree'):.0f} vs {med(n, 'baseline', 'tree'):.0f} "
                       f"MiB")
         print("\npreflight phases (median s; in-process, interpreter start excluded):")

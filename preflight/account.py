@@ -388,10 +388,5 @@ def uuid_of(hex32: str) -> str:
     return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:32]}"
 
 
-def handled_tokens() -> list[str]:
-    """Every data source token the stand-in account answers."""
-    return sorted(_HANDLERS)
-
-
 __all__ = ["ACCOUNT_ID", "EXACT", "PARTITION", "STAND_IN", "Answer", "StandInAccount", "digest",
-           "handled_tokens", "regions"]
+           "regions", "uuid_of"]

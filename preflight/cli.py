@@ -359,7 +359,7 @@ def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pa
     regs = [t.reg for t in targets]
     report.stack_file_text = read_text(config_path)
     report.judged = judged
-    report.resolved_only = [t.reg.urn for t in extra]
+    report.resolved_only_resources = [t.reg.urn for t in extra]
     report.remote_components = remote_components(regs)
     report.coverage = measure(regs, found.skipped, analysis.policies.values())
     report.require_coverage = args.require_coverage

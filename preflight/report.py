@@ -123,7 +123,7 @@ class Report:
     """Policies that could run only in the resolved pass."""
     resolved_pass: str = "complete"
     """``complete``, or why the resolved pass did not run to the end."""
-    resolved_only: list[str] = field(default_factory=list)
+    resolved_only_resources: list[str] = field(default_factory=list)
     """URNs only the resolved pass registered (created inside ``apply`` on known values)."""
 
     @property
@@ -338,7 +338,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "warnings": report.warnings,
         "resolvedPass": {"status": report.resolved_pass,
                          "judged": [asdict(j) for j in report.judged],
-                         "resourcesOnlyInResolvedPass": report.resolved_only},
+                         "resourcesOnlyInResolvedPass": report.resolved_only_resources},
         "remoteComponents": [asdict(c) for c in report.remote_components],
         "dataSources": [{"token": item.token, "function": item.function, "args": item.args,
                          "answeredBy": item.source or None, "calls": item.count}
@@ -622,8 +622,14 @@ def render_text(report: Report, file: Any) -> None:
                   show_edge=False, box=None, pad_edge=False)
     table.add_column("type")
     table.add_column("count", justify="right")
+    # Coverage: how many enabled policies apply to the type (cloud resources only).
+    covered = {c.type: len(c.policies) for c in report.coverage.types} \
+        if report.coverage else {}
+    table.add_column("policies", justify="right")
     for rtype, count in report.by_type():
-        table.add_row(Text(rtype), str(count))
+        policies = covered.get(rtype)
+        table.add_row(Text(rtype), str(count), "-" if policies is None else str(policies),
+                      style="magenta" if policies == 0 else None)
     console.print(table)
 
     groups: dict[tuple[str, str], list[Finding]] = {}

@@ -220,3 +220,19 @@ def test_a_program_that_fails_only_once_resolved_keeps_the_previews_verdict(
     assert data["resolvedPass"]["judged"] == []
     assert data["warnings"][-1].startswith("the resolved pass did not complete (")
     assert runner("dev", "--strict").returncode == 1
+
+
+def test_a_resource_created_only_once_values_are_known_is_checked(runner: Runner) -> None:
+    main = runner.project / "__main__.py"
+    main.write_text(main.read_text() + (
+        "\n# Created inside apply: never at a first preview, where the id is unknown.\n"
+        "queue.id.apply(lambda i: Bucket('late-' + i, {'acl': 'public-read', "
+        "'versioning': True, 'encrypted': True}))\n"))
+    proc = runner("dev", "--format", "json")
+    data = json.loads(proc.stdout)
+    (late,) = data["resolvedPass"]["resourcesOnlyInResolvedPass"]
+    assert late == "urn:pulumi:dev::fixture::fixture:index:Bucket::late-events-5a93b39a"
+    assert [(v["policy"], v["name"], v["enforcementLevel"], v["resolvedOnly"])
+            for v in data["violations"] if v["urn"] == late] == [
+        ("no-public-buckets", "late-events-5a93b39a", "mandatory", True)]
+    assert late in {r["urn"] for r in data["resources"]}

@@ -139,7 +139,8 @@ def test_text_report_groups_by_policy(outputs):
     assert text.rstrip().endswith(
         "FAILED: 1 mandatory, 1 advisory, 1 could not run, 1 exempted, 1 judged only in the "
         "resolved pass across 12 resources")
-    assert re.search(r"fixture:index:Bucket\s+6\n", text)
+    assert re.search(r"fixture:index:Bucket\s+6\s+8\n", text)
+    assert re.search(r"fixture:index:Outer\s+1\s+-\n", text)
 
 
 def test_markdown_report(outputs):
