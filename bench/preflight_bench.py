@@ -3,7 +3,8 @@
 Generates a temporary Pulumi project with the estate in ``estate_program.py`` for each N,
 then times fresh processes, interleaved, and prints medians:
 
-- ``preflight``: ``python -m preflight bench --timings`` (program + policy pack + report);
+- ``preflight``: ``python -m preflight bench --timings`` (program + policy pack + report,
+  with the AZ-loss, cost and diagram insights; ``no-insights`` the same with --no-insights);
 - ``floor``: ``floor.py``, the same program under plain SDK mocks, no pack, nothing recorded;
 - ``peer``: /work/shared/peers/cdk/app.py with cdk-nag, ``CDK_VALIDATION=false`` (its fastest
   setting) and CDK defaults, when ``--peer-venv`` points at a venv with aws-cdk-lib + cdk-nag;
@@ -159,6 +160,8 @@ def main() -> int:
                 jobs = {
                     "preflight": [python, "-m", "preflight", "bench", "--policy-pack", str(pack),
                                   "--timings"],
+                    "no-insights": [python, "-m", "preflight", "bench", "--policy-pack",
+                                    str(pack), "--timings", "--no-insights"],
                     "floor": [python, str(HERE / "floor.py"), str(project), str(n)],
                     "floor-fast": [python, str(HERE / "floor.py"), str(project), str(n),
                                    "--fast-exit"],
@@ -180,7 +183,7 @@ def main() -> int:
                         if name == "peer-fast":
                             job_env["CDK_VALIDATION"] = "false"
                     result = timed(cmd, job_env, project)
-                    if name == "preflight" and result["code"] not in (0, 1):
+                    if name in ("preflight", "no-insights") and result["code"] not in (0, 1):
                         print(result["stderr"], file=sys.stderr)
                         return 2
                     samples.setdefault((n, name), []).append(result)
@@ -216,13 +219,22 @@ def main() -> int:
                       f"{med(n, 'preflight', 'tree'):.0f} vs {med(n, 'baseline', 'tree'):.0f} "
                       f"MiB")
         print("\npreflight phases (median s; in-process, interpreter start excluded):")
-        keys = ["startup", "sdk import", "program", "resolved", "analyzer", "report", "total",
+        keys = ["startup", "sdk import", "program", "insights", "resolved", "analyzer", "report",
+                "total",
                 "pack ready"]
         print(f"{'N':>4} " + " ".join(f"{k:>10}" for k in keys))
         for n in args.n:
             ph = [phases(s["stderr"]) for s in samples[(n, "preflight")]]
             print(f"{n:>4} " + " ".join(f"{statistics.median(p.get(k, 0) for p in ph):>10.3f}"
                                         for k in keys))
+        print("\nAZ-loss, cost and diagram (preflight vs --no-insights, median wall s; the "
+              "in-process insights phase):")
+        for n in args.n:
+            with_, without = med(n, "preflight", "wall"), med(n, "no-insights", "wall")
+            inside = statistics.median(phases(s["stderr"]).get("insights", 0)
+                                       for s in samples[(n, "preflight")])
+            print(f"  N={n}: {with_:.2f} vs {without:.2f} s ({100 * (with_ / without - 1):+.1f}%);"
+                  f" insights phase {inside:.3f} s = {100 * inside / with_:.1f}% of the run")
         print("\nfloor peak RSS MiB: " + ", ".join(
             f"N={n}: {med(n, 'floor', 'rss'):.0f}" for n in args.n))
         if args.peer_venv:

@@ -51,9 +51,21 @@ _EXPORTS: dict[str, str] = {
     "alarms": (
         "AlarmOverride ApiAlarms ApiAlarmsArgs ApiAlarmsSpec CacheAlarms CacheAlarmsArgs "
         "CacheAlarmsSpec DatabaseAlarms DatabaseAlarmsArgs DatabaseAlarmsSpec "
-        "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec ServiceAlarms "
-        "ServiceAlarmsArgs ServiceAlarmsSpec"
+        "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec QueueAlarms QueueAlarmsArgs "
+        "QueueAlarmsSpec RuleAlarms RuleAlarmsArgs RuleAlarmsSpec ServiceAlarms "
+        "ServiceAlarmsArgs ServiceAlarmsSpec TopicAlarms TopicAlarmsArgs TopicAlarmsSpec "
+        "WorkflowAlarms WorkflowAlarmsArgs WorkflowAlarmsSpec"
     ),
+    "topic": "SubscriberSpec Topic TopicArgs TopicSpec WorkloadRef check_topic",
+    "event_bus": (
+        "EventBus EventBusArgs EventBusSpec InputTransformerSpec RuleSpec RuleTargetSpec "
+        "check_event_bus"
+    ),
+    "workflow": (
+        "Workflow WorkflowArgs WorkflowQueueArgs WorkflowServiceArgs WorkflowSpec "
+        "check_workflow"
+    ),
+    "events": "EventsSpec check_events",
     "dashboard": "Dashboard DashboardArgs DashboardItem DashboardSpec check_dashboard",
     "tracing": "Tracing TracingArgs TracingSpec check_tracing",
     "log_shipping": "LogShipping LogShippingArgs LogShippingSpec check_log_shipping",
@@ -113,6 +125,10 @@ __all__ = [
     "EncryptionKey",
     "EncryptionKeyArgs",
     "EncryptionKeySpec",
+    "EventBus",
+    "EventBusArgs",
+    "EventBusSpec",
+    "EventsSpec",
     "FunctionAlarms",
     "FunctionAlarmsArgs",
     "FunctionAlarmsSpec",
@@ -129,6 +145,7 @@ __all__ = [
     "ImageRepositoryArgs",
     "ImageRepositorySpec",
     "IndexSpec",
+    "InputTransformerSpec",
     "KeySpec",
     "LoadBalancer",
     "LoadBalancerArgs",
@@ -147,7 +164,15 @@ __all__ = [
     "Platform",
     "PlatformSpec",
     "Problem",
+    "QueueAlarms",
+    "QueueAlarmsArgs",
+    "QueueAlarmsSpec",
     "RouteSpec",
+    "RuleAlarms",
+    "RuleAlarmsArgs",
+    "RuleAlarmsSpec",
+    "RuleSpec",
+    "RuleTargetSpec",
     "S3TriggerSpec",
     "ScheduleTriggerSpec",
     "Secret",
@@ -161,16 +186,32 @@ __all__ = [
     "SnsTriggerSpec",
     "SpecError",
     "SqsTriggerSpec",
+    "SubscriberSpec",
     "Table",
     "TableArgs",
     "TableSpec",
     "TagsSpec",
     "ThrottleSpec",
     "Tier",
+    "Topic",
+    "TopicAlarms",
+    "TopicAlarmsArgs",
+    "TopicAlarmsSpec",
+    "TopicArgs",
+    "TopicSpec",
     "Tracing",
     "TracingArgs",
     "TracingSpec",
     "TriggersSpec",
+    "Workflow",
+    "WorkflowAlarms",
+    "WorkflowAlarmsArgs",
+    "WorkflowAlarmsSpec",
+    "WorkflowArgs",
+    "WorkflowQueueArgs",
+    "WorkflowServiceArgs",
+    "WorkflowSpec",
+    "WorkloadRef",
     "__version__",
     "actions_for",
     "check_alerting",
@@ -182,6 +223,8 @@ __all__ = [
     "check_dashboard",
     "check_database",
     "check_encryption_key",
+    "check_event_bus",
+    "check_events",
     "check_function",
     "check_github_oidc",
     "check_grants",
@@ -193,7 +236,9 @@ __all__ = [
     "check_secret",
     "check_service",
     "check_table",
+    "check_topic",
     "check_tracing",
+    "check_workflow",
     "grant_statements",
     "key_alias",
     "load_platform_spec",
@@ -216,9 +261,21 @@ if TYPE_CHECKING:
         FunctionAlarms,
         FunctionAlarmsArgs,
         FunctionAlarmsSpec,
+        QueueAlarms,
+        QueueAlarmsArgs,
+        QueueAlarmsSpec,
+        RuleAlarms,
+        RuleAlarmsArgs,
+        RuleAlarmsSpec,
         ServiceAlarms,
         ServiceAlarmsArgs,
         ServiceAlarmsSpec,
+        TopicAlarms,
+        TopicAlarmsArgs,
+        TopicAlarmsSpec,
+        WorkflowAlarms,
+        WorkflowAlarmsArgs,
+        WorkflowAlarmsSpec,
     )
     from .alerting import (
         Alerting,
@@ -283,6 +340,19 @@ if TYPE_CHECKING:
         TIERS,
         TagsSpec,
         Tier,
+    )
+    from .event_bus import (
+        EventBus,
+        EventBusArgs,
+        EventBusSpec,
+        InputTransformerSpec,
+        RuleSpec,
+        RuleTargetSpec,
+        check_event_bus,
+    )
+    from .events import (
+        EventsSpec,
+        check_events,
     )
     from .function import (
         FunctionArgs,
@@ -365,6 +435,14 @@ if TYPE_CHECKING:
         check_table,
         table_grant,
     )
+    from .topic import (
+        SubscriberSpec,
+        Topic,
+        TopicArgs,
+        TopicSpec,
+        WorkloadRef,
+        check_topic,
+    )
     from .tracing import (
         Tracing,
         TracingArgs,
@@ -374,6 +452,14 @@ if TYPE_CHECKING:
     from .validation import (
         ArgsError,
         Problem,
+    )
+    from .workflow import (
+        Workflow,
+        WorkflowArgs,
+        WorkflowQueueArgs,
+        WorkflowServiceArgs,
+        WorkflowSpec,
+        check_workflow,
     )
 
 

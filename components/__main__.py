@@ -40,6 +40,7 @@ from components import (
     Database,
     DatabaseAlarms,
     EncryptionKey,
+    EventBus,
     FunctionAlarms,
     FunctionService,
     GitHubOidc,
@@ -49,10 +50,16 @@ from components import (
     LogShipping,
     Network,
     Pipeline,
+    QueueAlarms,
+    RuleAlarms,
     Secret,
     ServiceAlarms,
     Table,
+    Topic,
+    TopicAlarms,
     Tracing,
+    Workflow,
+    WorkflowAlarms,
     __version__,
 )
 from components.base import PACKAGE
@@ -61,7 +68,8 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EncryptionKey, Network, Cluster, LoadBalancer, ImageRepository, ContainerService,
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
-    LogShipping, LogBucket, CodeSigning,
+    LogShipping, LogBucket, CodeSigning, Topic, EventBus, Workflow, QueueAlarms, TopicAlarms,
+    WorkflowAlarms, RuleAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 

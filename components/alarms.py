@@ -191,12 +191,75 @@ CACHE_SIGNALS = (
            description="A replica lags its primary (only replicas publish it)."),
 )
 
+def _by_key(signals: tuple[Signal, ...], key: str) -> Signal:
+    return next(s for s in signals if s.key == key)
+
+
+QUEUE_SIGNALS = (
+    Signal("oldest-message", "ApproximateAgeOfOldestMessage", "AWS/SQS", "Maximum", _GT,
+           {"prod": 300, "staging": 900, "dev": 3600}, "seconds", (60, 1_209_600),
+           "notBreaching", period=300, evaluation=(1, 1),
+           description="The consumer falls behind: the oldest message waits too long. An "
+                       "idle, empty queue is silent."),
+    _by_key(FUNCTION_SIGNALS, "dlq-messages"),
+    _by_key(FUNCTION_SIGNALS, "dlq-age"),
+)
+
+TOPIC_SIGNALS = (
+    Signal("failed-deliveries", "NumberOfNotificationsFailed", "AWS/SNS", "Sum", _GT, _ZERO,
+           "deliveries per 5 minutes", (0, 1_000_000), "notBreaching", period=300,
+           evaluation=(1, 1),
+           description="SNS could not deliver to a subscriber (it retries, then "
+                       "dead-letters). Published only when the topic delivers."),
+    Signal("redrive-failures", "NumberOfNotificationsFailedToRedriveToDlq", "AWS/SNS", "Sum",
+           _GT, _ZERO, "messages per 5 minutes", (0, 1_000_000), "notBreaching", period=300,
+           evaluation=(1, 1),
+           description="A message SNS gave up on could not reach its dead-letter queue and is "
+                       "lost. Published only when it happens."),
+    Signal("publish-throttles", "ThrottleCount", "AWS/Usage", "Sum", _GT, _ZERO,
+           "throttled calls per minute", (0, 1_000_000), "notBreaching",
+           description="SNS throttled Publish calls (the account's regional quota; AWS/Usage). "
+                       "Published only when calls are throttled."),
+)
+
+WORKFLOW_SIGNALS = (
+    Signal("executions-failed", "ExecutionsFailed", "AWS/States", "Sum", _GT, _ZERO,
+           "executions per minute", (0, 1_000_000), "notBreaching",
+           description="Executions failed. Published only when executions run."),
+    Signal("executions-timed-out", "ExecutionsTimedOut", "AWS/States", "Sum", _GT, _ZERO,
+           "executions per minute", (0, 1_000_000), "notBreaching",
+           description="Executions ran out of time. Published only when executions run."),
+    Signal("executions-throttled", "ExecutionThrottled", "AWS/States", "Sum", _GT, _ZERO,
+           "executions per minute", (0, 1_000_000), "notBreaching",
+           description="Step Functions throttled state transitions. Published only when it "
+                       "happens."),
+)
+
+RULE_SIGNALS = (
+    Signal("failed-invocations", "FailedInvocations", "AWS/Events", "Sum", _GT, _ZERO,
+           "invocations per minute", (0, 1_000_000), "notBreaching",
+           description="The rule could not deliver to a target (after its retries). "
+                       "Published only when the rule matches."),
+    Signal("throttled", "ThrottledRules", "AWS/Events", "Sum", _GT, _ZERO,
+           "throttled invocations per minute", (0, 1_000_000), "notBreaching",
+           description="EventBridge throttled the rule's invocations. Published only when "
+                       "it happens."),
+    Signal("dead-lettered", "InvocationsSentToDlq", "AWS/Events", "Sum", _GT, _ZERO,
+           "events per minute", (0, 1_000_000), "notBreaching",
+           description="Events went to the bus's dead-letter queue. Published only when it "
+                       "happens."),
+)
+
 SIGNALS: dict[str, tuple[Signal, ...]] = {
     "service": SERVICE_SIGNALS,
     "function": FUNCTION_SIGNALS,
     "api": API_SIGNALS,
     "database": DATABASE_SIGNALS,
     "cache": CACHE_SIGNALS,
+    "queue": QUEUE_SIGNALS,
+    "topic": TOPIC_SIGNALS,
+    "workflow": WORKFLOW_SIGNALS,
+    "rule": RULE_SIGNALS,
 }
 """The default alarms of every kind of monitored thing, keyed by kind."""
 
@@ -418,6 +481,75 @@ def check_cache_alarms(spec: CacheAlarmsSpec) -> list[Problem]:
     problems = _check_set("cache", spec)
     problems += check_range(("node_count",), spec["node_count"], 1, 6, "node_count")
     return problems
+
+
+class QueueAlarmsSpec(AlarmSetSpec):
+    """Alarms of a subscription queue and its dead-letter queue."""
+
+
+class QueueAlarmsArgs(QueueAlarmsSpec):
+    """Queue alarm settings plus the queue names the metrics are dimensioned by."""
+
+    topic_arn: pulumi.Input[str]
+    """Alerting topic for ALARM and OK notifications."""
+    queue_name: NotRequired[pulumi.Input[str]]
+    """The queue consumers read (``QueueName`` dimension); omit to watch only a
+    dead-letter queue."""
+    dlq_queue_name: NotRequired[pulumi.Input[str]]
+    """Its dead-letter queue; omit when it has none (no DLQ alarms)."""
+    tags: NotRequired[pulumi.Input[dict[str, str]]]
+    """Tags for every alarm."""
+
+
+class TopicAlarmsSpec(AlarmSetSpec):
+    """Alarms of an SNS topic."""
+
+    publish_throttles: NotRequired[bool]
+    """Also alarm on throttled SNS Publish calls. The metric is the account's in the region
+    (AWS/Usage), so the platform sets this on one topic only (default false)."""
+
+
+class TopicAlarmsArgs(TopicAlarmsSpec):
+    """Topic alarm settings plus the topic name."""
+
+    topic_arn: pulumi.Input[str]
+    """Alerting topic for ALARM and OK notifications."""
+    monitored_topic_name: pulumi.Input[str]
+    """Name of the topic watched (``TopicName`` dimension)."""
+    tags: NotRequired[pulumi.Input[dict[str, str]]]
+    """Tags for every alarm."""
+
+
+class WorkflowAlarmsSpec(AlarmSetSpec):
+    """Alarms of a Step Functions state machine."""
+
+
+class WorkflowAlarmsArgs(WorkflowAlarmsSpec):
+    """Workflow alarm settings plus the state machine ARN."""
+
+    topic_arn: pulumi.Input[str]
+    """Alerting topic for ALARM and OK notifications."""
+    state_machine_arn: pulumi.Input[str]
+    """The state machine (``StateMachineArn`` dimension)."""
+    tags: NotRequired[pulumi.Input[dict[str, str]]]
+    """Tags for every alarm."""
+
+
+class RuleAlarmsSpec(AlarmSetSpec):
+    """Alarms of an EventBridge rule."""
+
+
+class RuleAlarmsArgs(RuleAlarmsSpec):
+    """Rule alarm settings plus the rule's bus and name."""
+
+    topic_arn: pulumi.Input[str]
+    """Alerting topic for ALARM and OK notifications."""
+    event_bus_name: pulumi.Input[str]
+    """Bus of the rule (``EventBusName`` dimension)."""
+    rule_name: pulumi.Input[str]
+    """Physical rule name (``RuleName`` dimension)."""
+    tags: NotRequired[pulumi.Input[dict[str, str]]]
+    """Tags for every alarm."""
 
 
 # --- building --------------------------------------------------------------------------------
@@ -648,6 +780,71 @@ class CacheAlarms(_AlarmSet):
                 if signal.key == "replication-lag" and count == 1:
                     continue
                 _add(ctx, name, signal, dims, suffix=f"-{member}")
+        self._finish(ctx)
+
+
+class QueueAlarms(_AlarmSet):
+    """Default alarms of a queue: age of the oldest message (the consumer falls behind) and,
+    with a dead-letter queue, messages in it and the age of the oldest there."""
+
+    def __init__(self, name: str, args: QueueAlarmsArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("QueueAlarms"), name, None, opts)
+        raise_for("QueueAlarms", name, _check_set("queue", args))
+        ctx = _context(self, args)
+        if "queue_name" in args:
+            _add(ctx, name, _signal("queue", "oldest-message"),
+                 {"QueueName": args["queue_name"]})
+        if "dlq_queue_name" in args:
+            dlq = {"QueueName": args["dlq_queue_name"]}
+            _add(ctx, name, _signal("queue", "dlq-messages"), dlq)
+            _add(ctx, name, _signal("queue", "dlq-age"), dlq)
+        self._finish(ctx)
+
+
+class TopicAlarms(_AlarmSet):
+    """Default alarms of a topic: failed deliveries, messages lost on the way to a
+    dead-letter queue and, when asked, the account's throttled Publish calls."""
+
+    def __init__(self, name: str, args: TopicAlarmsArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("TopicAlarms"), name, None, opts)
+        raise_for("TopicAlarms", name, _check_set("topic", args))
+        ctx = _context(self, args)
+        dims = {"TopicName": args["monitored_topic_name"]}
+        _add(ctx, name, _signal("topic", "failed-deliveries"), dims)
+        _add(ctx, name, _signal("topic", "redrive-failures"), dims)
+        if args.get("publish_throttles", False):
+            _add(ctx, name, _signal("topic", "publish-throttles"),
+                 {"Service": "SNS", "Type": "API", "Resource": "Publish", "Class": "None"})
+        self._finish(ctx)
+
+
+class WorkflowAlarms(_AlarmSet):
+    """Default alarms of a state machine: failed, timed-out and throttled executions."""
+
+    def __init__(self, name: str, args: WorkflowAlarmsArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("WorkflowAlarms"), name, None, opts)
+        raise_for("WorkflowAlarms", name, _check_set("workflow", args))
+        ctx = _context(self, args)
+        for signal in WORKFLOW_SIGNALS:
+            _add(ctx, name, signal, {"StateMachineArn": args["state_machine_arn"]})
+        self._finish(ctx)
+
+
+class RuleAlarms(_AlarmSet):
+    """Default alarms of an EventBridge rule: failed, throttled and dead-lettered
+    invocations."""
+
+    def __init__(self, name: str, args: RuleAlarmsArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("RuleAlarms"), name, None, opts)
+        raise_for("RuleAlarms", name, _check_set("rule", args))
+        ctx = _context(self, args)
+        for signal in RULE_SIGNALS:
+            _add(ctx, name, signal, {"EventBusName": args["event_bus_name"],
+                                     "RuleName": args["rule_name"]})
         self._finish(ctx)
 
 

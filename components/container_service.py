@@ -255,6 +255,9 @@ class ContainerServiceArgs(ServiceSpec):
     """CloudWatch Logs retention (default 90); one of the values CloudWatch accepts."""
     extra_grants: NotRequired[list[GrantSpec]]
     """Grants the platform resolved (tables, database users); ARNs may be outputs."""
+    key_actions: NotRequired[list[str]]
+    """KMS actions the application needs on the platform key (named through
+    ``kms_key_alias``), e.g. to publish to encrypted topics and read encrypted queues."""
     extra_environment: NotRequired[dict[str, pulumi.Input[str]]]
     """Environment values the platform resolved (endpoints, table names)."""
     extra_secrets: NotRequired[dict[str, pulumi.Input[str]]]
@@ -608,7 +611,7 @@ class ContainerService(pulumi.ComponentResource):
             aws.iam.RoleArgs(name=f"{name}-task", assume_role_policy=trust,
                              description=f"Application role of {name}", tags=tags),
             opts=child_opts(self))
-        task_statements = self._task_statements(args)
+        task_statements = self._task_statements(args, region, account)
         if task_statements:
             aws.iam.RolePolicy(
                 f"{name}-task-policy",
@@ -827,9 +830,15 @@ class ContainerService(pulumi.ComponentResource):
         return statements
 
     @staticmethod
-    def _task_statements(args: ContainerServiceArgs) -> list[Statement]:
+    def _task_statements(args: ContainerServiceArgs, region: pulumi.Input[str],
+                         account: pulumi.Input[str]) -> list[Statement]:
         statements = grant_statements(args.get("grants", []), "Grant")
         statements += grant_statements(args.get("extra_grants", []), "Platform")
+        if args.get("key_actions"):
+            statements.append(key_statement("PlatformKey", args["key_actions"],
+                                            args["kms_key_arn"],
+                                            alias=args.get("kms_key_alias"), region=region,
+                                            account=account))
         if args.get("exec_enabled", False):
             # ECS Exec's Session Manager channels have no resource-level permissions.
             statements.append(allow("ExecSessions", [

@@ -120,6 +120,43 @@ KINDS: dict[str, Kind] = {
          Widget("saturation", "Engine CPU and memory %", "AWS/ElastiCache",
                 (Line("EngineCPUUtilization", "Average"),
                  Line("DatabaseMemoryUsagePercentage", "Average"))))),
+    "topic": Kind(
+        {"main": {"TopicName": "topic_name"}},
+        (Widget("traffic", "Published and delivered", "AWS/SNS",
+                (Line("NumberOfMessagesPublished", "Sum"),
+                 Line("NumberOfNotificationsDelivered", "Sum"))),
+         Widget("errors", "Failed deliveries", "AWS/SNS",
+                (Line("NumberOfNotificationsFailed", "Sum"),
+                 Line("NumberOfNotificationsFailedToRedriveToDlq", "Sum"))))),
+    "queue": Kind(
+        {"main": {"QueueName": "queue_name"}, "dlq": {"QueueName": "dlq_queue_name"}},
+        (Widget("latency", "Age of oldest message (s)", "AWS/SQS",
+                (Line("ApproximateAgeOfOldestMessage", "Maximum"),)),
+         Widget("traffic", "Sent and processed", "AWS/SQS",
+                (Line("NumberOfMessagesSent", "Sum"), Line("NumberOfMessagesDeleted", "Sum"))),
+         Widget("errors", "Dead-lettered messages", "AWS/SQS",
+                (Line("ApproximateNumberOfMessagesVisible", "Maximum", "dlq"),)),
+         Widget("saturation", "Backlog", "AWS/SQS",
+                (Line("ApproximateNumberOfMessagesVisible", "Maximum"),
+                 Line("ApproximateNumberOfMessagesNotVisible", "Maximum"))))),
+    "workflow": Kind(
+        {"main": {"StateMachineArn": "state_machine_arn"}},
+        (Widget("latency", "Execution time", "AWS/States",
+                (Line("ExecutionTime", "p50"), Line("ExecutionTime", "p99"))),
+         Widget("traffic", "Executions started", "AWS/States",
+                (Line("ExecutionsStarted", "Sum"), Line("ExecutionsSucceeded", "Sum"))),
+         Widget("errors", "Failed and timed out", "AWS/States",
+                (Line("ExecutionsFailed", "Sum"), Line("ExecutionsTimedOut", "Sum"))),
+         Widget("saturation", "Throttled", "AWS/States",
+                (Line("ExecutionThrottled", "Sum"),)))),
+    "rule": Kind(
+        {"main": {"EventBusName": "event_bus_name", "RuleName": "rule_name"}},
+        (Widget("traffic", "Matched and invoked", "AWS/Events",
+                (Line("MatchedEvents", "Sum"), Line("Invocations", "Sum"))),
+         Widget("errors", "Failed and dead-lettered", "AWS/Events",
+                (Line("FailedInvocations", "Sum"), Line("InvocationsSentToDlq", "Sum"))),
+         Widget("saturation", "Throttled", "AWS/Events",
+                (Line("ThrottledRules", "Sum"),)))),
 }
 """What each kind of item shows and which dimensions it needs."""
 
@@ -128,8 +165,8 @@ class DashboardItem(TypedDict):
     """One thing the dashboard shows."""
 
     kind: str
-    """``service``, ``function``, ``http-api``, ``rest-api``, ``aurora``, ``database`` or
-    ``cache``."""
+    """``service``, ``function``, ``http-api``, ``rest-api``, ``aurora``, ``database``,
+    ``cache``, ``topic``, ``queue``, ``workflow`` or ``rule``."""
     key: str
     """The thing's name in the estate (section title)."""
     dimensions: dict[str, pulumi.Input[str]]

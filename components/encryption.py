@@ -29,7 +29,8 @@ SERVICE_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$")
 # one by one instead of the ``kms:Encrypt*`` style wildcards of the AWS examples.
 LOGS_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
                 "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo")
-SERVICE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+SERVICE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+"""DescribeKey: EventBridge checks that a bus's or archive's key is symmetric before using it."""
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ MAX_SESSION_SECONDS = 3600
 MANAGED_SERVICES = ("acm", "apigateway", "application-autoscaling", "backup", "cloudwatch",
                     "codebuild", "codepipeline", "dynamodb", "ec2", "ecr", "ecs",
                     "elasticache", "elasticloadbalancing", "events", "kms", "lambda", "logs",
-                    "rds", "s3", "secretsmanager", "servicediscovery", "signer", "sns", "sqs",
-                    "ssm", "wafv2", "xray")
+                    "rds", "s3", "schemas", "secretsmanager", "servicediscovery", "signer",
+                    "sns", "sqs", "ssm", "states", "wafv2", "xray")
 """Services whose resources the platform's stacks create; a deploy role may manage them."""
 
 CONNECTION_ACTIONS = ("codeconnections:GetConnection", "codeconnections:PassConnection",

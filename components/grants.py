@@ -8,6 +8,7 @@ so every workload's permissions come from this one table.
 
 
 from collections.abc import Sequence
+from typing import NotRequired
 
 import pulumi
 from typing_extensions import TypedDict
@@ -37,7 +38,8 @@ ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "topic": {
         "read": ("sns:GetTopicAttributes",),
-        "write": ("sns:GetTopicAttributes", "sns:Publish"),
+        # Publishing needs nothing else: a publisher is granted exactly sns:Publish.
+        "write": ("sns:Publish",),
     },
     "secret": {
         "read": ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
@@ -56,6 +58,14 @@ ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "read": ("kms:Decrypt",),
         "write": ("kms:Encrypt", "kms:GenerateDataKey"),
     },
+    "workflow": {
+        "read": ("states:DescribeStateMachine", "states:ListExecutions"),
+        "write": ("states:StartExecution",),
+    },
+    "event-bus": {
+        "read": ("events:DescribeEventBus",),
+        "write": ("events:PutEvents",),
+    },
 }
 KINDS = tuple(ACTIONS)
 
@@ -69,6 +79,16 @@ KIND_ARNS: dict[str, tuple[str, str]] = {
     "parameter": ("ssm", "an SSM parameter"),
     "database-user": ("rds-db", "an RDS database user"),
     "key": ("kms", "a KMS key"),
+    "workflow": ("states", "a Step Functions state machine"),
+    "event-bus": ("events", "an EventBridge event bus"),
+}
+
+# kind -> access -> what a resource of that kind encrypted with a customer managed key
+# demands of the key from the workload (SQS and SNS check the caller's own KMS permission).
+KEY_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "queue": {"read": ("kms:Decrypt",), "write": ("kms:Decrypt", "kms:GenerateDataKey")},
+    "topic": {"read": (), "write": ("kms:Decrypt", "kms:GenerateDataKey")},
+    "workflow": {"read": (), "write": ("kms:Decrypt", "kms:GenerateDataKey")},
 }
 
 
@@ -76,11 +96,16 @@ class GrantSpec(TypedDict):
     """Access for a workload to one resource."""
 
     kind: str
-    """Resource kind: table, bucket, queue, topic, secret, parameter, database-user or key."""
+    """Resource kind: table, bucket, queue, topic, secret, parameter, database-user, key,
+    workflow or event-bus."""
     arn: pulumi.Input[str]
-    """ARN of the resource (the table, bucket, queue, topic, secret, parameter, db user, key)."""
+    """ARN of the resource (the table, bucket, queue, topic, secret, parameter, db user, key,
+    state machine or bus)."""
     access: str
     """read, write or read_write."""
+    event_source: NotRequired[str]
+    """Event bus grants only: the one ``source`` the workload may put events with
+    (condition ``events:source``)."""
 
 
 class GrantConfigSpec(TypedDict):
@@ -88,11 +113,14 @@ class GrantConfigSpec(TypedDict):
     before anything runs and the resulting policy is known at preview."""
 
     kind: str
-    """Resource kind: table, bucket, queue, topic, secret, parameter, database-user or key."""
+    """Resource kind: table, bucket, queue, topic, secret, parameter, database-user, key,
+    workflow or event-bus."""
     arn: str
     """ARN of exactly one resource; wildcards (``*``, ``?``) are rejected."""
     access: str
     """read, write or read_write."""
+    event_source: NotRequired[str]
+    """Event bus grants only: the one ``source`` the workload may put events with."""
 
 
 def check_grants(grants: Sequence[GrantSpec | GrantConfigSpec]) -> list[Problem]:
@@ -108,6 +136,8 @@ def check_grants(grants: Sequence[GrantSpec | GrantConfigSpec]) -> list[Problem]
         elif isinstance(arn, str) and grant["kind"] in KIND_ARNS:
             service, what = KIND_ARNS[grant["kind"]]
             problems += check_arn((i, "arn"), arn, service, what)
+        if "event_source" in grant and grant["kind"] != "event-bus":
+            problems.append(Problem((i, "event_source"), "applies only to event-bus grants"))
     return problems
 
 
@@ -135,5 +165,15 @@ def grant_statements(grants: Sequence[GrantSpec | GrantConfigSpec],
     for i, grant in enumerate(grants):
         actions = actions_for(grant["kind"], grant["access"])
         sid = f"{sid_prefix}{i}{grant['kind'].title().replace('-', '')}"
-        statements.append(allow(sid, actions, _resources(grant["kind"], grant["arn"], actions)))
+        source = grant.get("event_source")
+        statements.append(allow(sid, actions, _resources(grant["kind"], grant["arn"], actions),
+                                {"StringEquals": {"events:source": source}} if source else None))
     return statements
+
+
+def key_actions_for(grants: Sequence[GrantSpec | GrantConfigSpec]) -> list[str]:
+    """What the grants' resources, encrypted with the platform key, need of that key."""
+    levels = {"read_write": ("read", "write")}
+    return sorted({action for grant in grants
+                   for level in levels.get(grant["access"], (grant["access"],))
+                   for action in KEY_ACTIONS.get(grant["kind"], {}).get(level, ())})

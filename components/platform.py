@@ -18,7 +18,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .alarms import ApiAlarms, CacheAlarms, DatabaseAlarms, FunctionAlarms, ServiceAlarms
+from .alarms import (
+    ApiAlarms,
+    CacheAlarms,
+    DatabaseAlarms,
+    FunctionAlarms,
+    QueueAlarms,
+    RuleAlarms,
+    ServiceAlarms,
+    TopicAlarms,
+    WorkflowAlarms,
+)
 from .alerting import Alerting
 from .api import Api
 from .base import child_opts, invoke_opts, type_token
@@ -31,6 +41,8 @@ from .dashboard import Dashboard
 from .database import Database
 from .encryption import EncryptionKey, key_alias
 from .environment import TIERS
+from .event_bus import EventBus
+from .events import EventFlow
 from .function import FunctionService
 from .github_oidc import GitHubOidc
 from .grants import GrantSpec
@@ -41,12 +53,14 @@ from .pipeline import Pipeline, pipeline_build_role_name
 from .secret import Secret
 from .spec import PLATFORM_SECRET, PlatformSpec, internal_services, without_platform_secrets
 from .table import Table
+from .topic import Topic
 from .tracing import Tracing
+from .workflow import Workflow
 
 # Services that use the platform key on the account's behalf (besides CloudWatch Logs,
 # which the key always admits for the account's log groups).
-KEY_SERVICES = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com",
-                "sqs.amazonaws.com"]
+KEY_SERVICES = ["cloudwatch.amazonaws.com", "delivery.logs.amazonaws.com",
+                "events.amazonaws.com", "sns.amazonaws.com", "sqs.amazonaws.com"]
 
 
 class Platform(pulumi.ComponentResource):
@@ -138,6 +152,9 @@ class Platform(pulumi.ComponentResource):
             opts=self._opts())
             for key_, c in sorted(spec.get("caches", {}).items())}
 
+        # --- event flow names: grants and environments below are known at preview -------
+        flow = EventFlow(name, spec, spec["region"], account)
+
         # --- services ------------------------------------------------------------------
         az_count = len(network.zones)
         services: dict[str, ContainerService] = {}
@@ -154,6 +171,9 @@ class Platform(pulumi.ComponentResource):
                 "pusher_role_arns": pushers, "protect": tier.protect}, opts=self._opts())
             grants, environment, parameters, egress = self._service_access(
                 name, key_, svc, tables, databases, caches)
+            flow_access = flow.access("services", key_)
+            grants += flow_access.grants
+            environment.update(flow_access.environment)
             own = without_platform_secrets(svc)
             services[key_] = ContainerService(f"{name}-{key_}", {
                 **{k: v for k, v in own.items() if k not in ("database", "cache", "tables")},
@@ -168,7 +188,9 @@ class Platform(pulumi.ComponentResource):
                 "repository_url": repo.repository_url, "repository_arn": repo.repository_arn,
                 **kms_ref, "log_retention_days": retention, "extra_grants": grants,
                 "extra_environment": environment, "extra_parameters": parameters,
-                "egress": egress}, opts=self._opts())
+                "egress": egress, **({"key_actions": flow_access.key_actions}
+                                     if flow_access.key_actions else {})},
+                opts=self._opts())
         for key_, d in sorted(spec.get("databases", {}).items()):
             for client in sorted(d.get("allowed_services", [])):
                 databases[key_].allow_from(client, services[client].security_group_id)
@@ -184,8 +206,9 @@ class Platform(pulumi.ComponentResource):
             if zipped and tier.name in SIGNED_TIERS else None)
         functions = {key_: FunctionService(f"{name}-{key_}", {
             **{k: v for k, v in f.items() if k != "tables"},
-            "environment": {**f.get("environment", {}), **_table_environment(f, name)},
-            "extra_grants": _table_grants(f, tables),
+            "environment": {**f.get("environment", {}), **_table_environment(f, name),
+                            **flow.access("functions", key_).environment},
+            "extra_grants": _table_grants(f, tables) + flow.access("functions", key_).grants,
             "function_name": f"{name}-{key_}", **kms_ref,
             **({"code_signing": signing.ref()} if signing and key_ in zipped else {}),
             "log_retention_days": retention,
@@ -211,6 +234,10 @@ class Platform(pulumi.ComponentResource):
                     "vpc_link_security_group_ids": [internal.security_group_id]}
                    if to_services and internal is not None else {})},
                 opts=self._opts())
+
+        # --- events and workflows ------------------------------------------------------------
+        topics, workflows, bus = self._event_flow(name, spec, flow, functions, services,
+                                                  cluster, network, kms_ref, retention)
 
         # --- delivery ----------------------------------------------------------------------
         for key_, pipe in sorted(spec.get("pipelines", {}).items()):
@@ -287,6 +314,8 @@ class Platform(pulumi.ComponentResource):
             # The primary's node id: ElastiCache numbers a group's nodes <group>-001...
             items.append({"kind": "cache", "key": key_,
                           "dimensions": {"cache_cluster_id": f"{name}-{key_}-001"}})
+        items += self._event_alarms(name, spec, flow, notify, overrides, topics, workflows,
+                                    bus)
         Dashboard(f"{name}-dashboard", {
             **obs.get("dashboard", {}), "environment": name, "region": spec["region"],
             "items": items}, opts=self._opts())
@@ -302,6 +331,9 @@ class Platform(pulumi.ComponentResource):
             "repositoryUrls": {k: s.repository_url for k, s in services.items()},
             "apiEndpoints": {k: a.api_endpoint for k, a in apis.items()},
             "alertTopicArn": alerting.topic_arn,
+            "topicArns": {k: t.topic_arn for k, t in topics.items()},
+            "workflowArns": {k: w.state_machine_arn for k, w in workflows.items()},
+            **({"eventBusName": bus.bus_name} if bus is not None else {}),
         }
         self.register_outputs({"public_url": self.public_url, "vpc_id": self.vpc_id,
                                "cluster_name": self.cluster_name})
@@ -309,6 +341,107 @@ class Platform(pulumi.ComponentResource):
     def exports(self) -> dict[str, Any]:
         """Stack outputs: what operators and other stacks need to find the estate."""
         return dict(self._exports)
+
+    def _event_flow(self, name: str, spec: PlatformSpec, flow: EventFlow,
+                    functions: dict[str, FunctionService],
+                    services: dict[str, ContainerService], cluster: Cluster,
+                    network: Network, kms_ref: dict[str, Any], retention: int
+                    ) -> tuple[dict[str, Topic], dict[str, Workflow], EventBus | None]:
+        """Topics, workflows and the bus, in that order: rules target workflows, and
+        workflows name topics. ARNs handed over are the known ones, tied to the resource
+        that makes them real so nothing is used before it exists."""
+        def known(arn: pulumi.Input[str], owner: pulumi.Resource) -> pulumi.Output[str]:
+            return pulumi.Output.all(arn, owner.urn).apply(lambda parts: parts[0])
+
+        account, region = flow.account, flow.region
+        fn_arns = {k: known(pulumi.Output.format("arn:aws:lambda:{0}:{1}:function:{2}-{3}",
+                                                 region, account, name, k), fn)
+                   for k, fn in functions.items()}
+        fn_timeouts = {k: f["timeout_seconds"]
+                       for k, f in sorted(spec.get("functions", {}).items())}
+        topics = {key_: Topic(f"{name}-{key_}", {
+            **t, "topic_name": f"{name}-{key_}", "kms_key_arn": kms_ref["kms_key_arn"],
+            "function_arns": fn_arns, "function_timeouts": fn_timeouts,
+            "event_rule_arns": flow.rules_targeting("topic", key_),
+            "queue_event_rule_arns": {
+                s: flow.rules_targeting("queue", f"{key_}/{s}")
+                for s in sorted(t.get("subscribers", {}))}}, opts=self._opts())
+            for key_, t in sorted(flow.topics.items())}
+        queues = {q: {"arn": known(info["arn"], topics[q.split("/")[0]]),
+                      "url": known(info["url"], topics[q.split("/")[0]])}
+                  for q, info in flow.queues.items()}
+        cluster_arn = known(pulumi.Output.format("arn:aws:ecs:{0}:{1}:cluster/{2}-cluster",
+                                                 region, account, name), cluster)
+        domain = spec["load_balancer"].get("domain_name")
+        workflow_services = {k: {
+            "task_definition_family": f"{name}-{k}", "cluster_arn": cluster_arn,
+            "cluster_name": f"{name}-cluster",
+            "subnet_ids": network.subnets_by_tier["private"],
+            "security_group_id": svc.security_group_id, "task_role_arn": svc.task_role_arn,
+            "execution_role_arn": svc.execution_role_arn,
+            **({"url": f"https://{domain}"} if domain and spec["services"][k].get(
+                "visibility", "internal") == "public" else {})}
+            for k, svc in services.items()}
+        workflows = {key_: Workflow(f"{name}-{key_}", {
+            **w, "state_machine_name": f"{name}-{key_}", **kms_ref,
+            "log_retention_days": retention, "functions": fn_arns,
+            "function_timeouts": fn_timeouts, "services": workflow_services,
+            "topics": {k: t.topic_arn for k, t in topics.items()}, "queues": queues},
+            opts=self._opts())
+            for key_, w in sorted(flow.workflows.items())}
+        bus = None
+        if flow.bus is not None:
+            bus = EventBus(f"{name}-events", {
+                **flow.bus, "bus_name": flow.bus_name, **kms_ref,
+                "topics": {k: t.topic_arn for k, t in topics.items()},
+                "queues": {q: v["arn"] for q, v in queues.items()},
+                "fifo_queues": sorted(q for q, v in flow.queues.items() if v["fifo"]),
+                "functions": fn_arns,
+                "workflows": {k: w.state_machine_arn for k, w in workflows.items()}},
+                opts=self._opts())
+        return topics, workflows, bus
+
+    def _event_alarms(self, name: str, spec: PlatformSpec, flow: EventFlow,
+                      notify: dict[str, Any], overrides: dict[str, Any],
+                      topics: dict[str, Topic], workflows: dict[str, Workflow],
+                      bus: EventBus | None) -> list[Any]:
+        """Alarms of the event flow; the dashboard items that show it."""
+        items: list[Any] = []
+        for i, (key_, topic) in enumerate(sorted(topics.items())):
+            TopicAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "monitored_topic_name": topic.topic_name, "publish_throttles": i == 0},
+                opts=self._opts())
+            items.append({"kind": "topic", "key": key_,
+                          "dimensions": {"topic_name": topic.topic_name}})
+        for queue_key, queue in sorted(flow.queues.items()):
+            key_ = queue_key.replace("/", "-")
+            QueueAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "queue_name": queue["name"],
+                **({"dlq_queue_name": queue["dlq"]} if queue["dlq"] else {})},
+                opts=self._opts())
+            items.append({"kind": "queue", "key": key_, "dimensions": {
+                "queue_name": queue["name"], "dlq_queue_name": queue["dlq"] or ""}})
+        for key_, workflow in sorted(workflows.items()):
+            WorkflowAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                "state_machine_arn": workflow.state_machine_arn}, opts=self._opts())
+            items.append({"kind": "workflow", "key": key_, "dimensions": {
+                "state_machine_arn": workflow.state_machine_arn}})
+        if bus is not None:
+            for key_ in sorted((flow.bus or {}).get("rules", {})):
+                rule_name = f"{flow.bus_name}-{key_}"
+                RuleAlarms(f"{name}-{key_}-alarms", {
+                    **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                    "event_bus_name": flow.bus_name, "rule_name": rule_name},
+                    opts=self._opts())
+                items.append({"kind": "rule", "key": key_, "dimensions": {
+                    "event_bus_name": flow.bus_name, "rule_name": rule_name}})
+            QueueAlarms(f"{name}-events-dlq-alarms", {
+                **notify, "key": "events", "overrides": overrides.get("events", {}),
+                "dlq_queue_name": f"{flow.bus_name}-dlq"}, opts=self._opts())
+        return items
 
     @staticmethod
     def _service_access(stack: str, key: str, svc: Any, tables: dict[str, Table],

@@ -27,6 +27,7 @@ from .container_service import ServiceSpec, check_service, default_priority
 from .database import DatabaseSpec, check_database
 from .encryption import EncryptionKeySpec, check_encryption_key
 from .environment import DATA_CLASSIFICATIONS, LOG_RETENTION_DAYS, TIERS, TagsSpec, Tier
+from .events import EventsSpec, check_event_flow, check_events, queue_keys
 from .function import FunctionSpec, check_function
 from .github_oidc import GitHubOidcSpec, check_github_oidc
 from .load_balancer import LoadBalancerSpec, check_load_balancer
@@ -42,6 +43,7 @@ from .validation import (
     credential_reason,
     did_you_mean,
 )
+from .workflow import WorkflowSpec, check_workflow
 
 NAMESPACE = "microservices-platform"
 
@@ -89,6 +91,10 @@ class PlatformSpec(TypedDict):
     """GitHub Actions OIDC trust and deploy roles."""
     observability: NotRequired[ObservabilitySpec]
     """Alerting, alarm overrides, dashboard and tracing."""
+    events: NotRequired[EventsSpec]
+    """Topics, subscriptions and the event bus between services and functions."""
+    workflows: NotRequired[dict[str, WorkflowSpec]]
+    """Step Functions workflows by key."""
 
 
 class SpecError(Exception):
@@ -244,6 +250,7 @@ _SECTION_CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
     "load_balancer": check_load_balancer,
     "internal_load_balancer": check_load_balancer,
     "github": check_github_oidc,
+    "events": check_events,
 }
 # Keyed sections: every key becomes part of AWS names; each entry gets its component's check.
 _KEYED_CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
@@ -252,6 +259,7 @@ _KEYED_CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
     "tables": check_table,
     "secrets": check_secret,
     "pipelines": check_pipeline,
+    "workflows": check_workflow,
 }
 # Kinds for observability (alarm overrides name one of these keys).
 _MONITORED = {"services": "service", "functions": "function", "apis": "api",
@@ -288,12 +296,26 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
     if tier is not None:
         problems += _check_tier(spec, ok, tier)
     problems += _check_references(spec, ok)
+    problems += check_event_flow(spec, ok)
     if "observability" in ok:
         monitored = {key: kind for section, kind in _MONITORED.items() if section in ok
                      for key in spec[section]}
+        monitored.update(_event_monitored(spec, ok))
         problems += [p.under("observability") for p in check_observability(
             spec["observability"], monitored, spec.get("environment") or "prod")]
     return problems
+
+
+def _event_monitored(spec: Mapping[str, Any], ok: set[str]) -> dict[str, str]:
+    """Alarm-override keys of the event flow: topics, subscription queues
+    (``<topic>-<subscriber>``), bus rules and workflows."""
+    events = (spec.get("events") or {}) if "events" in ok else {}
+    found = {key: "topic" for key in events.get("topics") or {}}
+    found.update({key.replace("/", "-"): "queue" for key in queue_keys(events)})
+    found.update({key: "rule" for key in (events.get("bus") or {}).get("rules", {})})
+    if "workflows" in ok:
+        found.update({key: "workflow" for key in spec["workflows"]})
+    return found
 
 
 def internal_services(spec: Mapping[str, Any]) -> list[str]:

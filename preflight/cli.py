@@ -92,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
     p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
+    p.add_argument("--preflight-config", metavar="FILE",
+                   help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
+                        ".preflight.yaml if it exists)")
+    p.add_argument("--cost-base", metavar="FILE",
+                   help="the base branch's JSON report: show the cost difference against it")
+    p.add_argument("--diagram", metavar="FILE",
+                   help="also draw the architecture diagram to FILE (.svg or .png; needs "
+                        "Graphviz)")
+    p.add_argument("--no-insights", action="store_true",
+                   help="skip the AZ-loss, cost and diagram analyses")
     return p
 
 
@@ -209,6 +219,8 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         read_policy_config,
     )
     from .capture import STACK_TYPE, engine_urn, stack_region
+    from .insights import read_base
+    from .insights.settings import load_settings, settings_path
     from .invokes import Answers, invokes_file, load_invokes
     from .passes import Pairing, Pass, run_resolved
 
@@ -221,6 +233,9 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         if args.invokes and not invokes_path.is_file():
             raise UsageError(f"invokes file not found: {args.invokes}")
         file_answers = load_invokes(invokes_path) if invokes_path.is_file() else []
+        settings = load_settings(settings_path(project.stack_config_dir, args.stack,
+                                               args.preflight_config))
+        base = read_base(args.cost_base) if args.cost_base else None
     except UsageError as exc:
         return _error(str(exc))
     organization = os.environ.get("PULUMI_ORGANIZATION", "organization")
@@ -274,8 +289,18 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         if program_errors:
             progress.stop()
             return _error("the program logged an error: " + program_errors[0].message)
-        # The pack answers the preview while the program runs again, resolved.
+        # The pack answers the preview while the insights are drawn and the program runs
+        # again, resolved.
         session.end_phase(1, first.targets)
+        insights = None
+        if not args.no_insights:
+            from .insights import analyse
+
+            insights = analyse([t.reg for t in first.targets], pack_dir=pack_dir,
+                               policy_config=policy_config, settings=settings,
+                               region=config.values.get("aws:region", ""), base=base,
+                               image=args.diagram or "")
+            timings.mark("insights")
         outcome = run_resolved(project, args.stack, config, organization, answers(),
                                second.register)
         timings.mark("resolved")
@@ -303,6 +328,11 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                      warnings=env_warnings)
     from .report import LogLine, render, render_text
 
+    if insights is not None:
+        from .insights import add_budget_findings
+
+        report.insights = insights
+        add_budget_findings(report, insights)
     report.logs = ([LogLine("program", e.severity, e.message, e.urn) for e in result.logs]
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
     if args.output:

@@ -125,6 +125,8 @@ class Report:
     """``complete``, or why the resolved pass did not run to the end."""
     resolved_only_resources: list[str] = field(default_factory=list)
     """URNs only the resolved pass registered (created inside ``apply`` on known values)."""
+    insights: Any = None
+    """AZ loss, cost and diagram (:class:`preflight.insights.Insights`), if analysed."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -300,8 +302,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         return out
 
     coverage = report.coverage
-
-    return {
+    data = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": TOOL, "version": _version()},
         "project": report.project,
@@ -349,6 +350,11 @@ def to_json_data(report: Report) -> dict[str, Any]:
                                for c in (coverage.types if coverage else [])],
                      "uncovered": report.uncovered},
     }
+    if report.insights is not None:
+        from .insights.render import to_json
+
+        data.update(to_json(report.insights))
+    return data
 
 
 def render_json(report: Report) -> str:
@@ -403,6 +409,10 @@ def render_markdown(report: Report) -> str:
                        f"{_md(j.reason)} |")
         out += ["", "</details>", ""]
     out += _markdown_coverage(report)
+    if report.insights is not None:
+        from .insights.render import markdown
+
+        out += markdown(report.insights)
     out += [f"<details><summary>Resources by type ({len(report.resources)})</summary>", "",
             "| Type | Count |", "|---|---:|"]
     out += [f"| `{_md(t)}` | {n} |" for t, n in report.by_type()]
@@ -673,6 +683,10 @@ def render_text(report: Report, file: Any) -> None:
     for log in report.logs:
         if log.severity in ("error", "warning"):
             console.print(Text(f"{log.source} {log.severity}: {log.message}", style="yellow"))
+    if report.insights is not None:
+        from .insights.render import text
+
+        text(report.insights, console)
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
 

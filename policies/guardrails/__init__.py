@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (importing registers the rules)
     ecs,
     elasticache,
     elb,
+    events,
     iam,
     kms,
     lambda_,
@@ -21,6 +22,7 @@ from . import (  # noqa: F401  (importing registers the rules)
     network,
     provider,
     rds,
+    resilience,
     s3,
     waf,
 )

@@ -53,6 +53,7 @@ RESOURCE_POLICY_PROPS: dict[str, str] = {
     "aws:sqs/queue:Queue": "policy",
     KMS_KEY: "policy",
     "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": "policy",
 }
 IDENTITY_TYPES = (ROLE, ROLE_POLICY, POLICY)
 ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .az_loss import nat_routes
 from .core import (
     Param,
     Resource,
@@ -113,23 +114,6 @@ def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
                                      "required")
 
 
-def _default_nat_routes(stack: Stack) -> Iterator[tuple[Resource, list[Resource]]]:
-    """(route table, NAT gateways behind its default route)."""
-    for route in stack.of_type(ROUTE):
-        if route.get("destinationCidrBlock") == "0.0.0.0/0" \
-                and route.get("natGatewayId") is not None:
-            for table in route.deps("routeTableId", (ROUTE_TABLE,)):
-                yield table, route.deps("natGatewayId", (NAT,))
-    for table in stack.of_type(ROUTE_TABLE):
-        routes = table.get("routes")
-        if not isinstance(routes, list):
-            continue
-        for entry in routes:
-            if isinstance(entry, dict) and entry.get("cidrBlock") == "0.0.0.0/0" \
-                    and entry.get("natGatewayId") is not None:
-                yield table, table.deps("routes", (NAT,))
-
-
 @stack_policy(
     "nat-gateway-per-az",
     types=(ROUTE_TABLE, ROUTE, RT_ASSOC, NAT, SUBNET),
@@ -142,7 +126,7 @@ def _default_nat_routes(stack: Stack) -> Iterator[tuple[Resource, list[Resource]
                 "gateway.",
 )
 def nat_gateway_per_az(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
-    for table, nats in _default_nat_routes(stack):
+    for table, nats in nat_routes(stack):
         if len(nats) != 1:
             yield table, ("default route goes through a NAT gateway that is not a resource of "
                           "this stack; cannot prove it is in the subnets' availability zone")

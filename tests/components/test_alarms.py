@@ -374,3 +374,77 @@ def test_store_overrides_must_fit_the_deployment():
 def test_check_function_is_pure_and_spec_only():
     assert check_service_alarms({"environment": "prod", "key": "orders"}) == []
     assert signal_keys("api") == ["5xx-rate", "latency-p99"]
+
+
+# --- the event flow's alarm sets ----------------------------------------------------------------
+
+def test_queue_alarms_watch_consumer_lag_and_the_dead_letter_queue() -> None:
+    from components.alarms import QueueAlarms
+
+    cap = run(lambda: QueueAlarms("q", {"environment": "prod", "key": "order-events-billing",
+                                        "topic_arn": TOPIC,
+                                        "queue_name": "prod-order-events-billing",
+                                        "dlq_queue_name": "prod-order-events-billing-dlq"}))
+    found = alarms(cap)
+    assert {n: summary(r) for n, r in found.items()} == {
+        "prod-order-events-billing-oldest-message": (
+            "ApproximateAgeOfOldestMessage", "Maximum", GT, 300, 1, 1, NB),
+        "prod-order-events-billing-dlq-messages": (
+            "ApproximateNumberOfMessagesVisible", "Maximum", GT, 0, 1, 1, NB),
+        "prod-order-events-billing-dlq-age": (
+            "ApproximateAgeOfOldestMessage", "Maximum", GT, 3600, 1, 1, NB)}
+    assert found["prod-order-events-billing-oldest-message"].inputs["dimensions"] == {
+        "QueueName": "prod-order-events-billing"}
+    assert found["prod-order-events-billing-dlq-age"].inputs["dimensions"] == {
+        "QueueName": "prod-order-events-billing-dlq"}
+
+
+def test_a_dead_letter_queue_alone_gets_only_its_alarms() -> None:
+    from components.alarms import QueueAlarms
+
+    cap = run(lambda: QueueAlarms("q", {"environment": "dev", "key": "events",
+                                        "topic_arn": TOPIC, "dlq_queue_name": "dev-events-dlq"}))
+    assert sorted(alarms(cap)) == ["dev-events-dlq-age", "dev-events-dlq-messages"]
+
+
+def test_topic_alarms_and_the_account_wide_publish_throttles() -> None:
+    from components.alarms import TopicAlarms
+
+    def build(throttles: bool) -> Capture:
+        return run(lambda: TopicAlarms("t", {
+            "environment": "prod", "key": "order-events", "topic_arn": TOPIC,
+            "monitored_topic_name": "prod-order-events", "publish_throttles": throttles}))
+
+    assert sorted(alarms(build(False))) == ["prod-order-events-failed-deliveries",
+                                            "prod-order-events-redrive-failures"]
+    found = alarms(build(True))
+    assert summary(found["prod-order-events-failed-deliveries"]) == (
+        "NumberOfNotificationsFailed", "Sum", GT, 0, 1, 1, NB)
+    assert found["prod-order-events-failed-deliveries"].inputs["dimensions"] == {
+        "TopicName": "prod-order-events"}
+    assert summary(found["prod-order-events-publish-throttles"]) == (
+        "ThrottleCount", "Sum", GT, 0, 3, 2, NB)
+
+
+def test_workflow_and_rule_alarms() -> None:
+    from components.alarms import RuleAlarms, WorkflowAlarms
+
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:prod-fulfilment"
+    found = alarms(run(lambda: WorkflowAlarms("w", {
+        "environment": "prod", "key": "fulfilment", "topic_arn": TOPIC,
+        "state_machine_arn": machine, "overrides": {"executions-throttled": {"enabled": False}}})))
+    assert {n: (summary(r), r.inputs["dimensions"]) for n, r in found.items()} == {
+        "prod-fulfilment-executions-failed": (
+            ("ExecutionsFailed", "Sum", GT, 0, 3, 2, NB), {"StateMachineArn": machine}),
+        "prod-fulfilment-executions-timed-out": (
+            ("ExecutionsTimedOut", "Sum", GT, 0, 3, 2, NB), {"StateMachineArn": machine})}
+    found = alarms(run(lambda: RuleAlarms("r", {
+        "environment": "staging", "key": "order-paid", "topic_arn": TOPIC,
+        "event_bus_name": "staging-events", "rule_name": "staging-events-order-paid"})))
+    assert sorted(found) == ["staging-order-paid-dead-lettered",
+                             "staging-order-paid-failed-invocations",
+                             "staging-order-paid-throttled"]
+    assert found["staging-order-paid-failed-invocations"].inputs["dimensions"] == {
+        "EventBusName": "staging-events", "RuleName": "staging-events-order-paid"}
+    assert summary(found["staging-order-paid-throttled"]) == (
+        "ThrottledRules", "Sum", GT, 0, 5, 3, NB)

@@ -107,6 +107,10 @@ def test_every_kind_needs_its_dimensions():
         "aurora": ["db_identifier"],
         "database": ["db_identifier"],
         "cache": ["cache_cluster_id"],
+        "topic": ["topic_name"],
+        "queue": ["dlq_queue_name", "queue_name"],
+        "workflow": ["state_machine_arn"],
+        "rule": ["event_bus_name", "rule_name"],
     }
 
 
@@ -121,7 +125,8 @@ def test_item_validation_messages():
         (("name",), "'prod estate' is not a dashboard name: use 1-255 letters, digits, hyphens "
                     "and underscores"),
         (("items", 0, "kind"), "'lambda' is not allowed: use one of service, function, "
-                               "http-api, rest-api, aurora, database, cache"),
+                               "http-api, rest-api, aurora, database, cache, topic, queue, "
+                               "workflow, rule"),
         (("items", 1, "dimensions"), "a rest-api needs api_name, stage (missing stage)"),
         (("items", 1, "dimensions"), "a rest-api takes only api_name, stage (got api_id)"),
         (("items", 3), "function 'resize' is listed twice"),
@@ -133,3 +138,37 @@ def test_component_raises_before_creating_the_dashboard():
             "Dashboard 'dash': items[0].dimensions: a function needs function_name (missing "
             "function_name)")):
         body([{"kind": "function", "key": "resize", "dimensions": {}}])
+
+
+def test_event_flow_sections_show_their_own_metrics():
+    items: list[Any] = [
+        {"kind": "topic", "key": "order-events", "dimensions": {"topic_name": "prod-order-events"}},
+        {"kind": "queue", "key": "order-events-billing", "dimensions": {
+            "queue_name": "prod-order-events-billing",
+            "dlq_queue_name": "prod-order-events-billing-dlq"}},
+        {"kind": "workflow", "key": "fulfilment", "dimensions": {
+            "state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:prod-f"}},
+        {"kind": "rule", "key": "order-paid", "dimensions": {
+            "event_bus_name": "prod-events", "rule_name": "prod-events-order-paid"}},
+    ]
+    _, parsed = body(items, preview=True)
+    by_title = {w["properties"]["title"]: w["properties"]["metrics"]
+                for w in parsed["widgets"] if w["type"] == "metric"}
+    assert sorted(by_title) == sorted([
+        "fulfilment: errors: Failed and timed out", "fulfilment: latency: Execution time",
+        "fulfilment: saturation: Throttled", "fulfilment: traffic: Executions started",
+        "order-events: errors: Failed deliveries",
+        "order-events: traffic: Published and delivered",
+        "order-events-billing: errors: Dead-lettered messages",
+        "order-events-billing: latency: Age of oldest message (s)",
+        "order-events-billing: saturation: Backlog",
+        "order-events-billing: traffic: Sent and processed",
+        "order-paid: errors: Failed and dead-lettered", "order-paid: saturation: Throttled",
+        "order-paid: traffic: Matched and invoked"])
+    assert by_title["order-events-billing: errors: Dead-lettered messages"] == [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName",
+         "prod-order-events-billing-dlq",
+         {"stat": "Maximum", "label": "ApproximateNumberOfMessagesVisible Maximum"}]]
+    assert by_title["order-paid: errors: Failed and dead-lettered"][0] == [
+        "AWS/Events", "FailedInvocations", "EventBusName", "prod-events", "RuleName",
+        "prod-events-order-paid", {"stat": "Sum", "label": "FailedInvocations Sum"}]

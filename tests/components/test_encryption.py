@@ -80,7 +80,7 @@ def test_service_principals_are_scoped_to_the_account() -> None:
     assert statements == [ROOT_STATEMENT, LOGS_STATEMENT, {
         "Sid": "ServicesForThisAccount", "Effect": "Allow",
         "Principal": {"Service": ["sns.amazonaws.com", "sqs.amazonaws.com"]},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], "Resource": "*",
         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]
 
 

@@ -13,6 +13,7 @@ from components.grants import (
     actions_for,
     check_grants,
     grant_statements,
+    key_actions_for,
 )
 from components.validation import Problem, config_path
 from preflight.capture import capture
@@ -27,6 +28,8 @@ ARNS = {
     "parameter": f"arn:aws:ssm:eu-west-1:{ACCT}:parameter/orders/feature-flags",
     "database-user": f"arn:aws:rds-db:eu-west-1:{ACCT}:dbuser:db-ABCDEFGHIJKL/orders",
     "key": f"arn:aws:kms:eu-west-1:{ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "workflow": f"arn:aws:states:eu-west-1:{ACCT}:stateMachine:prod-fulfilment",
+    "event-bus": f"arn:aws:events:eu-west-1:{ACCT}:event-bus/prod-events",
 }
 
 TABLE = ARNS["table"]
@@ -63,7 +66,7 @@ EXPECTED: dict[tuple[str, str], tuple[list[str], list[str]]] = {
         ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
          "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"], [ARNS["queue"]]),
     ("topic", "read"): (["sns:GetTopicAttributes"], [ARNS["topic"]]),
-    ("topic", "write"): (["sns:GetTopicAttributes", "sns:Publish"], [ARNS["topic"]]),
+    ("topic", "write"): (["sns:Publish"], [ARNS["topic"]]),
     ("topic", "read_write"): (["sns:GetTopicAttributes", "sns:Publish"], [ARNS["topic"]]),
     ("secret", "read"): (["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                          [ARNS["secret"]]),
@@ -83,6 +86,15 @@ EXPECTED: dict[tuple[str, str], tuple[list[str], list[str]]] = {
     ("key", "write"): (["kms:Encrypt", "kms:GenerateDataKey"], [ARNS["key"]]),
     ("key", "read_write"): (["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                             [ARNS["key"]]),
+    ("workflow", "read"): (["states:DescribeStateMachine", "states:ListExecutions"],
+                           [ARNS["workflow"]]),
+    ("workflow", "write"): (["states:StartExecution"], [ARNS["workflow"]]),
+    ("workflow", "read_write"): (["states:DescribeStateMachine", "states:ListExecutions",
+                                  "states:StartExecution"], [ARNS["workflow"]]),
+    ("event-bus", "read"): (["events:DescribeEventBus"], [ARNS["event-bus"]]),
+    ("event-bus", "write"): (["events:PutEvents"], [ARNS["event-bus"]]),
+    ("event-bus", "read_write"): (["events:DescribeEventBus", "events:PutEvents"],
+                                  [ARNS["event-bus"]]),
 }
 
 
@@ -120,6 +132,28 @@ def test_statements_are_exact_for_every_grant():
         sid_kind = kind.title().replace("-", "")
         assert statement == {"Sid": f"Grant{i}{sid_kind}", "Effect": "Allow",
                              "Action": actions, "Resource": resources}
+
+
+def test_event_bus_grant_holds_the_workload_to_its_own_source():
+    statements = _rendered([{"kind": "event-bus", "arn": ARNS["event-bus"], "access": "write",
+                             "event_source": "orders"}], "Platform")
+    assert statements == [{"Sid": "Platform0EventBus", "Effect": "Allow",
+                           "Action": ["events:PutEvents"], "Resource": [ARNS["event-bus"]],
+                           "Condition": {"StringEquals": {"events:source": "orders"}}}]
+
+
+def test_event_source_applies_only_to_event_bus_grants():
+    assert check_grants([{"kind": "topic", "arn": ARNS["topic"], "access": "write",
+                          "event_source": "orders"}]) == [
+        Problem((0, "event_source"), "applies only to event-bus grants")]
+
+
+def test_key_actions_follow_what_encrypted_queues_and_topics_need():
+    assert key_actions_for([{"kind": "topic", "arn": ARNS["topic"], "access": "write"}]) == [
+        "kms:Decrypt", "kms:GenerateDataKey"]
+    assert key_actions_for([{"kind": "queue", "arn": ARNS["queue"], "access": "read"}]) == [
+        "kms:Decrypt"]
+    assert key_actions_for([{"kind": "table", "arn": TABLE, "access": "read_write"}]) == []
 
 
 def test_table_grant_from_an_output_arn_covers_its_indexes():
@@ -174,7 +208,7 @@ def test_an_arn_of_another_service_is_rejected():
 def test_unknown_kind_and_access_are_rejected_with_suggestions():
     assert _messages(check_grants([{"kind": "tabel", "arn": TABLE, "access": "reed"}])) == [
         "[0].kind: 'tabel' is not allowed: use one of table, bucket, queue, topic, secret, "
-        "parameter, database-user, key (did you mean 'table'?)",
+        "parameter, database-user, key, workflow, event-bus (did you mean 'table'?)",
         "[0].access: 'reed' is not allowed: use one of read, write, read_write "
         "(did you mean 'read'?)",
     ]

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 VERSION = components.__version__
 DIST = f"microservices_platform-{VERSION}"
 REPO_ONLY = ("tests/", "stacks/", "services/", "policies/", "examples/", "functions/",
+             "workflows/",
              "docs/", "bench/", ".github/")
 
 ACCOUNT = "111122223333"
@@ -101,9 +102,11 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
         if p.suffix == ".py" or p.name in ("py.typed", "PulumiPlugin.yaml"))
     assert [n for n in code if n.startswith("components/")] == expected_components
     assert "components/py.typed" in code and "components/__main__.py" in code
+    # preflight with its insights package and the price table it reads offline.
     assert [n for n in code if n.startswith("preflight/")] == sorted(
-        [*(f"preflight/{p.name}" for p in (ROOT / "preflight").glob("*.py")),
-         "preflight/data/regions.json"])
+        [f"preflight/{p.relative_to(ROOT / 'preflight').as_posix()}"
+         for p in (ROOT / "preflight").rglob("*.py")]
+        + ["preflight/data/regions.json", "preflight/insights/prices.json"])
     assert not [n for n in names if n.startswith(REPO_ONLY) or "/tests/" in n]
 
 
@@ -255,5 +258,5 @@ def test_installed_package_serves_the_component_schema(venv: Path, tmp_path: Pat
             proc.kill()
             proc.wait()
     assert (schema["name"], schema["version"]) == ("microservices", VERSION)
-    assert len(schema["resources"]) == 25
+    assert len(schema["resources"]) == 32
     assert "microservices:index:ContainerService" in schema["resources"]

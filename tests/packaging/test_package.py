@@ -28,7 +28,8 @@ PUBLIC_COMPONENTS = [
     "ContainerService", "FunctionService", "Api", "Table", "Database", "Cache", "Secret",
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
     "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
-    "CodeSigning",
+    "CodeSigning", "Topic", "EventBus", "Workflow", "QueueAlarms", "TopicAlarms",
+    "WorkflowAlarms", "RuleAlarms",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
 

@@ -219,11 +219,27 @@ BASELINES: dict[str, dict[str, Any]] = {
         "rules": [{"name": "common", "priority": 1}],
         "visibilityConfig": {"cloudwatchMetricsEnabled": True, "metricName": "acl",
                              "sampledRequestsEnabled": True}},
+    "aws:cloudwatch/eventBus:EventBus": {"name": "prod-events", "kmsKeyIdentifier": KEY_ARN},
+    "aws:cloudwatch/eventArchive:EventArchive": {
+        "eventSourceArn": f"arn:aws:events:{REGION}:{ACCT}:event-bus/prod-events",
+        "retentionDays": 30, "kmsKeyIdentifier": KEY_ARN},
+    "aws:cloudwatch/eventTarget:EventTarget": {
+        "rule": "prod-events-order-paid", "eventBusName": "prod-events", "targetId": "fulfil",
+        "arn": f"arn:aws:states:{REGION}:{ACCT}:stateMachine:prod-fulfilment",
+        "deadLetterConfig": {"arn": f"arn:aws:sqs:{REGION}:{ACCT}:prod-events-dlq"},
+        "retryPolicy": {"maximumRetryAttempts": 24, "maximumEventAgeInSeconds": 3600}},
+    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": {"eventBusName": "prod-events", "policy": doc(
+        {"Sid": "AccountPut", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "events:PutEvents",
+         "Resource": f"arn:aws:events:{REGION}:{ACCT}:event-bus/prod-events"})},
     "pulumi:providers:aws": {"region": REGION},
     "aws:s3/bucket:Bucket": {"bucket": "logs"},
 }
 ALWAYS_VIOLATING = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey",
                     "aws:iam/userLoginProfile:UserLoginProfile")
+ALWAYS_REPORTED = (*ALWAYS_VIOLATING, "aws:schemas/discoverer:Discoverer")
+"""Types every instance of which a policy reports (static credentials; schema discovery,
+which environments opt into by exception)."""
 
 
 def resource(type_: str, props: Mapping[str, Any] | None = None, *, name: str = "r",

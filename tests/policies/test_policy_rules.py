@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from policy_helpers import (
     ACCT,
+    ALWAYS_REPORTED,
     ALWAYS_VIOLATING,
     BASELINES,
     CONTAINERS,
@@ -38,6 +39,13 @@ PROJECT = "aws:codebuild/project:Project"
 SERVICE = "aws:ecs/service:Service"
 TG = "aws:lb/targetGroup:TargetGroup"
 PG = "aws:rds/parameterGroup:ParameterGroup"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+BUS_POLICY = "aws:cloudwatch/eventBusPolicy:EventBusPolicy"
+BUS = "aws:cloudwatch/eventBus:EventBus"
+ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 UNK = "is unknown at preview; cannot prove"
 
 
@@ -402,6 +410,58 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      {"policy": doc({"Sid": "Events", "Effect": "Allow", "Principal": {"AWS": "arn:r"},
                      "Action": "sns:Publish", "Resource": "arn:topic"})},
      ["policy does not deny publishing with aws:SecureTransport false"]),
+    ("sns-subscription-dlq", SUBSCRIPTION,
+     {"protocol": "sqs", "endpoint": f"arn:aws:sqs:eu-west-1:{ACCT}:prod-orders"},
+     ["sqs subscription has no redrivePolicy; messages SNS cannot deliver are lost"]),
+    ("sns-subscription-dlq", SUBSCRIPTION, {"protocol": "lambda", "redrivePolicy": "{}"},
+     ["redrivePolicy names no deadLetterTargetArn"]),
+    ("sns-subscription-dlq", SUBSCRIPTION, {"protocol": "firehose", "redrivePolicy": "{"},
+     ["redrivePolicy is not valid JSON (Expecting property name enclosed in double quotes: "
+      "line 1 column 2 (char 1))"]),
+    ("sns-subscription-dlq", SUBSCRIPTION, {"protocol": UNKNOWN},
+     [f"protocol {UNK} undeliverable messages are kept"]),
+    ("messaging-policy-source-scoped", QUEUE_POLICY, {"policy": doc(
+        {"Sid": "TopicSend", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+         "Action": "sqs:SendMessage", "Resource": "arn:queue"})},
+     ["policy: statement 'TopicSend' admits sns.amazonaws.com without an aws:SourceArn or "
+      "aws:SourceAccount condition"]),
+    ("messaging-policy-source-scoped", TOPIC_POLICY, {"policy": doc(
+        {"Sid": "Rules", "Effect": "Allow",
+         "Principal": {"Service": ["events.amazonaws.com", "s3.amazonaws.com"]},
+         "Action": "sns:Publish", "Resource": "arn:topic",
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}})},
+     ["policy: statement 'Rules' admits events.amazonaws.com, s3.amazonaws.com without an "
+      "aws:SourceArn or aws:SourceAccount condition"]),
+    ("messaging-policy-source-scoped", "aws:sqs/queue:Queue", {"policy": {
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "Send", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+             "Action": "sqs:SendMessage", "Resource": "arn:queue", "Condition": UNKNOWN}]}},
+     [f"policy: statement 'Send' Principal/Condition {UNK} the service is scoped"]),
+    ("messaging-policy-source-scoped", BUS_POLICY, {"policy": doc(
+        {"Sid": "Partner", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+         "Action": "events:PutEvents", "Resource": "arn:bus"})},
+     ["policy: statement 'Partner' admits events.amazonaws.com without an aws:SourceArn or "
+      "aws:SourceAccount condition"]),
+    ("resource-policy-not-public", BUS_POLICY, {"policy": doc(
+        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "events:PutEvents",
+         "Resource": "arn:bus"})},
+     ["policy: statement 'Open' allows any principal ('*') without a scoping condition"]),
+    # --- eventbridge
+    ("eventbridge-bus-cmk", BUS, {"kmsKeyIdentifier": DELETE},
+     ["kmsKeyIdentifier is not set; events are encrypted with an AWS owned key"]),
+    ("eventbridge-bus-cmk", BUS, {"kmsKeyIdentifier": DELETE,
+                                  "eventSourceName": "aws.partner/example.com/123/orders"}, []),
+    ("eventbridge-archive-encrypted-retained", ARCHIVE,
+     {"kmsKeyIdentifier": DELETE, "retentionDays": 0},
+     ["kmsKeyIdentifier is not set", "retentionDays is not set; the archive keeps events "
+                                     "forever"]),
+    ("eventbridge-archive-encrypted-retained", ARCHIVE, {"retentionDays": UNKNOWN},
+     [f"retentionDays {UNK} the archive expires events"]),
+    ("eventbridge-target-dlq", TARGET, {"deadLetterConfig": DELETE, "retryPolicy": DELETE},
+     ["deadLetterConfig.arn is not set; events the target keeps failing are lost",
+      "retryPolicy is not set; retries and event age are left to defaults"]),
+    ("eventbridge-target-dlq", TARGET, {"retryPolicy.maximumEventAgeInSeconds": 90000.0},
+     ["retryPolicy.maximumEventAgeInSeconds is 90000; use 60-86400"]),
     # --- delivery
     ("codebuild-privileged-mode", PROJECT, {"environment.privilegedMode": True},
      ["environment.privilegedMode is true"]),
@@ -441,7 +501,7 @@ def _case_id(case: tuple[str, str, dict[str, Any], list[str]]) -> str:
 def test_compliant_baselines_pass(name: str) -> None:
     record = REGISTRY[name]
     covered = [t for t in record.types if t in BASELINES]
-    assert covered or set(record.types) <= set(ALWAYS_VIOLATING), f"{name} has no baseline"
+    assert covered or set(record.types) <= set(ALWAYS_REPORTED), f"{name} has no baseline"
     for type_ in covered:
         assert evaluate(name, resource(type_)) == [], type_
 
@@ -454,7 +514,8 @@ def test_mutation_fails_with_exact_messages(case: tuple[str, str, dict[str, Any]
 
 
 def test_every_resource_policy_has_a_failing_case() -> None:
-    failing = {c[0] for c in CASES} | {"no-iam-users", "stateful-resources-protected"}
+    failing = {c[0] for c in CASES} | {"no-iam-users", "stateful-resources-protected",
+                                       "eventbridge-schema-discovery-off"}
     assert sorted(set(RESOURCE_POLICIES) - failing) == []
 
 
@@ -464,6 +525,14 @@ def test_iam_users_and_keys_are_static_credentials(type_: str) -> None:
             "aws:iam/userLoginProfile:UserLoginProfile": "IAM console password"}[type_]
     assert evaluate("no-iam-users", resource(type_, {"name": "ci"})) == [
         f"{kind} is a long-lived static credential"]
+
+
+def test_every_schema_discoverer_is_reported_and_advisory_by_default() -> None:
+    discoverer = resource("aws:schemas/discoverer:Discoverer", {
+        "sourceArn": f"arn:aws:events:eu-west-1:{ACCT}:event-bus/prod-events"})
+    assert evaluate("eventbridge-schema-discovery-off", discoverer) == [
+        "schema discovery is enabled on the bus"]
+    assert REGISTRY["eventbridge-schema-discovery-off"].default_level == "advisory"
 
 
 def test_stateful_resources_must_be_protected() -> None:

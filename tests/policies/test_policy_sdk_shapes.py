@@ -162,11 +162,12 @@ def estate(**change: Any) -> Callable[[], None]:
             backup_retention_period=14, deletion_protection=True,
             enabled_cloudwatch_logs_exports=["postgresql"], manage_master_user_password=True,
             master_username="orders", opts=PROTECT)
-        for i in (1, 2):
+        for i, z in ((1, "a"), (2, "b")):
             aws.rds.ClusterInstance(f"db-{i}", cluster_identifier=db.id,
                                     engine="aurora-postgresql", instance_class="db.r6g.large",
                                     monitoring_interval=change.get("monitoring", 60),
-                                    monitoring_role_arn=monitoring.arn)
+                                    monitoring_role_arn=monitoring.arn,
+                                    availability_zone=f"us-east-1{z}")
         cache_subnets = aws.elasticache.SubnetGroup(
             "cache", subnet_ids=[private[z].id for z in ZONES])
         aws.elasticache.ReplicationGroup(
@@ -255,8 +256,11 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
 
 
 @pytest.mark.parametrize(("change", "expected"), [
+    # Three tasks over two zones: the busier zone holds two, so losing it leaves one.
     ({"service_zones": ("a", "b")},
-     [("multi-az-footprint", "orders", "networkConfiguration spans 2 availability zone(s) "
+     [("availability-zone-loss", "orders", "losing us-east-1a or us-east-1b leaves 1 of 3 tasks "
+                                           "running, below the minimum of 2 (desired count 3)"),
+      ("multi-az-footprint", "orders", "networkConfiguration spans 2 availability zone(s) "
                                        "(us-east-1a, us-east-1b); at least 3 are required")]),
     ({"http_forward": True},
      [("lb-listener-no-plaintext", "http",

@@ -60,6 +60,9 @@ def compliant() -> StackBuilder:
     b.add("aws:ecs/service:Service", "svc",
           {"networkConfiguration": {"subnets": [UNKNOWN] * 3, "securityGroups": [UNKNOWN]}},
           networkConfiguration=[*private, "app-sg"])
+    b.by_name["svc"].props["desiredCount"] = 3
+    b.add("aws:appautoscaling/target:Target", "svc-scaling",
+          {"minCapacity": 3, "maxCapacity": 9, "resourceId": UNKNOWN}, resourceId="svc")
     b.add("aws:iam/role:Role", "task-role", {})
     b.add("aws:iam/role:Role", "exec-role", {})
     b.add("aws:ecs/taskDefinition:TaskDefinition", "task",
@@ -75,6 +78,12 @@ def compliant() -> StackBuilder:
            "codeSigningConfigArn": UNKNOWN},
           vpcConfig=[*private, "app-sg"], codeSigningConfigArn="csc")
     b.add("aws:sqs/queue:Queue", "fn-dlq", {})
+    # A subscription queue naming its dead-letter queue by a known ARN (no dependency).
+    b.add("aws:sqs/queue:Queue", "orders-q", {"name": "prod-orders", "redrivePolicy": (
+        '{"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:123456789012:prod-orders-dlq", '
+        '"maxReceiveCount": 5}')})
+    b.add("aws:sqs/queue:Queue", "orders-dlq",
+          {"name": "prod-orders-dlq", "messageRetentionSeconds": 1209600})
     b.add("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "fn-invoke",
           {"functionName": UNKNOWN, "destinationConfig": {"onFailure": {"destination": UNKNOWN}}},
           functionName="fn", destinationConfig="fn-dlq")
@@ -88,10 +97,11 @@ def compliant() -> StackBuilder:
         {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
          "Action": "sts:AssumeRole",
          "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})})
-    for i in (1, 2):
+    for i, z in ((1, "a"), (2, "b")):
         b.add("aws:rds/clusterInstance:ClusterInstance", f"db-{i}",
               {"clusterIdentifier": UNKNOWN, "engine": "aurora-postgresql",
-               "monitoringInterval": 60, "monitoringRoleArn": UNKNOWN},
+               "monitoringInterval": 60, "monitoringRoleArn": UNKNOWN,
+               "availabilityZone": f"eu-west-1{z}"},
               clusterIdentifier="db", monitoringRoleArn="db-monitoring")
     b.add("aws:rds/instance:Instance", "reporting",
           {"engine": "postgres", "multiAz": True, "monitoringInterval": 15,
@@ -121,6 +131,8 @@ def compliant() -> StackBuilder:
 
 
 PROD = {"minAzCount": 3}
+PROD_AZ_LOSS = {"minSurvivingTasks": 2, "minSurvivingPercent": 66}
+AZ_LOSS = "availability-zone-loss"
 
 
 def _set(name: str, **props: Any) -> Callable[[StackBuilder], None]:
@@ -178,6 +190,42 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
     ("nat-gateway-per-az", _link("private-rt-b-default", "natGatewayId", []), None,
      [("private-rt-b", "default route goes through a NAT gateway that is not a resource of "
                        "this stack; cannot prove it is in the subnets' availability zone")]),
+    (AZ_LOSS, _both(_set("svc", desiredCount=2), _set("svc-scaling", minCapacity=2)),
+     PROD_AZ_LOSS,
+     [("svc", "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 1 of 2 tasks running, below "
+              "the minimum of 2 (autoscaling minimum 2)")]),
+    # Staging's settings: two tasks over two zones keep one, half the floor.
+    (AZ_LOSS, _both(_set("svc", desiredCount=2), _set("svc-scaling", minCapacity=2),
+                    _link("svc", "networkConfiguration", ["private-a", "private-b"])), None, []),
+    (AZ_LOSS, _set("svc", orderedPlacementStrategies=[{"type": "binpack", "field": "memory"}]),
+     None,
+     [("svc", "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 0 of 3 tasks running, below "
+              "the minimum of 2 (autoscaling minimum 3)")]),
+    (AZ_LOSS, _set("svc", desiredCount=UNKNOWN), None,
+     [("svc", "desiredCount is unknown at preview; cannot prove the service survives the loss "
+              "of one availability zone")]),
+    (AZ_LOSS, _both(_link("private-rt-b-default", "natGatewayId", ["nat-a"]),
+                    _link("private-rt-c-default", "natGatewayId", ["nat-a"])), None,
+     [("nat-a", "losing eu-west-1a cuts internet egress for private subnet(s) private-b, "
+                "private-c (used by fn, svc): NAT gateway nat-a in eu-west-1a is their single "
+                "point of failure")]),
+    (AZ_LOSS, _drop("db-2"), None,
+     [("db", "losing eu-west-1a leaves the database no instance to fail over to: the writer "
+             "is down until RDS replaces it (no data lost: Aurora storage spans 3 zones)")]),
+    (AZ_LOSS, _set("db-2", availabilityZone=None), None,
+     [("db", "losing eu-west-1a may take every instance: RDS places instances without an "
+             "availabilityZone (db-2) in any zone; pin instances to different zones")]),
+    (AZ_LOSS, _set("reporting", multiAz=False, availabilityZone="eu-west-1b"), None,
+     [("reporting", "losing eu-west-1b takes the single-AZ database: it is down and writes "
+                    "since the last backup may be lost; set multiAz: true")]),
+    (AZ_LOSS, lambda b: b.add("aws:elasticache/replicationGroup:ReplicationGroup", "cache",
+                              {"numCacheClusters": 1, "automaticFailoverEnabled": False},
+                              subnetGroupName="cache-subnets"), None,
+     [("cache", "losing eu-west-1a, eu-west-1b or eu-west-1c may take the cache's primary with "
+                "no replica in another zone to promote: its data since the last snapshot is "
+                "lost; add a replica and enable automaticFailoverEnabled and multiAzEnabled")]),
+    (AZ_LOSS, _link("fn", "vpcConfig", ["private-a", "app-sg"]), None,
+     [("fn", "losing eu-west-1a leaves the function no subnet to run in")]),
     ("vpc-flow-logs-enabled", _drop("vpc-flow"), None, [("vpc", "VPC has no flow log")]),
     ("vpc-flow-logs-enabled", _set("vpc-flow", trafficType="REJECT"), None,
      [("vpc-flow", "flow log captures REJECT traffic; capture ALL")]),
@@ -242,6 +290,19 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("logs-policy", "policy does not deny requests with aws:SecureTransport false")]),
     ("s3-tls-only", _set("logs-policy", policy=UNKNOWN), None,
      [("logs-policy", f"policy {UNK} non-TLS requests are denied")]),
+    ("sqs-queue-dlq", _set("orders-q", redrivePolicy=None), None,
+     [(n, "queue has no dead-letter queue (redrivePolicy) and is no other resource's "
+          "dead-letter queue: messages that keep failing are retried until they expire")
+      for n in ("orders-q", "orders-dlq")]),
+    ("sqs-queue-dlq", _drop("fn-invoke"), None,
+     [("fn-dlq", "queue has no dead-letter queue (redrivePolicy) and is no other resource's "
+                 "dead-letter queue: messages that keep failing are retried until they "
+                 "expire")]),
+    ("sqs-dlq-retention", _set("orders-dlq", messageRetentionSeconds=60.0), None,
+     [("orders-dlq", "keeps messages 60 s but its source queue orders-q keeps them 345600 s")]),
+    ("sqs-dlq-retention", _set("orders-q", messageRetentionSeconds=UNKNOWN), None,
+     [("orders-dlq", f"messageRetentionSeconds {UNK} the dead-letter queue keeps messages "
+                     "long enough")]),
     ("rds-enhanced-monitoring", _set("db-2", monitoringInterval=0), None,
      [("db-2", "monitoringInterval is 0 or not set; Enhanced Monitoring is off")]),
     ("rds-enhanced-monitoring", _set("reporting", monitoringInterval=None,

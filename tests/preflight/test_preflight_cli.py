@@ -50,7 +50,15 @@ def test_json_shape_is_the_documented_one(outputs):
                           "policyPack", "result", "summary", "resourcesByType", "policies",
                           "violations", "exempted", "couldNotRun", "notApplicable",
                           "resources", "logs", "warnings", "resolvedPass", "remoteComponents",
-                          "dataSources", "coverage"]
+                          "dataSources", "coverage", "azLoss", "cost", "diagram"]
+    # The fixture pack has no AZ-loss simulation: the analysis says so instead of passing.
+    assert data["azLoss"] == {"skipped": "the policy pack has no AZ-loss simulation "
+                                         "(guardrails/az_loss.py)",
+                              "zones": [], "rows": [], "notes": []}
+    assert list(data["cost"]) == ["currency", "asOf", "source", "regions", "hoursPerMonth",
+                                  "monthly", "monthlyMax", "assumptions", "byGroup", "lines",
+                                  "freeResources", "unpriced", "notes", "budget", "base"]
+    assert list(data["diagram"]) == ["mermaid", "nodes", "edges", "image", "notes"]
     assert data["schemaVersion"] == 1
     assert data["stackFile"] == "stacks/Pulumi.dev.yaml"
     assert data["policyPack"]["name"] == "fixture-pack"

@@ -77,7 +77,7 @@ INVALID = [
     ('prod', [('network.natStratgy', 'single')],
      ["network.natStratgy: unknown key (did you mean 'natStrategy'?); allowed keys: cidr, azCount, availabilityZones, natStrategy, endpoints"]),
     ('prod', [('servics', {})],
-     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability"]),
+     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability, events, workflows"]),
     ('prod', [('logRetentionDays', 30)],
      ['logRetentionDays: prod keeps logs at least 365 days (got 30)']),
     ('dev', [('logRetentionDays', 13)],
@@ -123,7 +123,7 @@ INVALID = [
     ('prod', [('apis.edge.routes.GET /health.publicReason', DELETE)],
      ['apis.edge.routes.GET /health.publicReason: a public route needs publicReason (at least 10 characters) saying why anyone may call it; otherwise use authorization jwt or iam']),
     ('prod', [('apis.edge.routes.GET /catalog.function', 'catalogue')],
-     ["apis.edge.routes.GET /catalog.function: 'catalogue' is not defined under functions (defined: catalog) (did you mean 'catalog'?)"]),
+     ["apis.edge.routes.GET /catalog.function: 'catalogue' is not defined under functions (defined: billing, catalog) (did you mean 'catalog'?)"]),
     ('prod', [('databases.orders-db.instances', 1)],
      ['databases.orders-db.instances: prod needs at least 2 instances in different availability zones (got 1)']),
     ('prod', [('databases.orders-db.backupRetentionDays', 7)],
@@ -142,6 +142,36 @@ INVALID = [
      ["caches.sessions.allowedServices[1]: 'billing' is not defined under services (defined: orders, web)"]),
     ('dev', [('functions.catalog.triggers.sqs', {'visibilityTimeoutSeconds': 30})],
      ['functions.catalog.triggers.sqs.visibilityTimeoutSeconds: must be at least 6 x timeoutSeconds = 60 (got 30), or a message is delivered again while its batch still runs']),
+    # --- events and workflows
+    ('prod', [('events.topics.order-events.subscribers.billing.function', 'biling')],
+     ["events.topics.order-events.subscribers.billing.function: 'biling' is not defined under functions (defined: billing, catalog) (did you mean 'billing'?)"]),
+    ('prod', [('events.topics.order-events.publishers', [{'service': 'web'}, {'service': 'payments'}])],
+     ["events.topics.order-events.publishers[1].service: 'payments' is not defined under services (defined: orders, web)"]),
+    ('prod', [('events.topics.order-events.publishers', [{'function': 'billing'}])],
+     ["events.topics.order-events: events cycle: function billing -> topic order-events -> function billing: an event could circulate forever; break the loop (publish elsewhere or narrow a rule's source)"]),
+    ('prod', [('events.bus.publishers', [{'service': 'orders'}, {'function': 'billing'}]),
+              ('events.bus.rules.order-paid.eventPattern.source', ['orders', 'billing'])],
+     ["events.bus.rules.order-paid: events cycle: function billing -> rule order-paid -> workflow fulfilment -> topic order-events -> function billing: an event could circulate forever; break the loop (publish elsewhere or narrow a rule's source)"]),
+    ('prod', [('events.topics.order-events.subscribers.billing.visibilityTimeoutSeconds', 60)],
+     ["events.topics.order-events.subscribers.billing.visibilityTimeoutSeconds: must be at least 6 x function billing's timeoutSeconds = 120 (got 60), or a message is delivered again while its batch still runs"]),
+    ('prod', [('events.topics.order-events.subscribers.orders.deadLetter', False)],
+     ['events.topics.order-events.subscribers.orders.deadLetter: fan-out without a dead-letter queue: the topic has 2 subscribers, and a message this subscriber fails would be lost while the others got it; remove deadLetter: false']),
+    ('prod', [('events.topics.order-events.fifo', True),
+              ('events.topics.order-events.subscribers.audit', {'function': 'catalog', 'delivery': 'direct'})],
+     ['events.topics.order-events.subscribers.audit.delivery: FIFO topics deliver only to FIFO queues: use delivery queue']),
+    ('prod', [('events.bus.rules.order-paid.targets.fulfilment.workflow', 'fulfillment')],
+     ["events.bus.rules.order-paid.targets.fulfilment.workflow: 'fulfillment' is not defined under workflows (defined: fulfilment) (did you mean 'fulfilment'?)"]),
+    ('prod', [('events.bus.rules.order-paid.targets.fulfilment.maxRetryAttempts', 500)],
+     ['events.bus.rules.order-paid.targets.fulfilment.maxRetryAttempts: maxRetryAttempts must be between 0 and 185 (got 500)']),
+    ('prod', [('events.topocs', {})],
+     ["events.topocs: unknown key (did you mean 'topics'?); allowed keys: topics, bus"]),
+    ('prod', [('workflows.fulfilment.definition', 'workflows/missing.asl.yaml')],
+     ['workflows.fulfilment.definition: workflows/missing.asl.yaml does not exist (paths are relative to the project directory)']),
+    ('prod', [('workflows.fulfilment.starters', [{'service': 'billing'}])],
+     ["workflows.fulfilment.starters[0].service: 'billing' is not defined under services (defined: orders, web)"]),
+    ('prod', [('workflows.fulfilment.type', 'express')],
+     ['workflows.fulfilment.definition.States.Pack.Resource: workflows/fulfilment.asl.yaml: express workflows cannot wait (.sync): use type standard or drop the suffix',
+      'workflows.fulfilment.definition.TimeoutSeconds: workflows/fulfilment.asl.yaml: express workflows run at most 300 seconds (got 3600)']),
     ("prod", [("services.orders.visibility", "public"), ("services.orders.paths", ["/*"])],
      ["apis.edge.routes.ANY /orders/{proxy+}.service: 'orders' is not an internal service; "
       "APIs reach services through the internal load balancer (internal services: none)",
@@ -192,7 +222,7 @@ def test_stack_builds_the_reference_estate(stack: str) -> None:
     stateful = [r for r in registered if r.type in (
         "aws:rds/cluster:Cluster", "aws:dynamodb/table:Table",
         "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key")]
-    assert len(stateful) == 4
+    assert len(stateful) == 5  # key, database, cache, catalog and processed-events tables
     protected = stack == "prod"
     assert {(r.type, r.protect, r.retain_on_delete) for r in stateful} == {
         (r.type, protected, protected) for r in stateful}

@@ -98,7 +98,7 @@ def prod_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project, minus what a break replaces: the program entry point."""
     copy = tmp_path_factory.mktemp("project")
     for item in ("Pulumi.yaml", "__main__.py", "components", "policies", "stacks",
-                 "functions"):
+                 "functions", "workflows"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / item)
     # The pack's virtualenv (PulumiPolicy.yaml: ../.venv), as in a checkout.
@@ -118,3 +118,63 @@ def test_breaking_a_guardrail_in_prod_is_mandatory(guardrail: str, prod_copy: Pa
     assert status == 1
     caught = {(v["policy"], v["enforcementLevel"]) for v in report["violations"]}
     assert (policy, "mandatory") in caught, sorted(caught)
+
+
+def test_dev_report_shows_the_single_nat_egress_single_point_of_failure(tmp_path: Path) -> None:
+    status, report = preflight(ROOT, "dev", tmp_path)
+    assert status == 0
+    nat = [r for r in report["azLoss"]["rows"] if r["kind"] == "egress"]
+    assert [(r["name"], r["zones"], {z: o["left"] for z, o in r["outcomes"].items()})
+            for r in nat] == [("dev-network-nat-eu-west-1a", ["eu-west-1a"],
+                               {"eu-west-1a": "egress lost for 1 subnet(s) in other zones",
+                                "eu-west-1b": "egress kept"})]
+    spof = ("losing eu-west-1a cuts internet egress for private subnet(s) "
+            "dev-network-private-eu-west-1b (used by dev-orders-service, dev-web-service): NAT "
+            "gateway dev-network-nat-eu-west-1a in eu-west-1a is their single point of failure")
+    # dev runs the rule as advisory: shown, not blocking.
+    assert ("availability-zone-loss", "dev-network-nat-eu-west-1a", spof, "advisory") in {
+        (v["policy"], v["name"], v["message"], v["enforcementLevel"])
+        for v in report["violations"]}
+
+
+def test_prod_report_carries_the_three_insights(tmp_path: Path) -> None:
+    report = tmp_path / "prod.md"
+    result = subprocess.run([sys.executable, "-m", "preflight", "prod", "--format", "markdown",
+                             "--output", str(report)], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    text = report.read_text()
+    for heading in ("### Availability-zone loss", "### Cost estimate", "### Architecture",
+                    "<details><summary>Assumptions", "```mermaid"):
+        assert heading in text
+    assert ("| `prod-web-service`<br><sub>3 tasks over 3 zone(s), even spread; minimum 2 of "
+            "floor 3 (autoscaling minimum)</sub> | service | eu-west-1a, eu-west-1b, eu-west-1c "
+            "| ✅ 2 of 3 tasks | ✅ 2 of 3 tasks | ✅ 2 of 3 tasks |") in text
+    assert "Budget USD 2,000.00 (desired): ✅ within" in text
+
+
+def test_prod_service_with_two_tasks_over_three_zones_fails_az_loss(prod_copy: Path,
+                                                                    tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(prod_copy, project, symlinks=True)
+    program = (ROOT / "__main__.py").read_text()
+    two_tasks = '''
+def two_tasks(args):
+    if args.type_ == "aws:ecs/service:Service" and args.name == "prod-web-service":
+        args.props["desired_count"] = 2
+        return pulumi.ResourceTransformationResult(args.props, args.opts)
+    if args.type_ == "aws:appautoscaling/target:Target" and args.name == "prod-web-scaling":
+        args.props["min_capacity"] = 2
+        return pulumi.ResourceTransformationResult(args.props, args.opts)
+pulumi.runtime.register_stack_transformation(two_tasks)
+'''
+    (project / "__main__.py").write_text("import pulumi\n" + two_tasks + "\n" + program)
+    status, report = preflight(project, "prod", tmp_path)
+    assert status == 1
+    assert sorted((v["policy"], v["name"], v["message"]) for v in report["violations"]
+                  if v["enforcementLevel"] == "mandatory") == [
+        ("availability-zone-loss", "prod-web-service",
+         "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 1 of 2 tasks running, below the "
+         "minimum of 2 (autoscaling minimum 2)"),
+        ("ecs-service-min-desired-count", "prod-web-service",
+         "desiredCount is 2; at least 3 required")]

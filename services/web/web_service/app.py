@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import tracing
 from .config import Settings
 from .downstream import Recommender
+from .events import Consumer, Publisher, log_event
 from .logs import log
 from .secrets import fetch_secrets
 from .tls import client_context
@@ -27,6 +29,7 @@ class State:
         self.draining = False
         self.recommender: Recommender | None = None
         self.secrets: dict[str, str] = {}
+        self.publisher: Publisher | None = None
 
 
 async def live(request: Request) -> JSONResponse:
@@ -53,6 +56,27 @@ async def recommendations(request: Request) -> JSONResponse:
     assert state.recommender is not None
     user = request.query_params.get("user", "anonymous")[:64]
     return JSONResponse(await state.recommender.recommendations(user))
+
+
+async def place_order(request: Request) -> JSONResponse:
+    """Publish ``OrderPlaced``; a client retry with the same ``Idempotency-Key`` publishes
+    the same event id, which consumers handle once."""
+    state: State = request.app.state.web
+    if state.publisher is None:
+        return JSONResponse({"error": "order events are not configured"}, status_code=503)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("orderId"), str) \
+            or not 1 <= len(body["orderId"]) <= 64:
+        return JSONResponse({"error": "orderId (1-64 characters) is required"},
+                            status_code=400)
+    key = request.headers.get("idempotency-key")
+    event_id = key[:128] if key else None
+    event_id = await run_in_threadpool(state.publisher.publish, "OrderPlaced",
+                                       {"orderId": body["orderId"]}, event_id)
+    return JSONResponse({"eventId": event_id, "orderId": body["orderId"]}, status_code=202)
 
 
 class AccessLog:
@@ -90,6 +114,11 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.secrets = fetch_secrets(settings.secret_arns)
+        if settings.topic_arn:
+            state.publisher = Publisher(settings.topic_arn)
+        consumer = Consumer(settings.queue_url, log_event) if settings.queue_url else None
+        if consumer is not None:
+            consumer.start()
         # Certificates are verified (hostname included): the dependency is reached through
         # the internal load balancer, whose certificate names it.
         async with httpx.AsyncClient(base_url=settings.downstream_url,
@@ -98,12 +127,15 @@ def create_app(settings: Settings) -> Starlette:
             state.recommender = Recommender(settings, client)
             log.info("started", port=settings.port, secrets=sorted(state.secrets))
             yield
+        if consumer is not None:
+            consumer.stop(timeout=1)
         log.info("stopped")
 
     app = Starlette(routes=[
         Route("/health/live", live),
         Route("/health/ready", ready),
         Route("/recommendations", recommendations),
+        Route("/orders", place_order, methods=["POST"]),
     ], lifespan=lifespan)
     app.state.web = state
     app.add_middleware(AccessLog)

@@ -42,6 +42,10 @@ class Settings:
     """Then stop accepting and give in-flight requests this long (below ECS stopTimeout)."""
     secret_arns: dict[str, str] = field(default_factory=dict)
     """``NAME_SECRET_ARN=arn`` variables: secrets fetched from Secrets Manager at start."""
+    topic_arn: str = ""
+    """``TOPIC_ORDER_EVENTS_ARN``: where ``POST /orders`` publishes (empty: not wired)."""
+    queue_url: str = ""
+    """``QUEUE_ORDER_EVENTS_URL``: the subscription queue this task consumes (empty: none)."""
 
     def __post_init__(self) -> None:
         if urlsplit(self.downstream_url).scheme != "https":
@@ -70,4 +74,6 @@ class Settings:
             drain_s=_float("DRAIN_S", cls.drain_s),
             graceful_timeout_s=_float("GRACEFUL_TIMEOUT_S", cls.graceful_timeout_s),
             secret_arns=secrets,
+            topic_arn=os.environ.get("TOPIC_ORDER_EVENTS_ARN", ""),
+            queue_url=os.environ.get("QUEUE_ORDER_EVENTS_URL", ""),
         )
