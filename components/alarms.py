@@ -28,7 +28,7 @@ import pulumi_aws as aws
 from typing_extensions import TypedDict
 
 from .base import child_opts, type_token
-from .environment import TIERS
+from .environment import check_environment_name, tier_name
 from .validation import (
     PathItem,
     Problem,
@@ -285,8 +285,10 @@ class AlarmSetSpec(TypedDict):
     """What every alarm set shares: whose alarms they are and how they are tuned."""
 
     environment: str
-    """Tier name (``dev``, ``staging``, ``prod``); first part of every alarm name and the
-    source of default thresholds and evaluation windows."""
+    """Environment (stack) name; first part of every alarm name."""
+    tier: NotRequired[str]
+    """Tier whose default thresholds and evaluation windows apply (``dev``, ``staging``,
+    ``prod``; default the environment's name)."""
     key: str
     """Short name of the monitored service, function, API or store; second part of every
     alarm name."""
@@ -328,9 +330,9 @@ def check_alarm_overrides(kind: str, overrides: Mapping[str, AlarmOverride],
 
 
 def _check_set(kind: str, spec: AlarmSetSpec) -> list[Problem]:
-    problems = check_choice(("environment",), spec["environment"], list(TIERS))
+    problems = check_environment_name(spec)
     problems += check_key(("key",), spec["key"])
-    problems += check_alarm_overrides(kind, spec.get("overrides", {}), spec["environment"])
+    problems += check_alarm_overrides(kind, spec.get("overrides", {}), tier_name(spec))
     return problems
 
 
@@ -569,7 +571,7 @@ class _Context:
 
 def _context(owner: pulumi.Resource, spec: Any) -> _Context:
     topic = spec["topic_arn"]
-    return _Context(owner, f"{spec['environment']}-{spec['key']}", spec["environment"],
+    return _Context(owner, f"{spec['environment']}-{spec['key']}", tier_name(spec),
                     spec.get("overrides", {}), [topic],
                     [topic] if spec.get("ok_notifications", True) else [],
                     spec.get("tags"))

@@ -23,9 +23,8 @@ from typing_extensions import TypedDict
 from .alarms import SIGNALS, AlarmOverride, check_alarm_overrides
 from .base import Statement, child_opts, invoke_opts, policy_document, type_token
 from .dashboard import DashboardSpec, check_dashboard
-from .environment import TIERS
 from .tracing import TracingSpec, check_tracing
-from .validation import PathItem, Problem, check_choice, did_you_mean, raise_for
+from .validation import PathItem, Problem, check_key, did_you_mean, raise_for
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
@@ -48,7 +47,8 @@ class AlertingArgs(AlertingSpec):
     """Alerting settings plus the environment and the platform key."""
 
     environment: str
-    """Tier name; the topic is ``<environment>-alerts``."""
+    """Environment (stack) name, e.g. ``prod`` or ``qa``; the topic is
+    ``<environment>-alerts``."""
     kms_key_arn: pulumi.Input[str]
     """The platform's customer-managed KMS key (``kms_master_key_id`` of the topic)."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
@@ -122,7 +122,8 @@ class Alerting(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("Alerting"), name, None, opts)
         problems = check_alerting(args)
-        problems += check_choice(("environment",), args["environment"], list(TIERS))
+        # The environment names the topic: any stack name, not only a tier's.
+        problems += check_key(("environment",), args["environment"])
         raise_for("Alerting", name, problems)
 
         self.ok_notifications = args.get("ok_notifications", True)

@@ -101,6 +101,26 @@ class CacheArgs(CacheSpec):
     """Tags for every child, on top of the provider's default tags."""
 
 
+ENGINE_VERSIONS = {"valkey": ("7.2", "8.0", "8.1"), "redis": ("6.2", "7.0", "7.1")}
+"""Versions ElastiCache offers for new replication groups."""
+_SMALL = ("micro", "small", "medium")
+_LARGE = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge",
+          "24xlarge")
+NODE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "t3": _SMALL, "t4g": _SMALL,
+    "m5": _LARGE, "m6g": _LARGE[:-1], "m7g": _LARGE[:-1],
+    "r5": _LARGE, "r6g": _LARGE[:-1], "r7g": _LARGE[:-1], "r6gd": _LARGE[1:-1],
+    "c7gn": _LARGE[:-1],
+}
+"""Current-generation node families and their sizes."""
+
+
+def _node_type_ok(node_type: str) -> bool:
+    parts = node_type.split(".")
+    return (len(parts) == 3 and parts[0] == "cache"
+            and parts[2] in NODE_FAMILIES.get(parts[1], ()))
+
+
 def _version(text: str) -> tuple[int, ...] | None:
     try:
         return tuple(int(p) for p in text.split(".")[:2])
@@ -122,17 +142,21 @@ def check_cache(spec: CacheSpec, tier: Tier | None = None,
     if engine in ENGINES:
         text = spec.get("engine_version", DEFAULT_VERSIONS[engine])
         version = _version(text)
-        if version is None:
-            problems.append(Problem(("engine_version",), f"'{text}' is not a version number "
-                                                         "(e.g. 8.0)"))
+        if version is None or text not in ENGINE_VERSIONS[engine]:
+            problems.append(Problem(("engine_version",), (
+                f"'{text}' is not a version ElastiCache offers for {engine}: use one of "
+                f"{', '.join(ENGINE_VERSIONS[engine])}")))
         elif auth == "rbac" and version < IAM_MIN_VERSIONS[engine]:
             least = ".".join(map(str, IAM_MIN_VERSIONS[engine]))
             problems.append(Problem(("engine_version",),
                                     f"rbac (IAM authentication) needs {engine} {least} or "
                                     f"later (got {text})"))
-    if not spec.get("node_type", "cache.t4g.medium").startswith("cache."):
-        problems.append(Problem(("node_type",), f"'{spec.get('node_type')}' is not a cache "
-                                                "node type (cache.<family>.<size>)"))
+    node_type = spec.get("node_type", "cache.t4g.medium")
+    if not _node_type_ok(node_type):
+        problems.append(Problem(("node_type",), (
+            f"'{node_type}' is not an ElastiCache node type: use cache.<family>.<size> with "
+            f"family {', '.join(NODE_FAMILIES)} (e.g. cache.r7g.large)")))
+
     replicas = spec.get("replicas_per_shard", 2)
     if replicas < 1:
         problems.append(Problem(("replicas_per_shard",),

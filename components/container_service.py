@@ -287,6 +287,16 @@ def _check_plain_environment(section: str, env: dict[str, str]) -> list[Problem]
             for p in check_environment((section,), env)]
 
 
+_USER_PART_RE = re.compile(r"\d{1,10}|[a-z_][a-z0-9_-]{0,31}")
+
+
+def _user_ok(user: str) -> bool:
+    parts = user.split(":")
+    return 1 <= len(parts) <= 2 and all(
+        _USER_PART_RE.fullmatch(p) and (not p.isdigit() or int(p) <= 2147483647)
+        for p in parts)
+
+
 def _is_root(user: str) -> bool:
     return user.split(":", 1)[0] in ("0", "root", "")
 
@@ -355,6 +365,11 @@ def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Proble
     if command is not None and (len(command) < 2 or command[0] not in ("CMD", "CMD-SHELL")):
         problems.append(Problem(("health_check_command",),
                                 "must start with CMD or CMD-SHELL followed by the command"))
+    elif command is not None and (not command[1].strip()
+                                  or (command[0] == "CMD-SHELL" and len(command) > 2)):
+        problems.append(Problem(("health_check_command",), (
+            "names no program: give CMD and the program with its arguments, or CMD-SHELL "
+            "and one shell command line")))
     problems += check_range(("health_check_grace_period",),
                             spec.get("health_check_grace_period", 60), 0, 3600,
                             "healthCheckGracePeriod")
@@ -414,7 +429,10 @@ def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Proble
                                     "readOnlyRootFilesystem is false: say why the container "
                                     "must write outside /tmp"))
     user = spec.get("user", DEFAULTS["user"])
-    if _is_root(user):
+    if not _user_ok(user):
+        problems.append(Problem(("user",), f"'{user}' is not uid[:gid]: use numbers from 1 "
+                                           "to 2147483647 or names, such as 1000:1000"))
+    elif _is_root(user):
         problems.append(Problem(("user",), f"'{user}' runs as root: use a non-root "
                                            "uid[:gid] such as 1000:1000"))
 

@@ -17,7 +17,6 @@ import pulumi_aws as aws
 from typing_extensions import TypedDict
 
 from .base import child_opts, type_token
-from .environment import TIERS
 from .validation import Problem, check_choice, check_key, raise_for
 
 WIDTH = 6
@@ -188,7 +187,7 @@ class DashboardArgs(DashboardSpec):
     """Dashboard settings plus what it shows."""
 
     environment: str
-    """Tier name of the environment shown."""
+    """Name of the environment (stack) shown."""
     region: pulumi.Input[str]
     """Region of every metric."""
     items: list[DashboardItem]
@@ -280,7 +279,7 @@ class Dashboard(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("Dashboard"), name, None, opts)
         problems = check_dashboard(args, args["items"])
-        problems += check_choice(("environment",), args["environment"], list(TIERS))
+        problems += check_key(("environment",), args["environment"])
         raise_for("Dashboard", name, problems)
         physical = args.get("name", f"{args['environment']}-platform")
         body = pulumi.Output.json_dumps(

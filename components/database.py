@@ -28,6 +28,7 @@ encrypted with the platform key.
 
 
 import dataclasses
+import re
 import typing
 from collections.abc import Mapping
 from typing import NotRequired
@@ -72,6 +73,44 @@ DEFAULT_LOG_EXPORTS = {"aurora-postgresql": ("postgresql",),
                        "aurora-mysql": ("audit", "error", "slowquery"),
                        "postgres": ("postgresql", "upgrade"),
                        "mysql": ("error", "slowquery")}
+ENGINE_VERSION_RE = {
+    "aurora-postgresql": re.compile(r"(1[3-7])\.\d{1,2}"),
+    "postgres": re.compile(r"(1[3-7])\.\d{1,2}"),
+    "aurora-mysql": re.compile(r"8\.0\.mysql_aurora\.3\.\d{2}\.\d{1,2}"),
+    "mysql": re.compile(r"8\.(0|4)\.\d{1,2}"),
+}
+"""Versions with standard support: PostgreSQL 13-17; Aurora MySQL 3 (MySQL 8.0); MySQL
+8.0 and 8.4."""
+ENGINE_VERSION_FORMS = {
+    "aurora-postgresql": "<major>.<minor> with major 13 to 17",
+    "postgres": "<major>.<minor> with major 13 to 17",
+    "aurora-mysql": "8.0.mysql_aurora.3.<minor>.<patch>",
+    "mysql": "8.0.<patch> or 8.4.<patch>",
+}
+_SIZES = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge",
+          "24xlarge", "32xlarge", "48xlarge")
+INSTANCE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
+    # Aurora offers memory-optimised and burstable (medium/large) classes, no m family.
+    "aurora": {"t3": ("medium", "large"), "t4g": ("medium", "large"),
+               **{f: _SIZES for f in ("r5", "r6g", "r6gd", "r6i", "r7g", "r7i", "r8g",
+                                      "x2g")}},
+    "rds": {"t3": ("micro", "small", "medium", "large", "xlarge", "2xlarge"),
+            "t4g": ("micro", "small", "medium", "large", "xlarge", "2xlarge"),
+            **{f: _SIZES for f in ("m5", "m6g", "m6gd", "m6i", "m7g", "m7i", "m8g", "r5",
+                                   "r6g", "r6gd", "r6i", "r7g", "r7i", "r8g", "x2g")}},
+}
+"""Current-generation DB instance families and sizes, per kind of engine."""
+
+
+def instance_class_ok(engine: str, instance_class: str) -> bool:
+    aurora = _is_aurora(engine)
+    if instance_class == "db.serverless":
+        return aurora
+    parts = instance_class.split(".")
+    families = INSTANCE_FAMILIES["aurora" if aurora else "rds"]
+    return len(parts) == 3 and parts[0] == "db" and parts[2] in families.get(parts[1], ())
+
+
 RESERVED_USERNAMES = ("admin", "administrator", "postgres", "root", "rdsadmin", "master",
                       "mysql", "sa", "user")
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
@@ -250,10 +289,19 @@ def check_database(spec: DatabaseSpec, tier: Tier | None = None,
                                     "starting with a letter"))
     if "port" in spec:
         problems += check_range(("port",), spec["port"], 1150, 65535, "port")
-    if not spec.get("instance_class", "db.t4g.medium").startswith("db."):
-        problems.append(Problem(("instance_class",),
-                                f"'{spec.get('instance_class')}' is not a DB instance class "
-                                "(db.<family>.<size>, e.g. db.r7g.large)"))
+    instance_class = spec.get("instance_class", "db.t4g.medium")
+    if not instance_class_ok(engine, instance_class):
+        families = INSTANCE_FAMILIES["aurora" if aurora else "rds"]
+        problems.append(Problem(("instance_class",), (
+            f"'{instance_class}' is not a DB instance class for {engine}: use "
+            f"db.<family>.<size> with family {', '.join(families)}"
+            + (" (t3/t4g: medium or large), or db.serverless" if aurora else "")
+            + " (e.g. db.r7g.large)")))
+    version = spec.get("engine_version", DEFAULT_VERSIONS[engine])
+    if not ENGINE_VERSION_RE[engine].fullmatch(version):
+        problems.append(Problem(("engine_version",), (
+            f"'{version}' is not a version RDS offers for {engine}: use "
+            f"{ENGINE_VERSION_FORMS[engine]} (e.g. {DEFAULT_VERSIONS[engine]})")))
     for i, log in enumerate(spec.get("log_exports", [])):
         problems += check_choice(("log_exports", i), log, LOG_EXPORTS[engine])
     interval = spec.get("monitoring_interval", 0)

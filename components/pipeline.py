@@ -59,6 +59,8 @@ ECR_PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _BRANCH_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 _PATH_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+_CONNECTION_RE = re.compile(r":connection/[A-Za-z0-9-]+\Z")
+"""A connection ARN ends in the connection's id (a UUID)."""
 
 
 class PipelineSpec(TypedDict):
@@ -73,7 +75,8 @@ class PipelineSpec(TypedDict):
     branch: NotRequired[str]
     """Branch whose commits are released (default ``main``)."""
     service_path: NotRequired[str]
-    """Directory of the service in the repository (default ``services/<pipeline name>``)."""
+    """Directory of the service in the repository, holding its Dockerfile (default
+    ``services/<service key>`` in a stack file, ``services/<pipeline name>`` otherwise)."""
     buildspec: NotRequired[str]
     """Buildspec path from the repository root (default ``<service_path>/buildspec.yml``)."""
     approval_before: NotRequired[bool]
@@ -124,7 +127,7 @@ def check_pipeline(spec: PipelineSpec) -> list[Problem]:
     problems: list[Problem] = []
     arn = spec["connection_arn"]
     service = arn.split(":")[2] if arn.count(":") >= 5 else ""
-    if service not in CONNECTION_SERVICES or ":connection/" not in arn:
+    if service not in CONNECTION_SERVICES or not _CONNECTION_RE.search(arn):
         problems += [Problem(("connection_arn",),
                              f"'{arn}' is not a CodeConnections connection ARN "
                              "(arn:aws:codestar-connections:<region>:<account>:connection/<id> "
@@ -198,6 +201,11 @@ def build_role_statements(*, account: str, region: str, repository_arn: str,
         key_statement("UseKey", ["kms:Decrypt", "kms:GenerateDataKey"], kms_key_arn,
                       alias=kms_key_alias, region=region, account=account),
     ]
+
+
+def pipeline_service_path(key: str, spec: PipelineSpec) -> str:
+    """Where the delivered service's source lives in the repository (``services/<key>``)."""
+    return spec.get("service_path", f"services/{key}")
 
 
 def pipeline_role_statements(*, account: str, region: str, connection_arn: str,

@@ -40,7 +40,7 @@ from .container_service import ContainerService
 from .dashboard import Dashboard
 from .database import Database
 from .encryption import EncryptionKey, key_alias
-from .environment import TIERS
+from .environment import TIERS, global_tags
 from .event_bus import EventBus
 from .events import EventFlow
 from .function import FunctionService
@@ -49,7 +49,7 @@ from .grants import GrantSpec
 from .image_repository import ImageRepository
 from .load_balancer import LoadBalancer
 from .network import Network
-from .pipeline import Pipeline, pipeline_build_role_name
+from .pipeline import Pipeline, pipeline_build_role_name, pipeline_service_path
 from .secret import Secret
 from .spec import PLATFORM_SECRET, PlatformSpec, internal_services, without_platform_secrets
 from .table import Table
@@ -80,16 +80,11 @@ class Platform(pulumi.ComponentResource):
         tier = TIERS[spec["environment"]]
         env = spec["environment"]
         retention = spec.get("log_retention_days", tier.log_retention_days)
-        tags = spec["tags"]
-        global_tags = {"environment": env, "owner": tags["owner"],
-                       "cost-centre": tags["cost_centre"],
-                       "data-classification": tags["data_classification"],
-                       "managed-by": "pulumi", **tags.get("extra", {})}
 
         # The one provider every child uses: the region and the global tag layer.
         provider = aws.Provider(f"{name}-aws", aws.ProviderArgs(
             region=spec["region"],
-            default_tags=aws.ProviderDefaultTagsArgs(tags=global_tags)),
+            default_tags=aws.ProviderDefaultTagsArgs(tags=global_tags(env, spec["tags"]))),
             opts=child_opts(self))
         self._opts = lambda: child_opts(self, providers={"aws": provider})
 
@@ -166,9 +161,16 @@ class Platform(pulumi.ComponentResource):
             pushers = ([pulumi.Output.concat("arn:aws:iam::", account, ":role/",
                                              pipeline_build_role_name(pipeline_name))]
                        if key_ in spec.get("pipelines", {}) else [])
-            repo = repos[key_] = ImageRepository(f"{name}-{key_}-images", {
-                "repository_name": f"{name}-{key_}", "kms_key_arn": kms,
-                "pusher_role_arns": pushers, "protect": tier.protect}, opts=self._opts())
+            # A service runs its own repository's image, or an external one pinned by
+            # digest (then it has no repository and no pipeline).
+            image_source: dict[str, Any] = {}
+            if "image" not in svc:
+                repo = repos[key_] = ImageRepository(f"{name}-{key_}-images", {
+                    "repository_name": f"{name}-{key_}", "kms_key_arn": kms,
+                    "pusher_role_arns": pushers, "protect": tier.protect},
+                    opts=self._opts())
+                image_source = {"repository_url": repo.repository_url,
+                                "repository_arn": repo.repository_arn}
             grants, environment, parameters, egress = self._service_access(
                 name, key_, svc, tables, databases, caches)
             flow_access = flow.access("services", key_)
@@ -185,8 +187,7 @@ class Platform(pulumi.ComponentResource):
                 "listener_arn": lb.https_listener_arn,
                 "load_balancer_security_group_id": lb.security_group_id,
                 "load_balancer_arn_suffix": lb.arn_suffix,
-                "repository_url": repo.repository_url, "repository_arn": repo.repository_arn,
-                **kms_ref, "log_retention_days": retention, "extra_grants": grants,
+                **image_source, **kms_ref, "log_retention_days": retention, "extra_grants": grants,
                 "extra_environment": environment, "extra_parameters": parameters,
                 "egress": egress, **({"key_actions": flow_access.key_actions}
                                      if flow_access.key_actions else {})},
@@ -243,7 +244,8 @@ class Platform(pulumi.ComponentResource):
         for key_, pipe in sorted(spec.get("pipelines", {}).items()):
             delivered = services[key_]
             Pipeline(f"{name}-{key_}-delivery", {
-                "approval_before": tier.name == "prod", **pipe,
+                "approval_before": tier.name == "prod",
+                "service_path": pipeline_service_path(key_, pipe), **pipe,
                 "repository_name": f"{name}-{key_}",
                 "repository_arn": repos[key_].repository_arn,
                 "repository_url": delivered.repository_url,
@@ -260,7 +262,8 @@ class Platform(pulumi.ComponentResource):
         overrides = obs.get("alarms", {})
         alerting = Alerting(f"{name}-alerts", {**obs["alerting"], "environment": name,
                                                "kms_key_arn": kms}, opts=self._opts())
-        notify: dict[str, Any] = {"environment": name, "topic_arn": alerting.topic_arn,
+        notify: dict[str, Any] = {"environment": name, "tier": tier.name,
+                                  "topic_arn": alerting.topic_arn,
                   "ok_notifications": alerting.ok_notifications}
         items: list[Any] = []
         for key_, svc_ in services.items():
@@ -319,7 +322,8 @@ class Platform(pulumi.ComponentResource):
         Dashboard(f"{name}-dashboard", {
             **obs.get("dashboard", {}), "environment": name, "region": spec["region"],
             "items": items}, opts=self._opts())
-        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name},
+        Tracing(f"{name}-tracing", {**obs.get("tracing", {}), "environment": name,
+                                    "tier": tier.name},
                 opts=self._opts())
 
         self.public_url = pulumi.Output.concat("https://", public.dns_name)

@@ -9,7 +9,7 @@ what is allowed.
 
 
 import json
-import re
+import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NotRequired
@@ -26,13 +26,14 @@ from .cluster import ClusterSpec, check_cluster
 from .container_service import ServiceSpec, check_service, default_priority
 from .database import DatabaseSpec, check_database
 from .encryption import EncryptionKeySpec, check_encryption_key
-from .environment import DATA_CLASSIFICATIONS, LOG_RETENTION_DAYS, TIERS, TagsSpec, Tier
+from .environment import LOG_RETENTION_DAYS, TIERS, TagsSpec, Tier, check_tags
 from .events import EventsSpec, check_event_flow, check_events, queue_keys
 from .function import FunctionSpec, check_function
 from .github_oidc import GitHubOidcSpec, check_github_oidc
-from .load_balancer import LoadBalancerSpec, check_load_balancer
-from .network import NetworkSpec, check_network
-from .pipeline import PipelineSpec, check_pipeline
+from .load_balancer import CERTIFICATE_ARN_RE, LoadBalancerSpec, check_load_balancer
+from .network import AZ_RE, MAX_AZ_SLOTS, NetworkSpec, check_network
+from .pipeline import PipelineSpec, check_pipeline, pipeline_service_path
+from .regions import REGION_RE, REGIONS
 from .secret import SecretSpec, check_secret
 from .table import TableSpec, check_table
 from .validation import (
@@ -46,8 +47,6 @@ from .validation import (
 from .workflow import WorkflowSpec, check_workflow
 
 NAMESPACE = "microservices-platform"
-
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 
 
 class PlatformSpec(TypedDict):
@@ -105,14 +104,22 @@ class SpecError(Exception):
         super().__init__(f"{len(self.problems)} configuration problem(s)")
 
     def lines(self, source: str) -> list[str]:
-        """One line per problem: ``<file>: <namespace>:<key.path>: <what is wrong>``."""
-        return [f"{source}: {NAMESPACE}:{config_path(p.path)}: {p.message}"
-                for p in self.problems]
+        """One line per problem: ``<file>: <namespace>:<key.path>: <what is wrong>``
+        (a key of another namespace is named in full). A value quoted in a message never
+        breaks the line."""
+        out = []
+        for p in self.problems:
+            key = config_path(p.path)
+            full = key if p.path and ":" in str(p.path[0]) else f"{NAMESPACE}:{key}"
+            out.append(f"{source}: {full}: {p.message}".replace("\r", "\\r")
+                       .replace("\n", "\\n"))
+        return out
 
 
 # --- structure: pydantic over the component TypedDicts -------------------------------------
 
-_CONFIG = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+_CONFIG = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False,
+                     strict=True)
 
 
 def _configure(tp: Any, seen: set[int]) -> None:
@@ -163,6 +170,7 @@ _TYPE_WORDS = {
     "bool_type": "true or false", "bool_parsing": "true or false",
     "dict_type": "a mapping", "list_type": "a list", "float_type": "a number",
     "float_parsing": "a number", "typed_dict_type": "a mapping",
+    "finite_number": "a finite number",
 }
 
 
@@ -181,7 +189,7 @@ def _from_pydantic(err: Mapping[str, Any], prefix: tuple[str, ...]) -> Problem:
     if kind == "missing":
         return Problem(loc, "required key is missing")
     if kind in _TYPE_WORDS:
-        return Problem(loc, f"must be {_TYPE_WORDS[kind]} (got {json.dumps(err['input'])})")
+        return Problem(loc, f"must be {_TYPE_WORDS[kind]} (got {_shown(err['input'])})")
     return Problem(loc, str(err["msg"]))
 
 
@@ -203,8 +211,9 @@ def namespace_values(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k[len(prefix):]: parse_value(v) for k, v in config.items() if k.startswith(prefix)}
 
 
-def parse_platform_spec(values: Mapping[str, Any]) -> PlatformSpec:
-    """Validate the namespace's values; return the spec with Python field names.
+def parse_platform_spec(values: Mapping[str, Any], root: str | None = None) -> PlatformSpec:
+    """Validate the namespace's values; return the spec with Python field names. With
+    ``root`` (the project directory), paths the spec names must exist inside it.
 
     Raises :class:`SpecError` listing every problem found: each section is checked on its
     own, so one broken section does not hide the problems of another."""
@@ -215,6 +224,11 @@ def parse_platform_spec(values: Mapping[str, Any]) -> PlatformSpec:
         if name is None:
             problems.append(Problem((key,), f"unknown key{did_you_mean(key, _ALIASES)}; "
                                             f"allowed keys: {', '.join(_ALIASES)}"))
+            continue
+        controls = _control_characters(raw, (name,))
+        if controls:
+            problems += controls
+            parsed[name] = None  # present but broken: skip the rules that need it
             continue
         if name in _ENTRY_ADAPTERS and isinstance(raw, dict):
             # Keyed sections entry by entry: a broken entry keeps its key (so references
@@ -237,9 +251,73 @@ def parse_platform_spec(values: Mapping[str, Any]) -> PlatformSpec:
         if name not in parsed:
             problems.append(Problem((name,), "required key is missing"))
     problems += check_platform(parsed)
+    if root is not None:
+        problems += _check_paths(parsed, root)
     if problems:
         raise SpecError(problems)
     return typing.cast(PlatformSpec, parsed)
+
+
+def parse_stack_config(config: Mapping[str, Any], root: str | None = None,
+                       secret_keys: Sequence[str] = ()) -> PlatformSpec:
+    """The whole stack config as the program receives it: the platform's namespace
+    validated (:func:`parse_platform_spec`), and every other key refused, since nothing
+    would read it (the platform's resources all use its own provider, configured from
+    this namespace)."""
+    problems = _foreign_keys(config, secret_keys)
+    try:
+        spec = parse_platform_spec(namespace_values(config), root)
+    except SpecError as exc:
+        problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+_ENGINE_NAMESPACES = ("pulumi",)
+"""Namespaces the Pulumi engine itself reads (``pulumi:disable-default-providers``)."""
+
+
+def _foreign_keys(config: Mapping[str, Any], secret_keys: Sequence[str]) -> list[Problem]:
+    problems = []
+    for key in sorted(config):
+        namespace, _, name = key.partition(":")
+        if namespace in (NAMESPACE, *_ENGINE_NAMESPACES):
+            continue
+        if credential_reason(name, "x") and key not in secret_keys:
+            why = ("static credentials never go in a stack file: deploy with OIDC or an IAM "
+                   "role, and remove it")
+        elif namespace == "aws":
+            why = (f"not read: every resource uses the platform's own AWS provider, "
+                   f"configured from {NAMESPACE}:region; remove it")
+        else:
+            close = did_you_mean(namespace, [NAMESPACE]).replace(
+                f"'{NAMESPACE}'", f"'{NAMESPACE}:{name}'")
+            why = (f"not read: the platform reads only {NAMESPACE}:* settings{close}; move "
+                   "it there or remove it")
+        problems.append(Problem((key,), why))
+    return problems
+
+
+def _control_characters(value: Any, path: tuple[Any, ...]) -> list[Problem]:
+    """Strings hold no line breaks or other control characters: a trailing newline slips
+    past a pattern's ``$`` and on into AWS names."""
+    if isinstance(value, str):
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return [Problem(path, f"{_shown(value)} contains a line break or another control "
+                                  "character: remove it")]
+        return []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _control_characters(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _control_characters(v, (*path, i))]
+    return []
+
+
+def _shown(value: Any) -> str:
+    """A value as quoted in a message: JSON, one line, at most 60 characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # Per-section rules: each component's own check, run on every section that parsed.
@@ -274,15 +352,19 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
     ok = {name for name, value in spec.items() if value is not None}
     if "environment" in ok:
         problems += check_choice(("environment",), spec["environment"], list(TIERS))
-    if "region" in ok and not REGION_RE.match(spec["region"]):
-        problems.append(Problem(("region",), f"'{spec['region']}' is not an AWS region name "
-                                             "(e.g. eu-west-1)"))
+    if "region" in ok:
+        problems += _check_region(spec["region"])
     if "tags" in ok:
-        problems += check_choice(("tags", "data_classification"),
-                                 spec["tags"]["data_classification"], DATA_CLASSIFICATIONS)
+        problems += [p.under("tags") for p in check_tags(spec["tags"])]
     for name, check in _SECTION_CHECKS.items():
         if name in ok:
             problems += [p.under(name) for p in check(spec[name])]
+    for name, internal in (("load_balancer", False), ("internal_load_balancer", True)):
+        if name in ok and spec[name].get("internal", internal) != internal:
+            problems.append(Problem((name, "internal"), (
+                "the public load balancer is internet-facing; services are internal unless "
+                "visibility: public: remove internal" if not internal else
+                "the internal load balancer is never internet-facing: remove internal")))
     for name, check in _KEYED_CHECKS.items():
         for key, item in spec[name].items() if name in ok else ():
             problems += check_key((name, key), key)
@@ -297,6 +379,8 @@ def check_platform(spec: Mapping[str, Any]) -> list[Problem]:
         problems += _check_tier(spec, ok, tier)
     problems += _check_references(spec, ok)
     problems += check_event_flow(spec, ok)
+    problems += _check_reachability(spec, ok)
+    problems += _check_placement(spec, ok)
     if "observability" in ok:
         monitored = {key: kind for section, kind in _MONITORED.items() if section in ok
                      for key in spec[section]}
@@ -368,6 +452,10 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
         if key not in services:
             problems.append(Problem(("pipelines", key), "delivers no service: "
                                     + _missing(key, "services", sorted(services))))
+        elif (services[key] or {}).get("image"):
+            problems.append(Problem(("pipelines", key), (
+                f"service '{key}' runs an external image (services.{key}.image): a pipeline "
+                "builds the service's own image; remove one of them")))
     for key, api in sorted((spec["apis"] if "apis" in ok else {}).items()):
         if api is None:
             continue
@@ -391,6 +479,130 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
                                         f"{', '.join(internal_services(spec)) or 'none'})"))
     problems += _check_routes(services)
     return problems
+
+
+def _check_region(region: str) -> list[Problem]:
+    if not REGION_RE.fullmatch(region):
+        return [Problem(("region",), f"'{region}' is not an AWS region name (e.g. "
+                                     "eu-west-1)")]
+    if region not in REGIONS:
+        return [Problem(("region",), f"'{region}' is not a region the platform knows "
+                                     f"(components/regions.py): use one of "
+                                     f"{', '.join(sorted(REGIONS))}, or add it there"
+                                     f"{did_you_mean(region, list(REGIONS))}")]
+    return []
+
+
+def _check_reachability(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
+    """A service that uses a store is admitted by it, and a store admits only services that
+    use it: either half alone leaves a grant nobody can use or a door nobody opens."""
+    problems: list[Problem] = []
+    services = spec["services"] if "services" in ok else {}
+    for section, field in (("databases", "database"), ("caches", "cache")):
+        stores = spec[section] if section in ok else {}
+        for key, svc in sorted(services.items()):
+            store = stores.get((svc or {}).get(field))
+            if store is not None and key not in store.get("allowed_services", []):
+                problems.append(Problem(("services", key, field), (
+                    f"'{svc[field]}' does not admit '{key}': add '{key}' to "
+                    f"{section}.{svc[field]}.allowedServices")))
+        for name, store in sorted(stores.items()):
+            for i, client in enumerate((store or {}).get("allowed_services", [])):
+                svc = services.get(client)
+                # A service naming a store that does not exist is reported as such.
+                if svc is not None and svc.get(field) in (None, *(k for k in stores
+                                                                  if k != name)):
+                    problems.append(Problem((section, name, "allowed_services", i), (
+                        f"admits '{client}', which does not use it: set services.{client}."
+                        f"{field}: {name}, or remove '{client}'")))
+    return problems
+
+
+def _check_placement(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
+    """Zones and certificates belong to the stack's region, partition and account."""
+    region = REGIONS.get(spec["region"]) if "region" in ok else None
+    if region is None:
+        return []
+    problems: list[Problem] = []
+    network = spec["network"] if "network" in ok else None
+    if network is not None:
+        zones = network.get("availability_zones")
+        count = network.get("az_count", len(zones) if zones else 3)
+        if len(region.zones) < count <= MAX_AZ_SLOTS:
+            problems.append(Problem(("network", "az_count"), (
+                f"{region.name} has {len(region.zones)} availability zones "
+                f"({', '.join(region.zones)}); use azCount {len(region.zones)} or fewer")))
+        for i, zone in enumerate(zones or []):
+            match = AZ_RE.match(zone)
+            if match and zone not in region.zones:
+                where = ("is not a zone of" if match.group(1) == region.name
+                         else "is in another region than")
+                problems.append(Problem(("network", "availability_zones", i), (
+                    f"'{zone}' {where} {region.name}: use zones of {region.name} "
+                    f"({', '.join(region.zones)})")))
+    certificates = {}
+    for section in ("load_balancer", "internal_load_balancer"):
+        arn = spec[section].get("certificate_arn") if section in ok else None
+        if not isinstance(arn, str) or not CERTIFICATE_ARN_RE.match(arn):
+            continue
+        _, partition, _, cert_region, account, _ = arn.split(":", 5)
+        certificates[section] = account
+        path = (section, "certificate_arn")
+        if partition != region.partition:
+            problems.append(Problem(path, (
+                f"is in partition {partition}, but {region.name} is in {region.partition}: "
+                f"use a certificate of {region.name}")))
+        elif cert_region != region.name:
+            problems.append(Problem(path, (
+                f"is in {cert_region}, but the load balancer is in {region.name}: a load "
+                f"balancer uses certificates of its own region; request or import one in "
+                f"{region.name}")))
+    if len(set(certificates.values())) > 1:
+        problems.append(Problem(("internal_load_balancer", "certificate_arn"), (
+            f"is in account {certificates['internal_load_balancer']}, the public load "
+            f"balancer's in {certificates['load_balancer']}: both load balancers are in the "
+            "stack's one account, and ACM certificates cannot be shared across accounts")))
+    return problems
+
+
+def _check_paths(spec: Mapping[str, Any], root: str) -> list[Problem]:
+    """Directories the spec names exist inside the project: a function's code is zipped
+    and uploaded as it stands, so ``/etc`` or ``../..`` would ship whatever is there."""
+    problems: list[Problem] = []
+    for key, fn in sorted((spec.get("functions") or {}).items()):
+        if fn is not None and "source" in fn:
+            problems += _project_directory(("functions", key, "source"), fn["source"], root,
+                                           "the function's code")
+    services = spec.get("services") or {}
+    for key, pipe in sorted((spec.get("pipelines") or {}).items()):
+        if pipe is None:
+            continue
+        if key not in services or (services[key] or {}).get("image"):
+            continue  # reported by the reference checks
+        service_path = pipeline_service_path(key, pipe)
+        found = _project_directory(("pipelines", key, "service_path"), service_path, root,
+                                   f"service '{key}''s source (Dockerfile, buildspec.yml)")
+        problems += found
+        if not found and not os.path.isfile(os.path.join(root, service_path, "Dockerfile")):
+            problems.append(Problem(("pipelines", key, "service_path"), (
+                f"{service_path} has no Dockerfile: the build needs one (copy services/web)")))
+    return problems
+
+
+def _project_directory(path: tuple[Any, ...], value: str, root: str,
+                       what: str) -> list[Problem]:
+    base = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(base, value))
+    if not value.strip() or target == base:
+        return [Problem(path, f"{_shown(value)} is the whole project: name the directory of "
+                              f"{what}")]
+    if os.path.isabs(value) or os.path.commonpath([base, target]) != base:
+        return [Problem(path, f"{_shown(value)} is outside the project: name a directory "
+                              "inside it, relative to Pulumi.yaml")]
+    if not os.path.isdir(target):
+        return [Problem(path, f"{_shown(value)} does not exist in the project: create it "
+                              f"with {what}, or fix the path")]
+    return []
 
 
 PLATFORM_SECRET = "secret:"
@@ -464,6 +676,10 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
             problems += check_key((section, key), key)
             if store is not None:
                 problems += [p.under(section, key) for p in check(store, tier)]
+            if section == "caches" and store.get("auth") == "token":
+                problems.append(Problem((section, key, "auth"), (
+                    "token needs authTokenSecretArn, the Secrets Manager secret holding the "
+                    "token, which a stack file cannot give: use rbac (IAM authentication)")))
     if "network" in ok:
         network = spec["network"]
         if az_count is not None and az_count < tier.min_az_count:
@@ -485,21 +701,21 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
 
 def stack_file(stack: str, project_dir: str = ".") -> str:
     """The stack file's path as the user knows it (``stacks/Pulumi.<stack>.yaml``)."""
-    import os
-
     import yaml
 
     config_dir = ""
     try:
         with open(os.path.join(project_dir, "Pulumi.yaml"), encoding="utf-8") as fh:
             config_dir = (yaml.safe_load(fh) or {}).get("stackConfigDir", "") or ""
-    except OSError:
+    except (OSError, yaml.YAMLError, AttributeError):
         pass
-    return os.path.join(config_dir, f"Pulumi.{stack}.yaml")
+    return os.path.join(str(config_dir), f"Pulumi.{stack}.yaml")
 
 
 def load_platform_spec() -> PlatformSpec:
-    """Read the running program's config (``pulumi up`` or mocks) and validate it."""
-    from pulumi.runtime.config import CONFIG, get_config_env
+    """Read the running program's config (``pulumi up`` or mocks) and validate it; paths
+    are relative to the program's directory, the project root."""
+    from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
-    return parse_platform_spec(namespace_values({**get_config_env(), **CONFIG.get()}))
+    config = {**get_config_env(), **CONFIG.get()}
+    return parse_stack_config(config, os.getcwd(), [k for k in config if is_config_secret(k)])

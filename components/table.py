@@ -114,6 +114,10 @@ def check_table(spec: TableSpec) -> list[Problem]:
     if "sort_key" in spec:
         problems += _check_key(("sort_key",), spec["sort_key"])
 
+    ttl = spec.get("ttl_attribute")
+    if ttl is not None and not 1 <= len(ttl) <= 255:
+        problems.append(Problem(("ttl_attribute",), "must name the attribute holding the "
+                                                    "expiry time (1-255 characters)"))
     billing = spec.get("billing", "on-demand")
     problems += check_choice(("billing",), billing, BILLING_MODES)
     capacity = spec.get("capacity")

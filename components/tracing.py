@@ -28,8 +28,8 @@ import pulumi_aws as aws
 from typing_extensions import TypedDict
 
 from .base import Statement, allow, child_opts, type_token
-from .environment import TIERS
-from .validation import Problem, check_choice, check_range, raise_for
+from .environment import check_environment_name, tier_name
+from .validation import Problem, check_range, raise_for
 
 ADOT_VERSION = "v0.43.3"
 """The AWS Distro for OpenTelemetry collector release the platform mirrors."""
@@ -129,7 +129,9 @@ class TracingArgs(TracingSpec):
     """Sampling settings plus the environment they apply to."""
 
     environment: str
-    """Tier name; the rule is ``<environment>-default``."""
+    """Environment (stack) name; the rule is ``<environment>-default``."""
+    tier: NotRequired[str]
+    """Tier whose default sampling rate applies (default the environment's name)."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags for the sampling rule."""
 
@@ -160,10 +162,10 @@ class Tracing(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("Tracing"), name, None, opts)
         problems = check_tracing(args)
-        problems += check_choice(("environment",), args["environment"], list(TIERS))
+        problems += check_environment_name(args)
         raise_for("Tracing", name, problems)
         environment = args["environment"]
-        rate = args.get("fixed_rate_percent", DEFAULT_FIXED_RATE_PERCENT[environment])
+        rate = args.get("fixed_rate_percent", DEFAULT_FIXED_RATE_PERCENT[tier_name(args)])
         rule = aws.xray.SamplingRule(f"{name}-sampling", aws.xray.SamplingRuleArgs(
             rule_name=f"{environment}-default",
             priority=9000,

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 from pydantic.alias_generators import to_camel
 
+# The pack's definition of a credential; the components reject the same values it reports.
+from policies.guardrails.credentials import credential_reason
+
 PathItem = str | int
 
 
@@ -120,31 +123,6 @@ def check_arn(path: tuple[PathItem, ...], value: str, service: str, what: str) -
     if ARN_RE.match(value) and value.split(":")[2] == service:
         return []
     return [Problem(path, f"'{value}' is not {what} ARN (arn:aws:{service}:...)")]
-
-
-# Values that look like credentials must never be plain configuration. Secrets go by
-# Secrets Manager / SSM reference and are resolved by the runtime, not by Pulumi.
-_CREDENTIAL_VALUE_PATTERNS = (
-    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), "an AWS access key id"),
-    (re.compile(r"^[A-Za-z0-9/+]{40}$"), "an AWS secret access key"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
-    (re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$"), "a JWT"),
-    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with an embedded password"),
-)
-_CREDENTIAL_NAME_RE = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
-
-
-def credential_reason(name: str, value: str) -> str | None:
-    """Why ``name=value`` looks like a credential, or None. Shared with the policy pack."""
-    for pattern, what in _CREDENTIAL_VALUE_PATTERNS:
-        if pattern.search(value):
-            return f"the value looks like {what}"
-    if _CREDENTIAL_NAME_RE.search(name) and value:
-        return "the name says it holds a secret"
-    return None
 
 
 def check_clients(allowed: Sequence[str], clients: Mapping[str, object]) -> list[Problem]:

@@ -1,16 +1,10 @@
-"""Entry point the Pulumi CLI runs (``python <pack dir> <engine address>``): assemble the pack
-and serve it. Every rule lives in the importable ``guardrails`` package."""
+"""Entry point the Pulumi CLI runs (``python -m pulumi.policy <engine address> <pack dir>``
+runs this file with the pack directory first on ``sys.path``): assemble the pack and serve
+it. Every rule lives in the importable ``guardrails`` package."""
 
-from guardrails import PACK_NAME, build_policies, use_guardrail_analyzer
-from pulumi_policy import EnforcementLevel, PolicyPack
+from guardrails import GuardrailAnalyzer, build_policies, serve
+from guardrails.pack import PACK_DESCRIPTION, PACK_NAME, PACK_REPOSITORY, PACK_VERSION
 
-use_guardrail_analyzer()
-PolicyPack(
-    name=PACK_NAME,
-    policies=build_policies(),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    description="Guardrails for the microservices platform on AWS: multi-AZ footprints, TLS "
-                "everywhere, scanned images, no static credentials, least privilege.",
-    provider="aws",
-    repository="https://github.com/microservices-platform/microservices-platform",
-)
+serve(GuardrailAnalyzer(PACK_NAME, PACK_VERSION, build_policies(),
+                        description=PACK_DESCRIPTION, provider="aws",
+                        repository=PACK_REPOSITORY))

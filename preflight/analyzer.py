@@ -5,8 +5,9 @@ starts it: ``python -u -m pulumi.policy <engine address> .`` in the pack directo
 ``pulumi/policy/__main__.py`` sets config and project settings from the environment, then
 runs the pack's ``__main__.py``). ``python`` is the virtualenv that ``runtime.options.virtualenv``
 in ``PulumiPolicy.yaml`` names (relative to the pack; its ``bin`` goes first on ``PATH`` and
-``PYTHONHOME`` is unset), else ``PULUMI_PYTHON_CMD``, else this interpreter. It prints its gRPC
-port on stdout. The engine address is a small in-process Engine service that records log
+``PYTHONHOME`` is unset), else ``PULUMI_PYTHON_CMD``, else this interpreter (also when the
+named virtualenv does not exist yet: the CLI would create it; the report says so). It prints
+its gRPC port on stdout. The engine address is a small in-process Engine service that records log
 messages. The environment carries what the CLI sets: ``PULUMI_CONFIG`` (the stack's config as
 JSON), ``PULUMI_PROJECT``, ``PULUMI_STACK``, ``PULUMI_ORGANIZATION`` and ``PULUMI_DRY_RUN``. One
 environment variable holds at most 128 KiB (Linux's ``MAX_ARG_STRLEN``): config values that
@@ -53,6 +54,7 @@ from pulumi.runtime.proto import (
 )
 
 from .capture import Registration
+from .policy_config import PolicyConfig, check_policy_config, config_schema
 from .project import UsageError, load_yaml
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -87,6 +89,8 @@ class PackLocation:
     env: dict[str, str] = field(default_factory=dict)
     """What starting this interpreter changes in the environment (a virtualenv's PATH)."""
     unset: tuple[str, ...] = ()
+    warning: str = ""
+    """Why the pack does not run where its PulumiPolicy.yaml says, if it does not."""
 
 
 def locate_pack(pack_dir: Path) -> PackLocation:
@@ -108,19 +112,22 @@ def locate_pack(pack_dir: Path) -> PackLocation:
     if not isinstance(options, dict):
         raise UsageError(f"{manifest}: runtime.options must be a map")
     name, version = str(doc.get("name") or pack_dir.name), str(doc.get("version") or "")
+    command = os.environ.get("PULUMI_PYTHON_CMD") or sys.executable
     if options.get("virtualenv"):
         venv = (pack_dir / str(options["virtualenv"])).resolve()
         python = venv / "bin" / "python"
         if not python.exists():
-            raise UsageError(
-                f"{manifest}: the 'virtualenv' option is set to {venv}, but it doesn't appear "
-                f"to be a virtual environment; create it with: python -m venv {venv} && "
-                f"{python} -m pip install -r {pack_dir / 'requirements.txt'}")
+            # The CLI creates it from the pack's requirements on first use; offline the pack
+            # runs with this interpreter, and the report says so.
+            return PackLocation(dir=pack_dir, python=command, name=name, version=version,
+                                warning=f"the policy pack's virtualenv {venv} does not exist "
+                                        f"(the Pulumi CLI creates it from "
+                                        f"{pack_dir / 'requirements.txt'}): the pack ran with "
+                                        f"{command}")
         return PackLocation(dir=pack_dir, python=str(python), name=name, version=version,
                             env={"PATH": f"{venv / 'bin'}{os.pathsep}"
                                          f"{os.environ.get('PATH', '')}"},
                             unset=("PYTHONHOME",))
-    command = os.environ.get("PULUMI_PYTHON_CMD") or sys.executable
     return PackLocation(dir=pack_dir, python=command, name=name, version=version)
 
 
@@ -305,30 +312,16 @@ class PolicyMeta:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def read_policy_config(path: Path) -> dict[str, Any]:
-    """The ``--policy-pack-config`` file: ``{policy: level | {enforcementLevel, ...}}``."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read policy config {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: invalid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise UsageError(f"{path}: expected a JSON object of policy names")
-    for name, value in doc.items():
-        level = value.get("enforcementLevel") if isinstance(value, dict) else value
-        if isinstance(value, dict) and "enforcementLevel" not in value:
-            continue
-        if level not in LEVEL_VALUES:
-            raise UsageError(f"{path}: {name}: enforcement level must be one of "
-                             f"{', '.join(LEVEL_VALUES)} (got {level!r})")
-    return doc
-
-
 def reconcile(info: Any, file_config: dict[str, Any]) -> tuple[dict[str, PolicyMeta],
                                                                list[str]]:
     """Every policy's level and properties: declared defaults, then the pack's initial config,
-    then the file; ``all`` first, then the policy's own entry. Returns (policies, warnings)."""
+    then the file; ``all`` first, then the policy's own entry. Returns (policies, warnings).
+    Raises :class:`UsageError` when the file does not fit the pack's policies and their
+    config schemas."""
+    schemas = {p.name: json_format.MessageToDict(p.configSchema.properties)
+               for p in info.policies}
+    check_policy_config(file_config if isinstance(file_config, PolicyConfig)
+                        else PolicyConfig(file_config), config_schema(schemas), info.name)
     policies: dict[str, PolicyMeta] = {}
     for p in info.policies:
         props = json_format.MessageToDict(p.configSchema.properties)
@@ -370,8 +363,7 @@ def reconcile(info: Any, file_config: dict[str, Any]) -> tuple[dict[str, PolicyM
     apply(initial)
     apply(file_config)
 
-    warnings = [f"policy config names '{k}', which the pack does not have"
-                for k in file_config if k != "all" and k not in policies]
+    warnings: list[str] = []
     problems = []
     for p in info.policies:
         for req in p.configSchema.required:
@@ -553,6 +545,8 @@ class AnalyzerSession:
         self._responses: list[tuple[Target, Any]] = []
         self._result: AnalysisResult | None = None
         self.analyzed = 0
+        self.configured = threading.Event()
+        """Set once the pack has accepted its configuration (or the conversation failed)."""
         self._thread = threading.Thread(target=self._run, name="preflight-analyzer",
                                         daemon=True)
         self._thread.start()
@@ -581,10 +575,18 @@ class AnalyzerSession:
     def abort(self) -> None:
         self._queue.put(_DONE)
 
+    @property
+    def error(self) -> BaseException | None:
+        """Why the conversation failed (the pack refused its config, crashed...), if it did."""
+        return self._error
+
     def _fail(self, what: str, exc: grpc.RpcError) -> PackError:
         died = self.pack.crashed()
         if died is not None:
             return PackError(f"policy pack crashed ({died}) {what}{self.pack.error_tail()}")
+        if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return PackError(f"policy pack did not answer within {self.rpc_timeout:g} s {what} "
+                             "(raise --pack-timeout if it needs longer)")
         details = exc.details() if hasattr(exc, "details") else str(exc)
         return PackError(f"policy pack failed {what}: {details}")
 
@@ -603,8 +605,9 @@ class AnalyzerSession:
                 failed.append(target.reg.name)
         if len(failed) <= 1:
             return f"while analysing {first.reg.urn}"
+        # The pack answers in order, so the first unanswered ones are the likeliest cause.
         shown = ", ".join(failed[:6])
-        more = f" and {len(failed) - 6} later" if len(failed) > 6 else ""
+        more = f" and {len(failed) - 6} more" if len(failed) > 6 else ""
         return f"while analysing one of: {shown}{more}"
 
     def _run(self) -> None:
@@ -619,6 +622,7 @@ class AnalyzerSession:
         except BaseException as exc:
             self._error = PackError(f"talking to the policy pack failed: {exc!r}")
         finally:
+            self.configured.set()
             if self._error is not None:  # drain so the producer never blocks
                 while True:
                     try:
@@ -665,6 +669,7 @@ class AnalyzerSession:
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise
+        self.configured.set()
 
         # The program thread holds the GIL most of the time, so each wake-up of this thread
         # sends everything queued since the last one; gRPC's own threads do the I/O and the
@@ -779,4 +784,4 @@ def iter_levels() -> Iterable[str]:
 
 __all__ = ["AnalysisResult", "AnalyzerSession", "PackError", "PackLocation", "PackProcess",
            "PolicyMeta", "StackInfo", "Target", "default_provider", "engine_properties",
-           "locate_pack", "pack_env", "plugin_pb2", "read_policy_config", "reconcile"]
+           "locate_pack", "pack_env", "plugin_pb2", "reconcile"]

@@ -4,7 +4,8 @@ Usage::
 
     preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
                       [--format text|json|markdown|sarif] [--output FILE]
-                      [--strict] [--traceback] [--timings]
+                      [--invokes FILE] [--strict] [--require-coverage] [--traceback]
+                      [--timings] [--timeout S] [--pack-timeout S]
     python -m preflight <stack> ...
 
 What it does:
@@ -41,10 +42,14 @@ Options:
 ``--require-coverage``     resource types no policy covers fail
 ``--traceback``            show the program's full traceback when it fails
 ``--timings``              print a timing breakdown on stderr
+``--timeout SECONDS``      stop a program that runs longer (default 600)
+``--pack-timeout SECONDS`` stop when the pack takes longer to start or to answer one call
+                           (default 120)
 
 Exit status: 0 clean; 1 mandatory violations (with ``--strict`` also advisory ones and
-anything not checked; with ``--require-coverage`` uncovered types); 2 usage, stack config,
-program or policy pack errors.
+anything not checked; with ``--require-coverage`` uncovered types); 2 everything else:
+usage, stack file, policy config, program or policy pack errors, time limits, SIGINT/SIGTERM
+and internal errors.
 
 Known limits: no provider runs, so provider-side defaults (default tags, computed
 defaults) are not in the inputs the pack sees; data sources answer from the invokes file or
@@ -55,11 +60,13 @@ not applied.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
     p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
+    p.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+                   help="stop a program that runs longer (default: 600)")
+    p.add_argument("--pack-timeout", type=float, default=120, metavar="SECONDS",
+                   help="stop when the pack takes longer to start or to answer one call "
+                        "(default: 120)")
     p.add_argument("--preflight-config", metavar="FILE",
                    help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
                         ".preflight.yaml if it exists)")
@@ -154,25 +166,105 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+class _Guard:
+    """What ends a command-line run from outside the main thread's control: SIGINT and
+    SIGTERM, and the program's time limit. Either kills the pack's process group at once,
+    says why on stderr and exits with status 2, whatever the program is doing at that
+    moment (a signal is also noticed through a wakeup pipe, so a main thread stuck in
+    native code cannot hold it back)."""
+
+    def __init__(self) -> None:
+        self.pack: Any = None
+        self._lock = threading.Lock()
+        self._watching = threading.Lock()
+        self._settled = False
+        self._previous: dict[int, Any] = {}
+        self._timer: threading.Timer | None = None
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        self._pipe = (read, write)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        self._old_wakeup = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="preflight-signals", daemon=True).start()
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.abort(["preflight: interrupted"])
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._pipe[0], 64)
+            except OSError:
+                return
+            if not data:
+                return
+            if any(b in (signal.SIGINT, signal.SIGTERM) for b in data):
+                self.abort(["preflight: interrupted"])
+
+    def time_limit(self, seconds: float, message: str) -> None:
+        self._timer = threading.Timer(seconds, self.abort, (_error_lines(message),))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel_time_limit(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def watch_configuration(self, session: Any) -> None:
+        """End the run as soon as the pack refuses its configuration (or fails before
+        accepting it), instead of letting the program run on first."""
+        def watch() -> None:
+            session.configured.wait()
+            with self._watching:
+                if session.error is not None and not self._settled:
+                    self.abort(_error_lines(str(session.error)))
+        threading.Thread(target=watch, name="preflight-config", daemon=True).start()
+
+    def settle(self) -> None:
+        """The run ends the pack itself from here on: a failure the pack reports while being
+        stopped is no reason to abort."""
+        with self._watching:
+            self._settled = True
+
+    def abort(self, lines: list[str]) -> None:
+        """Kill the pack's process group, print ``lines`` and exit with status 2."""
+        if not self._lock.acquire(blocking=False):
+            return  # already ending
+        pack = self.pack
+        if pack is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(pack.proc.pid, signal.SIGKILL)
+        text = "".join(f"{line}\n" for line in lines)
+        sys.stderr.write(f"\n{text}" if sys.stderr.isatty() else text)
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+            sys.stdout.flush()
+        os._exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run preflight. From the command line (``argv`` None) the process ends right after the
-    report is flushed and the pack is stopped, skipping the interpreter's teardown of the
-    thousands of SDK modules the program imported (about 0.4 s); with ``argv`` it returns
-    the exit status instead."""
+    """Run preflight. From the command line (``argv`` None) SIGINT, SIGTERM and the program
+    time limit end the run at once (status 2), and the process ends right after the report
+    is flushed and the pack is stopped, skipping the interpreter's teardown of the thousands
+    of SDK modules the program imported (about 0.4 s). With ``argv`` it returns the exit
+    status instead and leaves signals alone."""
     args = _parser().parse_args(argv)
     timings = _Timings()
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    guard = _Guard() if argv is None else None
     try:
-        code = _run(args, timings)
+        code = _run(args, timings, guard)
     except KeyboardInterrupt:
         print("preflight: interrupted", file=sys.stderr)
-        code = 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        code = 2
+    except Exception as exc:  # a fault of preflight itself: never mistaken for a verdict
+        if args.traceback:
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if args.traceback else " (run with --traceback for details)"
+        print(f"preflight: internal error: {type(exc).__name__}"
+              f"{': ' + first if first else ''}{hint}", file=sys.stderr)
+        code = 2
     if argv is None:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -180,15 +272,41 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _error_lines(message: str) -> list[str]:
+    return [f"preflight: error: {line}" for line in message.splitlines() or [""]]
+
+
 def _error(message: str) -> int:
-    print(f"preflight: error: {message}", file=sys.stderr)
+    """Every line of ``message`` on stderr as ``preflight: error: <line>``; status 2."""
+    for line in _error_lines(message):
+        print(line, file=sys.stderr)
     return 2
 
 
-def _run(args: argparse.Namespace, timings: _Timings) -> int:
+def _check_output(output: str) -> None:
+    """A report or diagram can be written there: checked before anything runs."""
+    from .project import UsageError
+
+    path = Path(output)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"{output}: is a directory: name a file")
+    if not parent.is_dir():
+        raise UsageError(f"{output}: directory {parent} does not exist")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise UsageError(f"{output}: not writable: choose another path")
+
+
+def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> int:
+    from .policy_config import PolicyConfig, read_policy_config
     from .project import UsageError, display_path, load_project, load_stack_config
 
     try:
+        if args.timeout <= 0 or args.pack_timeout <= 0:
+            raise UsageError("--timeout and --pack-timeout take a number of seconds above 0")
+        for output in (args.output, args.diagram):
+            if output:
+                _check_output(output)
         project_dir = Path(args.project_dir).resolve()
         project = load_project(project_dir)
         config = load_stack_config(project, args.stack)
@@ -203,22 +321,16 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                               project.stack_config_dir / f"Pulumi.{args.stack}.policy.json")
         if args.policy_config and not policy_config_path.is_file():
             raise UsageError(f"policy config not found: {args.policy_config}")
+        policy_config = (read_policy_config(policy_config_path)
+                         if policy_config_path.is_file() else PolicyConfig())
     except UsageError as exc:
         return _error(str(exc))
     for warning in config.warnings:
         print(f"preflight: warning: {warning}", file=sys.stderr)
 
     from .account import StandInAccount
-    from .analyzer import (
-        AnalyzerSession,
-        PackError,
-        PackProcess,
-        StackInfo,
-        locate_pack,
-        pack_env,
-        read_policy_config,
-    )
-    from .capture import STACK_TYPE, engine_urn, stack_region
+    from .analyzer import AnalyzerSession, PackError, PackProcess, StackInfo, locate_pack, pack_env
+    from .capture import STACK_TYPE, Registration, engine_urn, stack_region
     from .insights import read_base
     from .insights.settings import load_settings, settings_path
     from .invokes import Answers, invokes_file, load_invokes
@@ -226,8 +338,6 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
 
     try:
         location = locate_pack(pack_dir)
-        policy_config = (read_policy_config(policy_config_path)
-                         if policy_config_path.is_file() else {})
         invokes_path = (Path(args.invokes) if args.invokes
                         else invokes_file(project.stack_config_dir))
         if args.invokes and not invokes_path.is_file():
@@ -250,17 +360,23 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                            **({"pulumi:description": project.description}
                               if project.description else {})},
                      root_dir=str(project_dir), program_dir=str(project.program_dir))
-    start_timeout = float(os.environ.get("PREFLIGHT_PACK_TIMEOUT", "120"))
+    pack_timeout = float(args.pack_timeout)
     timings.mark("startup")
     env, env_warnings = pack_env(info)
+    if location.warning:
+        env_warnings.insert(0, location.warning)
     try:
-        pack = PackProcess(location, env, start_timeout)
+        pack = PackProcess(location, env, pack_timeout)
     except PackError as exc:
         return _error(str(exc))
+    if guard is not None:
+        guard.pack = pack
     progress = _Progress()
     session = None
     try:
-        session = AnalyzerSession(pack, info, policy_config)
+        session = AnalyzerSession(pack, info, policy_config, rpc_timeout=pack_timeout)
+        if guard is not None:
+            guard.watch_configuration(session)
         stack_urn = engine_urn(args.stack, project.name, "", STACK_TYPE,
                                f"{project.name}-{args.stack}")
         pairing = Pairing(session)
@@ -271,19 +387,38 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
 
         first = Pass(1, info, stack_urn, on_preview)
         second = Pass(2, info, stack_urn, pairing.resolved)
+
+        def on_register(reg: Registration) -> None:
+            # Nothing is registered before the pack has accepted the policy config: a
+            # config problem ends the run here, within moments of the start.
+            if not session.configured.is_set():
+                session.configured.wait(pack_timeout)
+            if session.error is not None:
+                raise _PackRefused()
+            first.register(reg)
+
         progress.start()
         from .program import ProgramError, run_program
 
         timings.mark("sdk import")
+        if guard is not None:
+            guard.time_limit(args.timeout, f"the program did not finish within "
+                                           f"{args.timeout:g} s (raise --timeout if it needs "
+                                           "longer)")
         preview_answers = answers()
         try:
-            result = run_program(project, args.stack, config, first.register, organization,
+            result = run_program(project, args.stack, config, on_register, organization,
                                  answers=preview_answers)
         except ProgramError as exc:
             progress.stop()
+            if session.error is not None:  # the pack refused first: that is the cause
+                raise session.error from None
             if args.traceback and exc.details:
                 sys.stderr.write(exc.details)
             return _error(exc.summary)
+        finally:
+            if guard is not None:
+                guard.cancel_time_limit()
         timings.mark("program")
         program_errors = [e for e in result.logs if e.severity == "error"]
         if program_errors:
@@ -301,13 +436,21 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
                                region=config.values.get("aws:region", ""), base=base,
                                image=args.diagram or "")
             timings.mark("insights")
-        outcome = run_resolved(project, args.stack, config, organization, answers(),
-                               second.register)
+        if guard is not None:
+            guard.time_limit(args.timeout, f"the resolved pass did not finish within "
+                                           f"{args.timeout:g} s (raise --timeout if it needs "
+                                           "longer)")
+        try:
+            outcome = run_resolved(project, args.stack, config, organization, answers(),
+                                   second.register)
+        finally:
+            if guard is not None:
+                guard.cancel_time_limit()
         timings.mark("resolved")
         pairing.flush()
         if outcome.ok and pairing.sent:
             session.end_phase(2, second.targets)
-        analysis = session.finish(timeout=start_timeout + 600)
+        analysis = session.finish(timeout=2 * pack_timeout + 5)
         progress.analysed = analysis.analyzed
         progress.stop()
         timings.mark("analyzer")
@@ -318,9 +461,13 @@ def _run(args: argparse.Namespace, timings: _Timings) -> int:
         progress.stop()
         return _error(str(exc))
     finally:
+        if guard is not None:
+            guard.settle()
         if session is not None:
             session.abort()
         pack.stop()
+        if guard is not None:
+            guard.pack = None
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
 
     report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
@@ -405,6 +552,10 @@ def _ledger(first: list[Any], second: list[Any]) -> list[Any]:
     """Both passes' data source calls, each once (the resolved pass may call others)."""
     seen = {(item.token, repr(item.args)) for item in first}
     return [*first, *[item for item in second if (item.token, repr(item.args)) not in seen]]
+
+
+class _PackRefused(Exception):
+    """Raised into the program when the pack refused its configuration, to stop it."""
 
 
 def _repo_path(path: Path) -> str:

@@ -13,41 +13,42 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .yamlfile import YamlDocument, YamlError
+from .yamlfile import load as load_document
 
 SECRET_PLACEHOLDER = "[secret]"
+STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey",
+                   "encryptionsalt")
+"""What the CLI reads from a stack file besides ``config``."""
 
 
 class UsageError(Exception):
-    """A problem with the command line, the project or the stack file (exit status 2)."""
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2 scalars, as the CLI reads them: ``yes``/``on`` and dates stay strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
-                              __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
+    """A problem with the command line, the project or the stack file (exit status 2).
+    The message is one line per problem."""
 
 
 def load_yaml(path: Path) -> Any:
+    return load_yaml_document(path).value
+
+
+def load_yaml_document(path: Path, under: tuple[str, ...] = ()) -> YamlDocument:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: invalid YAML: {exc}") from None
+        return load_document(path, display_path(path), under)
+    except YamlError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 @dataclass
@@ -117,6 +118,8 @@ class StackConfig:
     secret_keys: list[str]
     path: Path
     warnings: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)
+    """Line of each key the stack file sets (full ``<namespace>:<name>`` keys)."""
 
 
 def _full_key(project: str, key: str) -> str:
@@ -169,20 +172,32 @@ def _project_default(value: Any) -> tuple[bool, Any]:
 
 
 def load_stack_config(project: Project, stack: str) -> StackConfig:
+    """The stack's config as the CLI hands it to the program. Refuses (one line per problem,
+    all at once) what the CLI would reject or silently drop: keys the stack file format does
+    not have, malformed config keys, one key written twice, and plaintext credentials."""
     path = project.stack_file(stack)
     if not path.is_file():
         known = project.stacks()
         hint = f" (stacks: {', '.join(known)})" if known else ""
         raise UsageError(f"stack file not found: {_display(path)}{hint}")
-    doc = load_yaml(path) or {}
+    document = load_yaml_document(path, ("config",))
+    shown = display_path(path)
+    doc = {} if document.value is None else document.value
     if not isinstance(doc, dict):
-        raise UsageError(f"{_display(path)}: expected a map with a 'config' key")
+        raise UsageError(f"{shown}:1: expected a map with a 'config' key")
+    problems: list[str] = []
+    for key in doc:
+        if key not in STACK_FILE_KEYS:
+            problems.append(f"{shown}:{document.line((key,))}: {key}: unknown key"
+                            f"{did_you_mean(key, list(STACK_FILE_KEYS))}; a stack file has "
+                            f"{', '.join(STACK_FILE_KEYS)}")
     raw = doc.get("config") or {}
     if not isinstance(raw, dict):
-        raise UsageError(f"{_display(path)}: 'config' must be a map")
+        raise UsageError(f"{shown}:{document.line(('config',))}: config: must be a map of "
+                         "<namespace>:<name> keys")
     warnings = []
     if doc.get("environment"):
-        warnings.append(f"{_display(path)}: 'environment' (Pulumi ESC) is not resolved offline")
+        warnings.append(f"{shown}: 'environment' (Pulumi ESC) is not resolved offline")
 
     merged: dict[str, Any] = {}
     secure_keys: set[str] = set()
@@ -193,8 +208,28 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
             merged[full] = default
         if isinstance(value, dict) and value.get("secret") is True:
             secure_keys.add(full)
+    written: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for key, value in raw.items():
-        merged[_full_key(project.name, str(key))] = value
+        line = document.line(("config", key))
+        where = f"{shown}:{line}: {key}"
+        if not _CONFIG_KEY_RE.fullmatch(key):
+            problems.append(f"{where}: not a config key: write <namespace>:<name>, e.g. "
+                            f"{project.name}:{key.rsplit(':', 1)[-1] or 'name'}")
+            continue
+        full = _full_key(project.name, key)
+        if full in written:
+            problems.append(f"{where}: the same key as '{written[full]}' (line "
+                            f"{lines[full]}): keep one")
+            continue
+        written[full], lines[full] = key, line
+        problems += [f"{where}{sub}: {what}" for sub, what in _secure_problems(value)]
+        problems += [f"{shown}:{document.line(('config', key, *sub))}: {full}"
+                     f"{_render(sub)}: {what}"
+                     for sub, what in plaintext_credentials(full, value)]
+        merged[full] = value
+    if problems:
+        raise UsageError("\n".join(problems))
 
     values: dict[str, str] = {}
     for key, value in merged.items():
@@ -203,7 +238,62 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
             secure_keys.add(key)
         values[key] = config_string(masked)
     return StackConfig(values=values, secret_keys=sorted(k for k in secure_keys if k in values),
-                       path=path, warnings=warnings)
+                       path=path, warnings=warnings, lines=lines)
+
+
+_CONFIG_KEY_RE = re.compile(r"(?:[A-Za-z0-9_.-]+:)?[A-Za-z0-9_.-]+")
+"""``<namespace>:<name>`` or a bare ``<name>`` (the project's namespace)."""
+
+
+def _secure_problems(value: Any, sub: tuple[Any, ...] = ()) -> list[tuple[str, str]]:
+    """``{secure: ...}`` holds the ciphertext string ``pulumi config set --secret`` wrote."""
+    if isinstance(value, dict):
+        if "secure" in value and (len(value) != 1 or not isinstance(value["secure"], str)):
+            return [(_render(sub), "secure: must be the only key and hold the ciphertext "
+                                   "string that pulumi config set --secret writes")]
+        return [p for k, v in value.items() for p in _secure_problems(v, (*sub, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _secure_problems(v, (*sub, i))]
+    return []
+
+
+def plaintext_credentials(key: str, value: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """Where a config value holds a credential in plaintext: the key's own name says so
+    (``aws:secretKey``), or a value anywhere inside it looks like one (an access key id, a
+    private key, a token). Never repeats the value."""
+    from components.validation import credential_reason
+
+    found: list[tuple[tuple[Any, ...], str]] = []
+    name = key.rsplit(":", 1)[-1]
+
+    def visit(item: Any, sub: tuple[Any, ...]) -> None:
+        if _is_secure(item):
+            return
+        if isinstance(item, dict):
+            for k, v in item.items():
+                visit(v, (*sub, k))
+        elif isinstance(item, list):
+            for i, v in enumerate(item):
+                visit(v, (*sub, i))
+        elif isinstance(item, str) and item:
+            # Nested names are the program's own (an env var named *_KEY holding a secret
+            # ARN is a reference); only what the value itself looks like counts there.
+            reason = credential_reason(name if not sub else "", item)
+            if reason:
+                found.append((sub, f"plaintext credential rejected: {reason} (not shown "
+                                   "here); deploy with OIDC or an IAM role, or encrypt "
+                                   f"it with pulumi config set --secret{_set_hint(key, sub)}"))
+
+    visit(value, ())
+    return found
+
+
+def _set_hint(key: str, sub: tuple[Any, ...]) -> str:
+    return f" {key}" if not sub else f" --path '{key}{_render(sub)}'"
+
+
+def _render(sub: tuple[Any, ...]) -> str:
+    return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in sub)
 
 
 def _display(path: Path) -> str:

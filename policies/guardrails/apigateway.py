@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
+
+import yaml
 
 from .core import Resource, Settings, Stack, is_unknown, resource_policy, stack_policy, unknown
 
@@ -16,6 +19,10 @@ METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 REST_DOMAIN = "aws:apigateway/domainName:DomainName"
 HTTP_DOMAIN = "aws:apigatewayv2/domainName:DomainName"
 WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
+REST_API = "aws:apigateway/restApi:RestApi"
+HTTP_API = "aws:apigatewayv2/api:Api"
+VERBS = ("get", "put", "post", "delete", "patch", "head", "options",
+         "x-amazon-apigateway-any-method")
 
 
 def tls12_or_better(policy: object) -> bool:
@@ -70,17 +77,69 @@ def access_logging(r: Resource, s: Settings) -> Iterator[str]:
         yield "accessLogSettings.format is not a JSON object"
 
 
+def _openapi(body: Any) -> Any:
+    """An OpenAPI/Swagger body (JSON or YAML text) as a dict; raises ValueError."""
+    if isinstance(body, dict):
+        return body
+    try:
+        doc = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"is not JSON or YAML ({exc.__class__.__name__})") from None
+    if not isinstance(doc, dict):
+        raise ValueError("is not an OpenAPI document")
+    return doc
+
+
+def _operation_auth(doc: dict[str, Any], op: dict[str, Any]) -> bool:
+    """Whether an OpenAPI operation requires authorization: a non-empty security
+    requirement (its own or the document's) or an API Gateway IAM/authorizer extension."""
+    security = op.get("security", doc.get("security"))
+    if isinstance(security, list) and any(isinstance(req, dict) and req for req in security):
+        return True
+    return op.get("x-amazon-apigateway-auth", {}).get("type", "NONE").upper() != "NONE" \
+        if isinstance(op.get("x-amazon-apigateway-auth"), dict) else False
+
+
+def _body_operations(r: Resource) -> Iterator[str]:
+    body = r.get("body")
+    if body is None:
+        return
+    if is_unknown(body):
+        yield unknown("body", "every operation requires authorization")
+        return
+    try:
+        doc = _openapi(body)
+    except ValueError as exc:
+        yield f"body {exc}; cannot prove every operation requires authorization"
+        return
+    for path, item in sorted((doc.get("paths") or {}).items()):
+        if not isinstance(item, dict):
+            continue
+        for verb, op in item.items():
+            if verb.lower() not in VERBS or verb.lower() == "options" or not isinstance(op, dict):
+                continue
+            if not _operation_auth(doc, op):
+                shown = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
+                yield f"body: {shown} {path} requires no authorization; it is open to anyone"
+
+
 @resource_policy(
     "apigateway-authorization",
-    types=(METHOD, ROUTE),
-    description="Every REST method and HTTP API route requires authorization, except CORS "
-                "preflight (OPTIONS).",
+    types=(METHOD, ROUTE, REST_API, HTTP_API),
+    description="Every REST method and HTTP API route requires authorization, whether "
+                "declared as a resource or in an OpenAPI body, except CORS preflight "
+                "(OPTIONS).",
     severity="high", fsbp=("APIGateway.8",),
     refs=("cdk-nag AS-APIG4", "checkov CKV_AWS_59", "checkov CKV_AWS_309"),
     remediation="Set authorization/authorizationType to AWS_IAM, JWT, CUSTOM or "
-                "COGNITO_USER_POOLS with an authorizer.",
+                "COGNITO_USER_POOLS with an authorizer; in an OpenAPI body, give every "
+                "operation (or the document) a security requirement backed by "
+                "securitySchemes with x-amazon-apigateway-authorizer.",
 )
 def authorization(r: Resource, s: Settings) -> Iterator[str]:
+    if r.type in (REST_API, HTTP_API):
+        yield from _body_operations(r)
+        return
     if r.type == METHOD:
         verb, key, auth = r.get("httpMethod"), "authorization", r.get("authorization")
     else:
@@ -95,18 +154,41 @@ def authorization(r: Resource, s: Settings) -> Iterator[str]:
         yield f"{key} is NONE; the route is open to anyone"
 
 
-@resource_policy(
+THROTTLING = ("throttlingBurstLimit", "throttlingRateLimit")
+
+
+def _throttled_routes(stage: Resource) -> set[str]:
+    settings = stage.get("routeSettings")
+    if not isinstance(settings, list):
+        return set()
+    return {item["routeKey"] for item in settings if isinstance(item, dict)
+            and isinstance(item.get("routeKey"), str)
+            and all(item.get(key) is not None for key in THROTTLING)}
+
+
+@stack_policy(
     "apigateway-http-throttling",
-    types=(HTTP_STAGE,),
-    description="HTTP API stages set default throttling limits.",
+    types=(HTTP_STAGE, ROUTE, HTTP_API),
+    description="HTTP API stages throttle every route: default limits, or route settings "
+                "for each of the API's routes.",
     severity="medium", refs=("cdk-nag APIGWDefaultThrottling",),
-    remediation="Set defaultRouteSettings {throttlingBurstLimit, throttlingRateLimit}.",
+    remediation="Set defaultRouteSettings {throttlingBurstLimit, throttlingRateLimit} (and "
+                "tighter routeSettings where a route needs them).",
 )
-def http_throttling(r: Resource, s: Settings) -> Iterator[str]:
-    for key in ("throttlingBurstLimit", "throttlingRateLimit"):
-        value = r.get(f"defaultRouteSettings.{key}")
-        if value is None:
-            yield f"defaultRouteSettings.{key} is not set"
+def http_throttling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for stage in stack.of_type(HTTP_STAGE):
+        missing = [key for key in THROTTLING
+                   if stage.get(f"defaultRouteSettings.{key}") is None]
+        if not missing:
+            continue
+        apis = stage.deps("apiId", (HTTP_API,))
+        routes = [r for api in apis for r in stack.referencing(api, (ROUTE,), "apiId")]
+        keys = [r.get("routeKey") for r in routes]
+        if routes and all(isinstance(k, str) for k in keys) \
+                and set(keys) <= _throttled_routes(stage):
+            continue
+        for key in missing:
+            yield stage, f"defaultRouteSettings.{key} is not set"
 
 
 @resource_policy(

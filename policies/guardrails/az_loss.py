@@ -321,8 +321,12 @@ def _services(graph: Graph, zones: Sequence[str], minimum: Any) -> Iterator[Row]
             continue
         subnets = svc.deps("networkConfiguration", (SUBNET,))
         if not subnets:
-            row.not_judged = ("no subnet of this stack in networkConfiguration (tasks follow "
-                              "the cluster's container instances)")
+            # Subnets from a data source or another stack carry no zone this stack shows;
+            # without networkConfiguration, tasks run where the container instances are.
+            row.not_judged = (
+                "networkConfiguration names no subnet of this stack (its zones are not "
+                "visible here)" if svc.get("networkConfiguration.subnets") is not None else
+                "no networkConfiguration: tasks follow the cluster's container instances")
             yield row
             continue
         spans, why = _zones_of(subnets)

@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
-
-from components.validation import credential_reason
+from .credentials import credential_reason
 
 DOCS_URL = ("https://github.com/microservices-platform/microservices-platform/blob/main/"
             "docs/policies.md")
@@ -60,16 +58,33 @@ def is_unknown(value: Any) -> bool:
     return value is UNKNOWN
 
 
+# How the engine marshals values for analyzers (pulumi sdk/go/common/resource/properties.go):
+# an unknown is one of these sentinel strings; a secret, asset or archive is an object
+# tagged with SIGNATURE_KEY.
+UNKNOWN_SENTINELS = frozenset({
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+})
+SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+
+
 def plain(value: Any) -> Any:
-    """Engine properties as plain dicts/lists, unknown sentinels replaced by UNKNOWN."""
-    if isinstance(value, (_DictProxy, _ListProxy)):
-        value = value["__target"]
+    """Engine property values as plain dicts and lists: unknown sentinels become UNKNOWN and
+    secrets their values (a rule judges what a secret holds, never prints it)."""
+    if isinstance(value, str):
+        return UNKNOWN if value in UNKNOWN_SENTINELS else value
     if isinstance(value, Mapping):
+        if value.get(SIGNATURE_KEY) == SECRET_SIGNATURE:
+            return plain(value.get("value"))
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
-    if _is_unknown(value):
-        return UNKNOWN
     return value
 
 
@@ -85,6 +100,23 @@ def unknown(path: str, claim: str) -> str:
     value (advisory "can't run policy ... during preview"); in an update, where every input
     is known, it stays a violation at the policy's level (see ``server.py``)."""
     return f"{path} is unknown at preview; cannot prove {claim}"
+
+
+def must_be_true(value: Any, path: str, claim: str) -> Iterator[str]:
+    """The findings for a setting that must be true: unknown (fail closed) or not true."""
+    if is_unknown(value):
+        yield unknown(path, claim)
+    elif value is not True:
+        yield f"{path} is not true"
+
+
+def at_least(value: Any, path: str, need: int, claim: str) -> Iterator[str]:
+    """The findings for a count that must reach ``need``: unknown, unset or too small."""
+    if is_unknown(value):
+        yield unknown(path, claim)
+    elif value is None or value < need:
+        shown = "not set" if value is None else num(value)
+        yield f"{path} is {shown}; at least {need} required"
 
 
 def dig(props: Any, path: str, default: Any = None) -> Any:
@@ -131,8 +163,8 @@ def load_json(value: Any) -> Any:
 
 
 def credential_in(name: str, value: Any) -> str | None:
-    """Why ``name=value`` looks like a credential (the platform's one definition,
-    ``components.validation.credential_reason``), or None. An ARN is a reference to a secret,
+    """Why ``name=value`` looks like a credential (the one definition,
+    :func:`.credentials.credential_reason`), or None. An ARN is a reference to a secret,
     not the secret, so ``DB_SECRET_ARN=arn:aws:secretsmanager:...`` passes."""
     text = "" if value is None else str(value)
     if text.startswith("arn:"):
@@ -209,19 +241,33 @@ class Param:
         return out
 
 
+EXCEPTION_RESOURCE_PATTERN = (r"^(urn:pulumi:[^*?\[\]]+"
+                              r"|(?!urn:)[^\n]*[A-Za-z0-9]{3}[^\n]*)$")
+"""What an exception may name: a resource's exact URN, or a pattern over resource names
+(fnmatch) with at least three letters or digits in a row, so that ``*``, ``*-*`` or ``?*``,
+which exempt every resource, are refused."""
+_EXCEPTION_RESOURCE_RE = re.compile(EXCEPTION_RESOURCE_PATTERN)
+_EXCEPTION_KEYS = ("resource", "reason", "expires")
+
 EXCEPTIONS_SCHEMA: dict[str, Any] = {
     "type": "array",
-    "description": "Reasoned exceptions: resource (URN or fnmatch pattern over the resource "
-                   "name or URN), reason (10+ characters), optional expires (YYYY-MM-DD, "
-                   "inclusive).",
+    "description": "Reasoned exceptions: resource (a name pattern or an exact URN), reason "
+                   "(10+ characters) and expires (YYYY-MM-DD, inclusive).",
     "items": {
         "type": "object",
         "properties": {
-            "resource": {"type": "string", "minLength": 1},
-            "reason": {"type": "string", "minLength": 10},
-            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+            "resource": {"type": "string", "pattern": EXCEPTION_RESOURCE_PATTERN,
+                         "description": "the resource's name, a name pattern with at least "
+                                        "three letters or digits in a row (e.g. "
+                                        "prod-*-delivery-build), or its exact URN; never a "
+                                        "pattern that matches every resource"},
+            "reason": {"type": "string", "minLength": 10,
+                       "description": "why the resource may break the rule"},
+            "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date",
+                        "description": "the last day the exception holds, YYYY-MM-DD"},
         },
-        "required": ["resource", "reason"],
+        "required": list(_EXCEPTION_KEYS),
+        "additionalProperties": False,
     },
 }
 
@@ -237,14 +283,14 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class PolicyException:
     resource: str
+    """An exact URN, or an fnmatch pattern over resource names."""
     reason: str
     expires: dt.date | None = None
 
     def matches(self, resource: Resource) -> bool:
-        pattern = self.resource
-        return (pattern in (resource.urn, resource.name)
-                or fnmatch.fnmatchcase(resource.name, pattern)
-                or fnmatch.fnmatchcase(resource.urn, pattern))
+        if self.resource.startswith("urn:"):
+            return resource.urn == self.resource
+        return fnmatch.fnmatchcase(resource.name, self.resource)
 
     def active(self, today: dt.date) -> bool:
         return self.expires is None or today <= self.expires
@@ -291,7 +337,11 @@ def exception_problems(policy: str, raw: Any) -> list[str]:
             continue
         resource = item.get("resource")
         if not isinstance(resource, str) or not resource.strip():
-            problems.append(f"{where}: resource is required (a URN or name pattern)")
+            problems.append(f"{where}: resource is required (a name pattern or an exact URN)")
+        elif not _EXCEPTION_RESOURCE_RE.match(resource):
+            problems.append(f"{where}: resource {resource!r} would exempt every resource: "
+                            "name the resource, use a name pattern with at least three "
+                            "letters or digits in a row, or give its exact URN")
         reason = item.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             problems.append(f"{where}: reason is required")
@@ -299,14 +349,17 @@ def exception_problems(policy: str, raw: Any) -> list[str]:
             problems.append(f"{where}: reason must be at least 10 characters "
                             f"(got {len(reason.strip())})")
         expires = item.get("expires")
-        if expires is not None:
+        if expires is None:
+            problems.append(f"{where}: expires is required (YYYY-MM-DD): every exception "
+                            "lapses and is reviewed")
+        else:
             try:
                 if not isinstance(expires, str) or not DATE_RE.match(expires):
                     raise ValueError
                 dt.date.fromisoformat(expires)
             except ValueError:
                 problems.append(f"{where}: expires must be a date YYYY-MM-DD (got {expires!r})")
-        unknown_keys = sorted(set(item) - {"resource", "reason", "expires"})
+        unknown_keys = sorted(set(item) - set(_EXCEPTION_KEYS))
         if unknown_keys:
             problems.append(f"{where}: unknown key(s) {', '.join(unknown_keys)}")
     return problems
@@ -341,7 +394,8 @@ def param_problems(policy: str, params: Mapping[str, Param], raw: Mapping[str, A
 # --- policy records and the registry -----------------------------------------------------
 
 ResourceCheck = Callable[[Resource, Settings], Iterable[str]]
-StackCheck = Callable[[Stack, Settings], Iterable[tuple[Resource, str]]]
+StackCheck = Callable[[Stack, Settings], Iterable[tuple[Resource | None, str]]]
+"""Findings of a stack rule: the resource it is about (None: the stack itself) and why."""
 
 
 @dataclass(frozen=True)
@@ -434,6 +488,23 @@ def stack_policy(name: str, *, types: Sequence[str], description: str, severity:
     return deco
 
 
+# --- the exceptions in force, for the audits of exceptions ------------------------------
+
+_CONFIGURED_EXCEPTIONS: dict[str, tuple[PolicyException, ...]] = {}
+
+
+def set_configured_exceptions(exceptions: Mapping[str, Sequence[PolicyException]]) -> None:
+    """Record the exceptions of every enabled policy (the analyzer does, on Configure), so
+    the audits in :mod:`.exceptions` can check them against the whole stack."""
+    _CONFIGURED_EXCEPTIONS.clear()
+    _CONFIGURED_EXCEPTIONS.update({k: tuple(v) for k, v in exceptions.items() if v})
+
+
+def configured_exceptions() -> list[tuple[str, PolicyException]]:
+    return [(policy, exc) for policy, excs in sorted(_CONFIGURED_EXCEPTIONS.items())
+            for exc in excs]
+
+
 # --- pure evaluation (tests, docs, tools) ---------------------------------------------------
 
 def evaluate(name: str, resource: Resource, config: Mapping[str, Any] | None = None) -> list[str]:
@@ -452,7 +523,8 @@ def evaluate_stack(name: str, resources: Iterable[Resource],
     record = REGISTRY[name]
     if record.kind != "stack":
         raise ValueError(f"{name} is a resource policy")
-    return [(r.urn, msg) for r, msg in record.check(Stack(resources), record.settings(config))]
+    return [(r.urn if r is not None else "", msg)
+            for r, msg in record.check(Stack(resources), record.settings(config))]
 
 
 def iter_messages(items: Iterable[str | None]) -> Iterator[str]:

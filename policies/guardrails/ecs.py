@@ -12,19 +12,23 @@ from .core import (
     Settings,
     Stack,
     as_list,
+    at_least,
     credential_in,
     is_unknown,
     load_json,
-    num,
+    must_be_true,
     resource_policy,
     stack_policy,
     unknown,
 )
+from .credentials import credential_in_argument
 
 CLUSTER = "aws:ecs/cluster:Cluster"
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE = "aws:iam/role:Role"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
 ECR_IMAGE_RE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+")
@@ -79,11 +83,8 @@ def service_no_public_ip(r: Resource, s: Settings) -> Iterator[str]:
 )
 def service_circuit_breaker(r: Resource, s: Settings) -> Iterator[str]:
     for key in ("enable", "rollback"):
-        value = r.get(f"deploymentCircuitBreaker.{key}")
-        if is_unknown(value):
-            yield unknown(f"deploymentCircuitBreaker.{key}", "failed deployments roll back")
-        elif value is not True:
-            yield f"deploymentCircuitBreaker.{key} is not true"
+        path = f"deploymentCircuitBreaker.{key}"
+        yield from must_be_true(r.get(path), path, "failed deployments roll back")
 
 
 @resource_policy(
@@ -97,12 +98,8 @@ def service_circuit_breaker(r: Resource, s: Settings) -> Iterator[str]:
 )
 def service_desired_count(r: Resource, s: Settings) -> Iterator[str]:
     need = s["minDesiredCount"]
-    count = r.get("desiredCount")
-    if is_unknown(count):
-        yield unknown("desiredCount", f"the service runs {need} tasks")
-    elif count is None or count < need:
-        shown = "not set" if count is None else num(count)
-        yield f"desiredCount is {shown}; at least {need} required"
+    yield from at_least(r.get("desiredCount"), "desiredCount", need,
+                        f"the service runs {need} tasks")
 
 
 @resource_policy(
@@ -139,17 +136,7 @@ def container_insights(r: Resource, s: Settings) -> Iterator[str]:
     yield "containerInsights is not enabled"
 
 
-@resource_policy(
-    "ecs-exec-logging-encrypted",
-    types=(CLUSTER,),
-    description="ECS Exec sessions are encrypted with a KMS key and logged to encrypted "
-                "CloudWatch Logs.",
-    severity="medium", refs=("checkov CKV_AWS_223", "checkov CKV_AWS_224"),
-    remediation="Set configuration.executeCommandConfiguration {kmsKeyId, logging: OVERRIDE, "
-                "logConfiguration {cloudWatchLogGroupName, cloudWatchEncryptionEnabled: true}}.",
-)
-def exec_logging(r: Resource, s: Settings) -> Iterator[str]:
-    conf = r.get("configuration.executeCommandConfiguration")
+def _exec_config_problems(conf: Any) -> Iterator[str]:
     if is_unknown(conf):
         yield unknown("configuration.executeCommandConfiguration", "ECS Exec is encrypted")
         return
@@ -166,6 +153,31 @@ def exec_logging(r: Resource, s: Settings) -> Iterator[str]:
                 or log.get("cloudWatchLogGroupName") is None:
             yield ("executeCommandConfiguration.logConfiguration must name a log group with "
                    "cloudWatchEncryptionEnabled true")
+
+
+@stack_policy(
+    "ecs-exec-logging-encrypted",
+    types=(CLUSTER, SERVICE),
+    description="Where a service enables ECS Exec, its cluster encrypts the sessions with a "
+                "KMS key and logs them to encrypted CloudWatch Logs.",
+    severity="medium", refs=("checkov CKV_AWS_223", "checkov CKV_AWS_224"),
+    remediation="Set the cluster's configuration.executeCommandConfiguration {kmsKeyId, "
+                "logging: OVERRIDE, logConfiguration {cloudWatchLogGroupName, "
+                "cloudWatchEncryptionEnabled: true}}, or leave enableExecuteCommand off.",
+)
+def exec_logging(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for service in stack.of_type(SERVICE):
+        enabled = service.get("enableExecuteCommand")
+        if enabled is not True and not is_unknown(enabled):
+            continue
+        clusters = service.deps("cluster", (CLUSTER,))
+        if not clusters:
+            yield service, ("enableExecuteCommand is on and the cluster is not a resource of "
+                            "this stack; cannot prove Exec sessions are encrypted and logged")
+        for cluster in clusters:
+            for problem in _exec_config_problems(
+                    cluster.get("configuration.executeCommandConfiguration")):
+                yield cluster, f"{problem} (service {service.name} enables ECS Exec)"
 
 
 @resource_policy(
@@ -266,6 +278,25 @@ def container_logs(r: Resource, s: Settings) -> Iterator[str]:
 
 
 @resource_policy(
+    "ecs-container-health-check",
+    types=(TASK,),
+    description="Every essential container has a health check (its liveness probe: ECS "
+                "replaces a task whose container stays unhealthy).",
+    severity="medium", refs=("AWS Well-Architected REL11-BP01",),
+    remediation="Set healthCheck {command: [CMD-SHELL, 'curl -f http://localhost:8080/health/live "
+                "|| exit 1'], interval, timeout, retries, startPeriod} on each essential "
+                "container.",
+)
+def container_health_check(r: Resource, s: Settings) -> Iterator[str]:
+    for label, c in _per_container(r, "every essential container has a health check"):
+        if c is None:
+            yield label
+        elif c.get("essential", True) is not False and not (
+                isinstance(c.get("healthCheck"), dict) and c["healthCheck"].get("command")):
+            yield f"{label} has no healthCheck (no liveness probe)"
+
+
+@resource_policy(
     "ecs-image-provenance",
     types=(TASK,),
     description="Container images come from the platform's ECR registry or are pinned by "
@@ -299,8 +330,8 @@ def image_provenance(r: Resource, s: Settings) -> Iterator[str]:
 @resource_policy(
     "ecs-no-plaintext-secrets",
     types=(TASK,),
-    description="Container environment variables hold no credentials; secrets come from "
-                "Secrets Manager or SSM via the secrets list.",
+    description="Container environment variables, commands and entry points hold no "
+                "credentials; secrets come from Secrets Manager or SSM via the secrets list.",
     severity="critical", guardrail="no-static-credentials", fsbp=("ECS.8",),
     refs=("cdk-nag AS-ECS2", "CT.ECS.PR.12"),
     remediation="Move the value to Secrets Manager or SSM Parameter Store and reference it "
@@ -321,6 +352,23 @@ def ecs_plaintext(r: Resource, s: Settings) -> Iterator[str]:
             reason = credential_in(name, value)
             if reason:
                 yield f"{label} environment {name}: {reason}"
+        for key in ("command", "entryPoint"):
+            yield from _arguments_with_credentials(label, key, c.get(key))
+
+
+def _arguments_with_credentials(label: str, key: str, args: Any) -> Iterator[str]:
+    if is_unknown(args):
+        yield unknown(f"{label} {key}", "it holds no credential")
+        return
+    for i, arg in enumerate(as_list(args)):
+        if is_unknown(arg):
+            yield unknown(f"{label} {key}[{i}]", "it holds no credential")
+            continue
+        for word in str(arg).replace("export ", " ").split():
+            reason = credential_in_argument(word.strip("'\";&"))
+            if reason:
+                yield f"{label} {key}[{i}]: {reason}"
+                break
 
 
 @stack_policy(
@@ -343,3 +391,41 @@ def task_role_separate(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
             yield task, "taskRoleArn and executionRoleArn are the same role"
         elif is_unknown(task_arn) and not task.deps("taskRoleArn"):
             yield task, unknown("taskRoleArn", "the task role differs from the execution role")
+
+
+def _scales(target: Resource, service: Resource) -> bool:
+    if service in target.deps("resourceId"):
+        return True
+    resource_id, name = target.get("resourceId"), service.get("name")
+    return isinstance(resource_id, str) and isinstance(name, str) \
+        and resource_id.startswith("service/") and resource_id.endswith(f"/{name}")
+
+
+@stack_policy(
+    "ecs-service-autoscaling",
+    types=(SERVICE, SCALING_TARGET, SCALING_POLICY),
+    description="ECS services are scaled by Application Auto Scaling, with a scaling policy "
+                "and a minimum capacity that never drops below minCapacity tasks.",
+    severity="medium", guardrail="multi-az", refs=("cdk-nag ECSServiceAutoScaling",
+                                                   "AWS Well-Architected REL07-BP01"),
+    params={"minCapacity": Param("integer", 2, "Fewest tasks autoscaling may scale a service "
+                                 "down to (one per availability zone in prod).", minimum=1)},
+    remediation="Add aws.appautoscaling.Target (ecs:service:DesiredCount, resourceId "
+                "service/<cluster>/<service>, minCapacity >= minCapacity) and a "
+                "TargetTrackingScaling aws.appautoscaling.Policy on it.",
+)
+def service_autoscaling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    need = s["minCapacity"]
+    targets = [t for t in stack.of_type(SCALING_TARGET)
+               if t.get("scalableDimension") == "ecs:service:DesiredCount"]
+    policies = stack.of_type(SCALING_POLICY)
+    for service in stack.of_type(SERVICE):
+        found = [t for t in targets if _scales(t, service)]
+        if not found:
+            yield service, "no Application Auto Scaling target scales this service"
+        for target in found:
+            for problem in at_least(target.get("minCapacity"), "minCapacity", need,
+                                    f"the service keeps {need} tasks"):
+                yield target, problem
+            if not any(target in p.deps() for p in policies):
+                yield target, "the scaling target has no scaling policy"

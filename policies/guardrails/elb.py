@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .core import (
+    Param,
     Resource,
     Settings,
     Stack,
@@ -20,6 +21,7 @@ LB = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENER = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 TARGET_GROUP = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
+LISTENER_RULE = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 
 TLS_POLICY_PREFIXES = ("ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-",
                        "ELBSecurityPolicy-FS-1-2-")
@@ -248,6 +250,33 @@ def alb_waf(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
             continue
         if not stack.referencing(lb, (WAF_ASSOC,), "resourceArn"):
             yield lb, "internet-facing load balancer has no WAF web ACL association"
+
+
+@stack_policy(
+    "alb-rule-quota",
+    types=(*LB, *LISTENER, *LISTENER_RULE),
+    description="An application load balancer carries no more listener rules than the "
+                "default quota of 100 per load balancer, beyond which AWS refuses new rules.",
+    severity="medium",
+    remediation="Request a higher 'Rules per Application Load Balancer' quota in Service "
+                "Quotas before deploying (and raise maxRules), or spread the services over "
+                "more load balancers.",
+    params={"maxRules": Param("integer", 100, "Rules one load balancer may carry (the "
+                                              "account's quota).", minimum=1)},
+    default_level="advisory",
+)
+def alb_rule_quota(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    limit = s["maxRules"]
+    rules: dict[str, int] = {}
+    for rule in stack.of_type(*LISTENER_RULE):
+        for listener in rule.deps("listenerArn", LISTENER):
+            for lb in listener.deps("loadBalancerArn", LB):
+                rules[lb.urn] = rules.get(lb.urn, 0) + 1
+    for lb in stack.of_type(*LB):
+        if rules.get(lb.urn, 0) > limit:
+            yield lb, (f"{rules[lb.urn]} listener rules exceed the quota of {limit} rules per "
+                       "application load balancer: request a higher quota or spread the "
+                       "services over more load balancers")
 
 
 __all__ = ["LB", "LISTENER", "TARGET_GROUP", "as_list"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .core import Resource, Settings, is_unknown, resource_policy, unknown
+from .core import Resource, Settings, Stack, is_unknown, resource_policy, stack_policy, unknown
 
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 PARAMETER = "aws:ssm/parameter:Parameter"
 
 
@@ -55,3 +57,40 @@ def parameter_cmk(r: Resource, s: Settings) -> Iterator[str]:
         yield unknown("type", "a secret parameter is encrypted with the platform key")
     elif kind == "SecureString" and r.get("keyId") is None:
         yield "keyId is not set (the AWS-managed key cannot be scoped or audited)"
+
+
+@stack_policy(
+    "secretsmanager-rotation",
+    types=(SECRET, SECRET_ROTATION),
+    description="Secrets rotate automatically (a rotation schedule and function); a secret "
+                "that cannot (a vendor's key) is a reasoned exception.",
+    severity="medium", fsbp=("SecretsManager.1", "SecretsManager.4"),
+    refs=("cdk-nag SMG4", "checkov CKV2_AWS_57"),
+    remediation="Add aws.secretsmanager.SecretRotation for the secret with rotationLambdaArn "
+                "and rotationRules {automaticallyAfterDays <= 90} (the Secret component's "
+                "rotationDays), or list the secret as an exception with the manual rotation "
+                "procedure.",
+)
+def secret_rotation(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    rotations = stack.of_type(SECRET_ROTATION)
+    for secret in stack.of_type(SECRET):
+        if not any(secret in r.deps("secretId") for r in rotations):
+            yield secret, "secret has no rotation schedule"
+
+
+@resource_policy(
+    "secretsmanager-no-value-in-program",
+    types=(SECRET_VERSION,),
+    description="Programs do not write secret values: a secret version's value would pass "
+                "through the program, its configuration and the Pulumi state (a Pulumi secret "
+                "is only encrypted there, still held).",
+    severity="high", guardrail="no-static-credentials",
+    refs=("checkov CKV_SECRET_6",),
+    remediation="Create only the secret (the Secret component); let its rotation function or "
+                "an operator (aws secretsmanager put-secret-value) write the value.",
+)
+def no_value_in_program(r: Resource, s: Settings) -> Iterator[str]:
+    for key in ("secretString", "secretBinary", "secretStringWo"):
+        if r.get(key) is not None:
+            yield (f"{key} is set: the secret's value passes through the program and the "
+                   "Pulumi state")

@@ -18,6 +18,11 @@ from .core import (
 
 FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+PERMISSION = "aws:lambda/permission:Permission"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+HTTP_INTEGRATION = "aws:apigatewayv2/integration:Integration"
+SYNC_PRINCIPALS = ("apigateway.amazonaws.com", "elasticloadbalancing.amazonaws.com")
+"""Callers that invoke synchronously and see the error themselves."""
 
 SUPPORTED_RUNTIMES = (
     "python3.11", "python3.12", "python3.13", "python3.14",
@@ -110,10 +115,22 @@ def lambda_plaintext(r: Resource, s: Settings) -> Iterator[str]:
             yield f"environment variable {name}: {reason}"
 
 
+def _only_synchronous_callers(stack: Stack, fn: Resource) -> bool:
+    """Whether every caller of ``fn`` in the stack invokes it synchronously (API Gateway,
+    load balancers, Step Functions tasks): a failure goes back to the caller, so there is
+    nothing for a dead-letter queue to keep. A function with no visible caller is judged
+    as asynchronous (fail closed)."""
+    permissions = stack.referencing(fn, (PERMISSION,), "function")
+    callers = permissions + stack.referencing(fn, (STATE_MACHINE,), "definition") \
+        + stack.referencing(fn, (HTTP_INTEGRATION,), "integrationUri")
+    return bool(callers) and all(p.get("principal") in SYNC_PRINCIPALS for p in permissions)
+
+
 @stack_policy(
     "lambda-failure-destination",
-    types=(FUNCTION, INVOKE_CONFIG),
-    description="Asynchronously invoked work is not lost: every function has a dead-letter "
+    types=(FUNCTION, INVOKE_CONFIG, PERMISSION, STATE_MACHINE, HTTP_INTEGRATION),
+    description="Asynchronously invoked work is not lost: every function not called only "
+                "synchronously (API Gateway, load balancer, Step Functions) has a dead-letter "
                 "queue or an on-failure destination.",
     severity="medium", refs=("cdk-nag LambdaDLQ", "cdk-nag LambdaAsyncFailureDestination",
                              "checkov CKV_AWS_116"),
@@ -127,7 +144,28 @@ def failure_destination(stack: Stack, s: Settings) -> Iterator[tuple[Resource, s
         configs = stack.referencing(fn, (INVOKE_CONFIG,), "functionName")
         if any(c.get("destinationConfig.onFailure.destination") is not None for c in configs):
             continue
+        if _only_synchronous_callers(stack, fn):
+            continue
         yield fn, "function has neither a dead-letter queue nor an on-failure destination"
+
+
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+
+
+@resource_policy(
+    "lambda-function-url-auth",
+    types=(FUNCTION_URL,),
+    description="Function URLs require IAM authentication (authorizationType AWS_IAM).",
+    severity="high", fsbp=("Lambda.1",), refs=("checkov CKV_AWS_258",),
+    remediation="Set authorizationType: AWS_IAM and sign requests (SigV4), or put the "
+                "function behind API Gateway with an authorizer and throttling.",
+)
+def function_url_auth(r: Resource, s: Settings) -> Iterator[str]:
+    kind = r.get("authorizationType")
+    if is_unknown(kind):
+        yield unknown("authorizationType", "callers are authenticated")
+    elif kind != "AWS_IAM":
+        yield f"authorizationType is {kind or 'not set'}; anyone on the internet may invoke it"
 
 
 CODE_SIGNING_CONFIG = "aws:lambda/codeSigningConfig:CodeSigningConfig"

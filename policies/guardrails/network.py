@@ -36,6 +36,9 @@ ECS_SERVICE = "aws:ecs/service:Service"
 DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
 FUNCTION = "aws:lambda/function:Function"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+SG_RULE_TYPES = (SG_INGRESS, SG_EGRESS, SG_RULE)
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 
@@ -47,6 +50,8 @@ AZ_SPREAD_PROPS: dict[str, tuple[str, ...]] = {
     DB_SUBNET_GROUP: ("subnetIds",),
     CACHE_SUBNET_GROUP: ("subnetIds",),
     FUNCTION: ("vpcConfig",),
+    EKS_CLUSTER: ("vpcConfig",),
+    EKS_NODE_GROUP: ("subnetIds",),
 }
 
 
@@ -93,8 +98,15 @@ def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
                 continue
             subnets = resource.deps(prop, (SUBNET,))
             claim = f"{prop} spans {need} availability zones"
+            # Fewer subnets than zones needed is single-AZ (or too few zones) whatever the
+            # zones turn out to be; say so rather than that the zones are unknown.
+            too_few = (f"{prop} lists {len(listed)} subnet(s), so it spans at most "
+                       f"{len(listed)} availability zone(s); at least {need} are required"
+                       if isinstance(listed, list) and len(listed) < need else None)
             if not subnets:
-                if is_unknown(listed):
+                if too_few:
+                    yield resource, too_few
+                elif is_unknown(listed):
                     yield resource, unknown(prop, claim)
                 else:
                     yield resource, (f"{prop} names subnets that are not resources of this "
@@ -104,7 +116,8 @@ def multi_az_footprint(stack: Stack, s: Settings) -> Iterator[tuple[Resource, st
             for subnet in subnets:
                 zone = subnet_zone(subnet)
                 if zone is None or is_unknown(zone):
-                    yield resource, unknown(f"availabilityZone of subnet {subnet.name}", claim)
+                    yield resource, too_few or unknown(
+                        f"availabilityZone of subnet {subnet.name}", claim)
                     break
                 zones.add(zone)
             else:
@@ -229,6 +242,26 @@ def _ingress_rules(stack: Stack) -> Iterator[tuple[Resource, Resource | None, di
             yield sg, sg, norm, f"ingress[{i}]"
 
 
+def _alb_only_groups(stack: Stack) -> list[Resource]:
+    """Security groups attached to at least one application load balancer and to nothing
+    else (rules and other groups that merely reference a group are not attachments)."""
+    users: dict[int, list[Resource]] = {}
+    for r in stack.resources:
+        if r.type in (SG, *SG_RULE_TYPES):
+            continue
+        for dep in r.deps():
+            if dep.type == SG:
+                users.setdefault(id(dep), []).append(r)
+    out = []
+    for sg in stack.of_type(SG):
+        found = users.get(id(sg), [])
+        if found and all(r.type in LB_TYPES
+                         and r.get("loadBalancerType", "application") == "application"
+                         for r in found):
+            out.append(sg)
+    return out
+
+
 def _ports(rule: dict) -> str:
     if str(rule["protocol"]) in ("-1", "all"):
         return "all ports"
@@ -239,8 +272,8 @@ def _ports(rule: dict) -> str:
 @stack_policy(
     "security-group-no-public-ingress",
     types=(SG, SG_INGRESS, SG_RULE, *LB_TYPES),
-    description="No security group admits 0.0.0.0/0 or ::/0, except TCP 80/443 on an "
-                "application load balancer's security group.",
+    description="No security group admits 0.0.0.0/0 or ::/0, except TCP 80/443 on a "
+                "security group used only by application load balancers.",
     severity="critical", fsbp=("EC2.18", "EC2.19"),
     refs=("cdk-nag AS-EC23", "checkov CKV_AWS_24", "checkov CKV_AWS_260"),
     remediation="Admit traffic from the load balancer's security group (referencedSecurityGroupId)"
@@ -248,10 +281,7 @@ def _ports(rule: dict) -> str:
                 "open to the internet.",
 )
 def sg_no_public_ingress(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
-    alb_sgs: list[Resource] = []
-    for lb in stack.of_type(*LB_TYPES):
-        if lb.get("loadBalancerType", "application") == "application":
-            alb_sgs += lb.deps("securityGroups", (SG,))
+    alb_sgs = _alb_only_groups(stack)
     for holder, sg, rule, label in _ingress_rules(stack):
         for cidr in rule["cidrs"]:
             if is_unknown(cidr):
@@ -264,8 +294,8 @@ def sg_no_public_ingress(stack: Stack, s: Settings) -> Iterator[tuple[Resource, 
             if web and sg is not None and sg in alb_sgs:
                 continue
             yield holder, (f"{label} admits {cidr} on {_ports(rule)}; only ports 80 and 443 on "
-                           "an application load balancer's security group may be open to the "
-                           "internet")
+                           "a security group used only by application load balancers may be "
+                           "open to the internet")
 
 
 @resource_policy(

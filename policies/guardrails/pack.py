@@ -20,9 +20,22 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .core import LEVELS, REGISTRY, ConfigError, PolicyRecord, Resource, Stack, plain
+from .core import (
+    LEVELS,
+    REGISTRY,
+    ConfigError,
+    PolicyRecord,
+    Resource,
+    Stack,
+    plain,
+)
 
 PACK_NAME = "microservices-platform"
+PACK_VERSION = "0.1.0"
+"""Kept equal to PulumiPolicy.yaml's version (the CLI reads that one; a test checks both)."""
+PACK_DESCRIPTION = ("Guardrails for the microservices platform on AWS: multi-AZ footprints, "
+                    "TLS everywhere, scanned images, no static credentials, least privilege.")
+PACK_REPOSITORY = "https://github.com/microservices-platform/microservices-platform"
 FSBP = "aws-foundational-security-best-practices"
 
 
@@ -89,7 +102,10 @@ def _stack_validation(record: PolicyRecord):
             return
         stack = _stack_model(args)
         for resource, message in record.check(stack, settings):
-            report(settings.render(resource, message), resource.urn)
+            if resource is None:  # about the stack as a whole
+                report(message, None)
+            else:
+                report(settings.render(resource, message), resource.urn)
     return validate
 
 

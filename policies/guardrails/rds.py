@@ -226,6 +226,19 @@ def auto_minor(r: Resource, s: Settings) -> Iterator[str]:
 SSL_PARAMETERS = {"rds.force_ssl": ("1",), "require_secure_transport": ("1", "ON", "on")}
 
 
+def _forces_tls_by_default(r: Resource) -> bool:
+    """RDS for PostgreSQL 15 and later defaults rds.force_ssl to 1 (its default parameter
+    group refuses plaintext); an unset version gets the current default major, which is
+    newer."""
+    if r.get("engine") != "postgres":
+        return False
+    version = r.get("engineVersion")
+    if version is None:
+        return True
+    major = str(version).split(".", 1)[0]
+    return major.isdigit() and int(major) >= 15
+
+
 def _engine_ssl_parameter(family: object) -> str | None:
     if not isinstance(family, str):
         return None
@@ -239,9 +252,9 @@ def _engine_ssl_parameter(family: object) -> str | None:
 @resource_policy(
     "rds-in-transit-encryption",
     types=(CLUSTER, INSTANCE, PARAMETER_GROUP, CLUSTER_PARAMETER_GROUP),
-    description="Databases refuse unencrypted connections: they use a custom parameter group "
-                "that sets rds.force_ssl = 1 (PostgreSQL) or require_secure_transport = ON "
-                "(MySQL/MariaDB).",
+    description="Databases refuse unencrypted connections: RDS for PostgreSQL 15+ does by "
+                "default; other engines use a custom parameter group that sets rds.force_ssl "
+                "= 1 (PostgreSQL) or require_secure_transport = ON (MySQL/MariaDB).",
     severity="high", guardrail="tls", fsbp=("RDS.38", "RDS.39"), refs=("checkov CKV2_AWS_69",),
     remediation="Create an aws.rds.ClusterParameterGroup (Aurora) or ParameterGroup with the "
                 "engine's SSL parameter and reference it from the cluster/instance.",
@@ -255,20 +268,29 @@ def in_transit(r: Resource, s: Settings) -> Iterator[str]:
         param = _engine_ssl_parameter(family)
         if param is None:
             return
+        default_on = isinstance(family, str) and family.startswith("postgres") \
+            and family[len("postgres"):].isdigit() and int(family[len("postgres"):]) >= 15
         params = r.get("parameters")
         if is_unknown(params):
             yield unknown("parameters", "the parameter group forces TLS")
             return
         for p in as_list(params):
-            if isinstance(p, dict) and p.get("name") == param and (
-                    is_unknown(p.get("value")) or str(p.get("value")) in SSL_PARAMETERS[param]):
+            if isinstance(p, dict) and p.get("name") == param:
+                value = p.get("value")
+                if is_unknown(value) or str(value) in SSL_PARAMETERS[param]:
+                    return
+                yield f"{param} is {value}; clients could connect without TLS"
                 return
-        yield f"{param} is not enabled; clients could connect without TLS"
+        if not default_on:
+            yield f"{param} is not enabled; clients could connect without TLS"
         return
     if r.type == INSTANCE and _is_aurora_instance(r):
         return
     key = "dbClusterParameterGroupName" if r.type == CLUSTER else "parameterGroupName"
     name = r.get(key)
+    if r.type == INSTANCE and _forces_tls_by_default(r) and (
+            name is None or (isinstance(name, str) and name.startswith("default."))):
+        return
     if name is None or (isinstance(name, str) and name.startswith("default.")):
         yield f"{key} is {name or 'not set'}; use a parameter group that forces TLS"
 

@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .core import Resource, Settings, Stack, as_list, is_unknown, load_json, stack_policy, unknown
+from .core import (
+    Resource,
+    Settings,
+    Stack,
+    as_list,
+    is_unknown,
+    load_json,
+    resource_policy,
+    stack_policy,
+    unknown,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKETS = (BUCKET, "aws:s3/bucketV2:BucketV2")
@@ -22,6 +32,8 @@ ENCRYPTION = ("aws:s3/bucketServerSideEncryptionConfiguration:"
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning",
               "aws:s3/bucketVersioningV2:BucketVersioningV2")
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+WEBSITES = ("aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration",
+            "aws:s3/bucketWebsiteConfigurationV2:BucketWebsiteConfigurationV2")
 
 
 def denies_insecure_transport(doc: Any, actions: tuple[str, ...]) -> bool:
@@ -153,6 +165,22 @@ def tls_only(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
                 yield policy, unknown("policy", "non-TLS requests are denied")
             elif not denies_insecure_transport(doc, ("s3:*", "*")):
                 yield policy, "policy does not deny requests with aws:SecureTransport false"
+
+
+@resource_policy(
+    "s3-website-hosting",
+    types=WEBSITES,
+    description="Buckets do not serve static websites: a website endpoint speaks plain HTTP "
+                "and needs a public bucket.",
+    severity="high", guardrail="tls", refs=("AWS Well-Architected SEC09-BP02",),
+    remediation="Serve the content through CloudFront (HTTPS viewers, origin access control "
+                "to a private bucket) instead of the bucket's website endpoint; only a "
+                "redirect of every request to an https:// host may stay.",
+)
+def website_hosting(r: Resource, s: Settings) -> Iterator[str]:
+    if r.get("redirectAllRequestsTo.protocol") == "https":
+        return
+    yield "the bucket serves a website endpoint, which is plain HTTP only"
 
 
 LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")

@@ -116,9 +116,9 @@ def test_component_rejects_before_creating_children():
     with pytest.raises(ArgsError, match=re.escape(
             "Alerting 'alerts': httpsEndpoints[0]: 'http://x.example.com' is rejected: "
             "notifications leave AWS only over TLS; use an https:// URL\n"
-            "Alerting 'alerts': environment: 'prd' is not allowed: use one of dev, staging, prod "
-            "(did you mean 'prod'?)")):
-        capture(lambda: Alerting("alerts", {"environment": "prd", "kms_key_arn": KEY,
+            "Alerting 'alerts': environment: 'Prod_1' is not a valid name: use 2-32 lowercase "
+            "letters, digits and single hyphens, starting with a letter")):
+        capture(lambda: Alerting("alerts", {"environment": "Prod_1", "kms_key_arn": KEY,
                                             "https_endpoints": ["http://x.example.com"]}),
                 on_register=lambda r: created.append(r.type))
     assert [t for t in created if t.startswith("aws:")] == []

@@ -178,7 +178,7 @@ def test_ingress_only_from_allowed_services():
     ({"isolated_subnet_ids": SUBNETS[:1]},
      "isolatedSubnetIds: multi-AZ needs isolated subnets in at least 2 availability zones"),
     ({"node_type": "r7g.large"},
-     "nodeType: 'r7g.large' is not a cache node type (cache.<family>.<size>)"),
+     "nodeType: 'r7g.large' is not an ElastiCache node type: use cache.<family>.<size> with family t3, t4g, m5, m6g, m7g, r5, r6g, r7g, r6gd, c7gn (e.g. cache.r7g.large)"),
 ])
 def test_validation_messages(extra, message):
     with pytest.raises(ArgsError) as err:

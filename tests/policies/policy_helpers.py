@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.guardrails import Resource
+from policies.guardrails.core import SECRET_SIGNATURE, SIGNATURE_KEY, plain
 
 ACCT = "123456789012"
 REGION = "eu-west-1"
@@ -30,6 +31,7 @@ TLS_DENY = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
 CONTAINERS = [{
     "name": "app", "image": IMAGE, "user": "1000:1000", "readonlyRootFilesystem": True,
     "privileged": False, "essential": True,
+    "healthCheck": {"command": ["CMD", "/app/healthcheck"], "interval": 15, "retries": 3},
     "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/svc/orders"}},
     "environment": [{"name": "LOG_LEVEL", "value": "info"},
                     {"name": "DB_SECRET_ARN",
@@ -40,6 +42,36 @@ CONTAINERS = [{
 
 def doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """A value as the engine sends a secret."""
+    return {SIGNATURE_KEY: SECRET_SIGNATURE, "value": value}
+
+
+POD_SPEC = {
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                   "whenUnsatisfiable": "DoNotSchedule",
+                                   "labelSelector": {"matchLabels": {"app": "web"}}}],
+    "containers": [{
+        "name": "web",
+        "image": f"{ACCT}.dkr.ecr.{REGION}.amazonaws.com/web@sha256:" + "a" * 64,
+        "ports": [{"containerPort": 8080}],
+        "livenessProbe": {"httpGet": {"path": "/health/live", "port": 8080}},
+        "readinessProbe": {"httpGet": {"path": "/health/ready", "port": 8080}},
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"},
+                      "limits": {"memory": "256Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}}}],
+}
+OPENAPI = {"openapi": "3.0.1", "info": {"title": "orders", "version": "1"},
+           "security": [{"sigv4": []}],
+           "components": {"securitySchemes": {"sigv4": {
+               "type": "apiKey", "name": "Authorization", "in": "header",
+               "x-amazon-apigateway-authtype": "awsSigv4"}}},
+           "paths": {"/orders": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy"}},
+                                 "options": {"security": []}}}}
 
 
 BASELINES: dict[str, dict[str, Any]] = {
@@ -234,6 +266,96 @@ BASELINES: dict[str, dict[str, Any]] = {
          "Resource": f"arn:aws:events:{REGION}:{ACCT}:event-bus/prod-events"})},
     "pulumi:providers:aws": {"region": REGION},
     "aws:s3/bucket:Bucket": {"bucket": "logs"},
+    "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration": {
+        "bucket": "old-site", "redirectAllRequestsTo": {"hostName": "www.example.com",
+                                                        "protocol": "https"}},
+    "aws:ec2/instance:Instance": {
+        "ami": "ami-0abc", "instanceType": "t3.micro", "subnetId": "subnet-a",
+        "associatePublicIpAddress": False, "iamInstanceProfile": "web",
+        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "rootBlockDevice": {"encrypted": True, "kmsKeyId": KEY_ARN},
+        "ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": True}],
+        "userData": "#!/bin/bash\nexport DB_SECRET_ARN=" + SECRET_ARN + "\nsystemctl start web\n"},
+    "aws:ec2/launchTemplate:LaunchTemplate": {
+        "imageId": "ami-0abc", "iamInstanceProfile": {"arn": f"arn:aws:iam::{ACCT}:instance-profile/web"},
+        "metadataOptions": {"httpTokens": "required"},
+        "networkInterfaces": [{"associatePublicIpAddress": "false"}],
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda",
+                                 "ebs": {"encrypted": "true", "kmsKeyId": KEY_ARN}}],
+        "userData": "IyEvYmluL2Jhc2gKc3lzdGVtY3RsIHN0YXJ0IHdlYgo="},
+    "aws:ebs/volume:Volume": {"availabilityZone": "eu-west-1a", "size": 20, "encrypted": True,
+                              "kmsKeyId": KEY_ARN},
+    "aws:eks/cluster:Cluster": {
+        "roleArn": f"arn:aws:iam::{ACCT}:role/eks", "version": "1.33",
+        "vpcConfig": {"subnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+                      "endpointPrivateAccess": True, "endpointPublicAccess": False},
+        "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
+        "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager",
+                                   "scheduler"]},
+    "aws:eks/nodeGroup:NodeGroup": {
+        "clusterName": "prod", "nodeRoleArn": f"arn:aws:iam::{ACCT}:role/nodes",
+        "subnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+        "scalingConfig": {"minSize": 3, "maxSize": 6, "desiredSize": 3}},
+    "aws:eks/addon:Addon": {"clusterName": "prod", "addonName": "vpc-cni",
+                            "serviceAccountRoleArn": f"arn:aws:iam::{ACCT}:role/vpc-cni"},
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": {
+        "clusterName": "prod", "principalArn": f"arn:aws:iam::{ACCT}:role/team",
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+        "accessScope": {"type": "namespace", "namespaces": ["orders"]}},
+    "kubernetes:core/v1:ConfigMap": {
+        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+        "data": {"mapRoles": f"- rolearn: arn:aws:iam::{ACCT}:role/nodes\n"
+                             "  username: system:node:{{EC2PrivateDNSName}}\n"
+                             "  groups: [system:bootstrappers, system:nodes]\n"}},
+    "kubernetes:apps/v1:Deployment": {
+        "metadata": {"namespace": "orders"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": POD_SPEC}}},
+    "kubernetes:core/v1:Pod": {"metadata": {"namespace": "orders"}, "spec": POD_SPEC},
+    "kubernetes:core/v1:Service": {
+        "metadata": {"annotations": {
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert":
+                f"arn:aws:acm:{REGION}:{ACCT}:certificate/web",
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443"}},
+        "spec": {"type": "LoadBalancer", "ports": [{"name": "https", "port": 443,
+                                                     "targetPort": 8080}]}},
+    "aws:cloudfront/distribution:Distribution": {
+        "enabled": True,
+        "origins": [{"originId": "site", "domainName": "site.s3.eu-west-1.amazonaws.com",
+                     "originAccessControlId": "oac-1"},
+                    {"originId": "api", "domainName": "api.example.com",
+                     "customOriginConfig": {"originProtocolPolicy": "https-only",
+                                            "originSslProtocols": ["TLSv1.2"],
+                                            "httpPort": 80, "httpsPort": 443}}],
+        "defaultCacheBehavior": {"targetOriginId": "site",
+                                 "viewerProtocolPolicy": "redirect-to-https"},
+        "orderedCacheBehaviors": [{"pathPattern": "/api/*", "targetOriginId": "api",
+                                   "viewerProtocolPolicy": "https-only"}],
+        "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
+                              "sslSupportMethod": "sni-only",
+                              "minimumProtocolVersion": "TLSv1.2_2021"},
+        "loggingConfig": {"bucket": "logs.s3.amazonaws.com"},
+        "webAclId": f"arn:aws:wafv2:us-east-1:{ACCT}:global/webacl/site/1"},
+    "aws:sfn/stateMachine:StateMachine": {
+        "roleArn": f"arn:aws:iam::{ACCT}:role/sfn", "definition": "{}",
+        "loggingConfiguration": {"level": "ERROR", "includeExecutionData": False,
+                                 "logDestination": f"arn:aws:logs:{REGION}:{ACCT}:log-group:/sfn:*"},
+        "tracingConfiguration": {"enabled": True},
+        "encryptionConfiguration": {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": KEY_ARN}},
+    "aws:appsync/graphQLApi:GraphQLApi": {
+        "authenticationType": "AWS_IAM",
+        "logConfig": {"fieldLogLevel": "ERROR",
+                      "cloudwatchLogsRoleArn": f"arn:aws:iam::{ACCT}:role/appsync-logs"}},
+    "aws:appsync/apiCache:ApiCache": {"apiId": "api", "type": "SMALL", "ttl": 60,
+                                      "apiCachingBehavior": "FULL_REQUEST_CACHING",
+                                      "atRestEncryptionEnabled": True,
+                                      "transitEncryptionEnabled": True},
+    "aws:lambda/functionUrl:FunctionUrl": {"functionName": "orders",
+                                           "authorizationType": "AWS_IAM"},
+    "aws:apigateway/restApi:RestApi": {"name": "orders", "body": json.dumps(OPENAPI)},
+    "aws:apigatewayv2/api:Api": {"protocolType": "HTTP"},
+    "aws:secretsmanager/secretVersion:SecretVersion": {
+        "secretId": SECRET_ARN, "secretStringWo": None, "secretString": None},
 }
 ALWAYS_VIOLATING = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey",
                     "aws:iam/userLoginProfile:UserLoginProfile")
@@ -245,7 +367,7 @@ which environments opt into by exception)."""
 def resource(type_: str, props: Mapping[str, Any] | None = None, *, name: str = "r",
              protect: bool = True) -> Resource:
     props = copy.deepcopy(dict(BASELINES[type_] if props is None else props))
-    return Resource(type_, name, urn(type_, name), props, protect=protect)
+    return Resource(type_, name, urn(type_, name), plain(props), protect=protect)
 
 
 def urn(type_: str, name: str) -> str:

@@ -98,8 +98,16 @@ def test_tls_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
 def test_image_scanning_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
     engine.configure(stack_config("prod"))
     repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
-    assert engine.analyze(REPO, "orders", repo, protect=True) == [
-        ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
+    assert only(engine.analyze_stack([(REPO, "orders", repo, {})]), "ecr-scan-on-push") == [
+        ("ecr-scan-on-push", "mandatory", "orders", "imageScanningConfiguration.scanOnPush is "
+         "not true and no registry scanning rule covers the repository")]
+    # Enhanced registry scanning covers the repository whatever its own setting says.
+    registry = ("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
+                "registry", {"scanType": "ENHANCED", "rules": [{
+                    "scanFrequency": "SCAN_ON_PUSH",
+                    "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]}, {})
+    assert only(engine.analyze_stack([(REPO, "orders", repo, {}), registry]),
+                "ecr-scan-on-push") == []
 
 
 def test_static_credentials_guardrail_is_mandatory_in_prod(engine: Engine) -> None:
@@ -134,11 +142,12 @@ def test_disabled_policies_do_not_run(engine: Engine) -> None:
 
 def _with_exception(exception: dict[str, Any]) -> dict[str, Any]:
     config = stack_config("prod")
-    config["ecr-scan-on-push"] = {"exceptions": [exception]}
+    config["ecr-immutable-tags"] = {"exceptions": [exception]}
     return config
 
 
-UNSCANNED = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
+UNSCANNED = patched(REPO, {"imageTagMutability": "MUTABLE"})
+MUTABLE = "imageTagMutability is MUTABLE; use IMMUTABLE"
 
 
 def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) -> None:
@@ -146,19 +155,17 @@ def test_valid_exception_reports_exempted_finding_as_advisory(engine: Engine) ->
                                       "reason": "vendor mirror, scanned upstream",
                                       "expires": "2999-12-31"}))
     assert engine.analyze(REPO, "legacy-mirror", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "advisory", "[exempted] vendor mirror, scanned upstream — "
-                                         "imageScanningConfiguration.scanOnPush is not true")]
+        ("ecr-immutable-tags", "advisory", f"[exempted] vendor mirror, scanned upstream — {MUTABLE}")]
     assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "mandatory", "imageScanningConfiguration.scanOnPush is not true")]
+        ("ecr-immutable-tags", "mandatory", MUTABLE)]
 
 
-def test_exception_by_exact_urn_without_expiry(engine: Engine) -> None:
+def test_exception_by_exact_urn(engine: Engine) -> None:
     engine.configure(_with_exception({
         "resource": f"urn:pulumi:prod::platform::{REPO}::orders",
-        "reason": "replaced by the new registry in Q3"}))
+        "reason": "replaced by the new registry in Q3", "expires": "2999-12-31"}))
     assert engine.analyze(REPO, "orders", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "advisory", "[exempted] replaced by the new registry in Q3 — "
-                                         "imageScanningConfiguration.scanOnPush is not true")]
+        ("ecr-immutable-tags", "advisory", f"[exempted] replaced by the new registry in Q3 — {MUTABLE}")]
 
 
 def test_expired_exception_stops_applying(engine: Engine) -> None:
@@ -166,14 +173,14 @@ def test_expired_exception_stops_applying(engine: Engine) -> None:
                                       "reason": "vendor mirror, scanned upstream",
                                       "expires": "2000-01-01"}))
     assert engine.analyze(REPO, "legacy-mirror", UNSCANNED, protect=True) == [
-        ("ecr-scan-on-push", "mandatory",
-         "imageScanningConfiguration.scanOnPush is not true (exception expired 2000-01-01)")]
+        ("ecr-immutable-tags", "mandatory", f"{MUTABLE} (exception expired 2000-01-01)")]
 
 
 def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
     config = stack_config("prod")
     config["multi-az-footprint"] = {"minAzCount": 3, "exceptions": [
-        {"resource": "orders", "reason": "pilot service, single-tenant until GA"}]}
+        {"resource": "orders", "reason": "pilot service, single-tenant until GA",
+         "expires": "2999-12-31"}]}
     engine.configure(config)
     assert only(engine.analyze_stack(_two_az_service()), "multi-az-footprint") == [
         ("multi-az-footprint", "advisory", "orders",
@@ -182,9 +189,22 @@ def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("setting", "problem"), [
-    ({"exceptions": [{"resource": "legacy-*"}]},
+    ({"exceptions": [{"resource": "legacy-*", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason is required"),
-    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me"}]},
+    ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream"}]},
+     "ecr-scan-on-push: exceptions[0]: expires is required (YYYY-MM-DD): every exception "
+     "lapses and is reviewed"),
+    ({"exceptions": [{"resource": "*", "reason": "vendor mirror, scanned upstream",
+                      "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource '*' would exempt every resource: name the "
+     "resource, use a name pattern with at least three letters or digits in a row, or give "
+     "its exact URN"),
+    ({"exceptions": [{"resource": "urn:pulumi:prod::*", "reason": "vendor mirror, scanned "
+                      "upstream", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource 'urn:pulumi:prod::*' would exempt every "
+     "resource: name the resource, use a name pattern with at least three letters or digits "
+     "in a row, or give its exact URN"),
+    ({"exceptions": [{"resource": "legacy-*", "reason": "trust me", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 8)"),
     ({"exceptions": [{"resource": "legacy-*", "reason": "vendor mirror, scanned upstream",
                       "expires": "31/12/2026"}]},
@@ -193,7 +213,8 @@ def test_exceptions_apply_to_stack_policies(engine: Engine) -> None:
 def test_invalid_exception_fails_configure(engine: Engine, setting: dict[str, Any],
                                            problem: str) -> None:
     config = stack_config("prod")
-    config["ecr-scan-on-push"] = setting
+    config["ecr-immutable-tags"] = setting
+    problem = problem.replace("ecr-scan-on-push", "ecr-immutable-tags")
     with pytest.raises(grpc.RpcError) as err:
         engine.configure(config)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -212,11 +233,10 @@ def test_invalid_parameter_fails_configure(engine: Engine) -> None:
 
 def test_unknown_values_fail_closed_instead_of_cant_run(engine: Engine) -> None:
     engine.configure(stack_config("prod"))
-    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": UNKNOWN_STRING}})
+    repo = patched(REPO, {"imageTagMutability": UNKNOWN_STRING})
     assert engine.analyze(REPO, "orders", repo, protect=True) == [
-        ("ecr-scan-on-push", "mandatory",
-         "imageScanningConfiguration.scanOnPush is unknown at preview; cannot prove images are "
-         "scanned on push")]
+        ("ecr-immutable-tags", "mandatory",
+         "imageTagMutability is unknown at preview; cannot prove image tags are immutable")]
     role = patched("aws:iam/role:Role", {"assumeRolePolicy": UNKNOWN_STRING,
                                          "inlinePolicies": []})
     found = engine.analyze("aws:iam/role:Role", "task", role)
@@ -232,13 +252,19 @@ def test_unknown_values_fail_closed_instead_of_cant_run(engine: Engine) -> None:
 
 
 def test_unknown_subnet_zone_fails_closed_in_stack_policy(engine: Engine) -> None:
-    engine.configure(stack_config("prod"))
+    engine.configure(stack_config("staging"))
     resources = _two_az_service()
     resources[1] = (SUBNET, "private-b", {"availabilityZone": UNKNOWN_STRING}, {})
     assert only(engine.analyze_stack(resources), "multi-az-footprint") == [
         ("multi-az-footprint", "mandatory", "orders",
          "availabilityZone of subnet private-b is unknown at preview; cannot prove "
-         "networkConfiguration spans 3 availability zones")]
+         "networkConfiguration spans 2 availability zones")]
+    # Two subnets cannot span the three zones prod needs, whatever their zones are.
+    engine.configure(stack_config("prod"))
+    assert only(engine.analyze_stack(resources), "multi-az-footprint") == [
+        ("multi-az-footprint", "mandatory", "orders",
+         "networkConfiguration lists 2 subnet(s), so it spans at most 2 availability zone(s); "
+         "at least 3 are required")]
 
 
 def test_stack_policy_follows_nat_routes_through_property_dependencies(engine: Engine) -> None:
@@ -272,6 +298,47 @@ def test_stack_files_are_cli_config_files() -> None:
             assert key == "all" or key in REGISTRY, f"{env}: unknown policy {key}"
             assert isinstance(value, str | dict)
         json.dumps(config)
+
+
+# The policy configs preflight refuses, checked against the schemas this pack announces.
+PROD_CONFIG = "stacks/Pulumi.prod.policy.json"
+
+
+@pytest.mark.parametrize(("change", "lines"), [
+    ({"multi-az-footprnt": {"minAzCount": 3}},
+     ["multi-az-footprnt: unknown policy (did you mean 'multi-az-footprint'?): the pack microservices-platform has no policy of that name"]),
+    ({"ecr-scan-on-pussh": {"exceptions": [{"resource": "legacy-mirror", "reason": "vendor mirror, scanned upstream", "expires": "2027-01-31"}]}},
+     ["ecr-scan-on-pussh: unknown policy (did you mean 'ecr-scan-on-push'?): the pack microservices-platform has no policy of that name"]),
+    ({"all": {"enforcementLevel": "mandatory", "minAzCount": 3}},
+     ["all.minAzCount: 'all' sets only enforcementLevel: put minAzCount under the policy it configures"]),
+    ({"ecr-scan-on-push": ["mandatory"]},
+     ['ecr-scan-on-push: must be an enforcement level (advisory, mandatory, remediate, disabled) or an object of settings (got ["mandatory"])']),
+    ({"codebuild-privileged-mode": {"exceptions": [{"resource": "*", "reason": "docker build needs the daemon", "expires": "2027-06-30"}]}},
+     ["codebuild-privileged-mode.exceptions[0].resource: '*' is not allowed: use the resource's name, a name pattern with at least three letters or digits in a row (e.g. prod-*-delivery-build), or its exact URN; never a pattern that matches every resource"]),
+    ({"codebuild-privileged-mode": {"exceptions": [{"resource": "*-delivery-build", "reason": "docker build needs the daemon"}]}},
+     ["codebuild-privileged-mode.exceptions[0].expires: is required: the last day the exception holds, YYYY-MM-DD"]),
+    ({"multi-az-footprint": {"minAzCount": 0}},
+     ["multi-az-footprint.minAzCount: must be at least 1 (got 0)"]),
+])
+def test_policy_config_checked_against_the_packs_schemas(
+        engine: Engine, change: dict[str, Any], lines: list[str]) -> None:
+    from preflight.analyzer import reconcile
+    from preflight.policy_config import PolicyConfig
+    from preflight.project import UsageError
+
+    config = PolicyConfig({**stack_config("prod"), **change})
+    config.source = PROD_CONFIG
+    with pytest.raises(UsageError) as err:
+        reconcile(engine.info(), config)
+    assert str(err.value).splitlines() == [f"{PROD_CONFIG}: {line}" for line in lines]
+
+
+def test_real_policy_configs_fit_the_packs_schemas(engine: Engine) -> None:
+    from preflight.analyzer import reconcile
+
+    for env in ("dev", "staging", "prod"):
+        policies, warnings = reconcile(engine.info(), stack_config(env))
+        assert warnings == [] and len(policies) == len(REGISTRY)
 
 
 # --- previews: unknown values, coverage answers, stack config --------------------------------

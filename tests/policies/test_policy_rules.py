@@ -15,10 +15,12 @@ from policy_helpers import (
     CONTAINERS,
     DELETE,
     IMAGE,
+    POD_SPEC,
     TRUST,
     doc,
     patched,
     resource,
+    secret,
 )
 
 from policies.guardrails import REGISTRY, UNKNOWN, evaluate
@@ -37,6 +39,13 @@ INSTANCE = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 PROJECT = "aws:codebuild/project:Project"
 SERVICE = "aws:ecs/service:Service"
+EC2 = "aws:ec2/instance:Instance"
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+EKS = "aws:eks/cluster:Cluster"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CDN = "aws:cloudfront/distribution:Distribution"
+SFN = "aws:sfn/stateMachine:StateMachine"
+GRAPHQL = "aws:appsync/graphQLApi:GraphQLApi"
 TG = "aws:lb/targetGroup:TargetGroup"
 PG = "aws:rds/parameterGroup:ParameterGroup"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
@@ -57,6 +66,17 @@ def containers(**changes: Any) -> dict[str, Any]:
         else:
             c[key] = value
     return {"containerDefinitions": json.dumps([c])}
+
+
+def pod(**changes: Any) -> dict[str, Any]:
+    """The baseline Deployment with its one container changed."""
+    c = dict(POD_SPEC["containers"][0])
+    for key, value in changes.items():
+        if value is DELETE:
+            c.pop(key, None)
+        else:
+            c[key] = value
+    return {"spec.template.spec": dict(POD_SPEC, containers=[c])}
 
 
 def identity(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -151,10 +171,6 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      ["platformVersion is pinned to 1.3.0; use LATEST"]),
     ("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster", {"settings": []},
      ["containerInsights is not enabled"]),
-    ("ecs-exec-logging-encrypted", "aws:ecs/cluster:Cluster", {"configuration": DELETE},
-     ["executeCommandConfiguration.kmsKeyId is not set",
-      "executeCommandConfiguration.logging is DEFAULT; use OVERRIDE with an encrypted log "
-      "group"]),
     ("ecs-task-awsvpc", ECS_TASK, {"networkMode": "bridge", "pidMode": "host"},
      ["networkMode is bridge; use awsvpc",
       "pidMode is host; tasks must not share the host's process namespace"]),
@@ -165,6 +181,13 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      [f"containerDefinitions {UNK} no container is privileged"]),
     ("ecs-container-readonly-rootfs", ECS_TASK, containers(readonlyRootFilesystem=DELETE),
      ["container app has a writable root filesystem"]),
+    ("ecs-container-health-check", ECS_TASK, containers(healthCheck=DELETE),
+     ["container app has no healthCheck (no liveness probe)"]),
+    ("ecs-no-plaintext-secrets", ECS_TASK,
+     containers(command=["serve", "--db-password=hunter2"],
+                entryPoint=["sh", "-c", "export API_TOKEN=abc123 && exec serve"]),
+     ["container app command[1]: the name says it holds a secret",
+      "container app entryPoint[2]: the name says it holds a secret"]),
     ("ecs-container-non-root-user", ECS_TASK, containers(user="0:0"),
      ["container app runs as root"]),
     ("ecs-container-non-root-user", ECS_TASK, containers(user=DELETE),
@@ -182,12 +205,6 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("ecs-no-plaintext-secrets", ECS_TASK, {"containerDefinitions": "{not json"},
      ["containerDefinitions is not valid JSON (Expecting property name enclosed in double "
       "quotes: line 1 column 2 (char 1))"]),
-    ("ecr-scan-on-push", "aws:ecr/repository:Repository",
-     {"imageScanningConfiguration.scanOnPush": False},
-     ["imageScanningConfiguration.scanOnPush is not true"]),
-    ("ecr-scan-on-push", "aws:ecr/repository:Repository",
-     {"imageScanningConfiguration.scanOnPush": UNKNOWN},
-     [f"imageScanningConfiguration.scanOnPush {UNK} images are scanned on push"]),
     ("ecr-immutable-tags", "aws:ecr/repository:Repository", {"imageTagMutability": DELETE},
      ["imageTagMutability is MUTABLE; use IMMUTABLE"]),
     # --- iam
@@ -214,7 +231,28 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      ["policy: statement 'Admin' allows '*' on '*' (administrator access)"]),
     ("iam-no-admin-access", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
      {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-     ["attaches arn:aws:iam::aws:policy/AdministratorAccess"]),
+     ["policyArn arn:aws:iam::aws:policy/AdministratorAccess: statement #0 allows '*' on '*' "
+      "(administrator access)"]),
+    ("iam-no-admin-access", ROLE,
+     {"managedPolicyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+     ["managedPolicyArns arn:aws:iam::aws:policy/PowerUserAccess: statement #0 allows "
+      "everything but iam:*, organizations:*, account:* on '*'"]),
+    ("iam-no-admin-access", POLICY, identity(allow("Iam", "iam:*")),
+     ["policy: statement 'Iam' allows iam:* on '*' (it can grant itself anything)"]),
+    ("iam-no-wildcard-actions", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"policyArn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"},
+     ["policyArn arn:aws:iam::aws:policy/AmazonS3FullAccess: statement #0 allows wildcard "
+      "action(s) s3:*, s3-object-lambda:*"]),
+    ("iam-no-wildcard-actions", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"policyArn": "arn:aws:iam::aws:policy/service-role/NoSuchPolicy"},
+     ["policyArn arn:aws:iam::aws:policy/service-role/NoSuchPolicy is not in the pack's AWS "
+      "managed policy data; cannot judge what it grants"]),
+    ("iam-no-wildcard-resources", POLICY,
+     identity(allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "arn:aws:logs:*:*:*")),
+     ["policy: statement 'Logs' grants logs:CreateLogStream, logs:PutLogEvents on "
+      "arn:aws:logs:*:*:* (any account or resource) although they support resource-level "
+      "permissions"]),
     ("iam-trust-policy-scoped", ROLE,
      trust({"Sid": "Any", "Effect": "Allow", "Principal": {"AWS": "*"},
             "Action": "sts:AssumeRole"}),
@@ -275,10 +313,6 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      {"authorizationType": DELETE}, ["authorizationType is NONE; the route is open to anyone"]),
     ("apigateway-authorization", "aws:apigateway/method:Method", {"authorization": "NONE"},
      ["authorization is NONE; the route is open to anyone"]),
-    ("apigateway-http-throttling", "aws:apigatewayv2/stage:Stage",
-     {"defaultRouteSettings": DELETE},
-     ["defaultRouteSettings.throttlingBurstLimit is not set",
-      "defaultRouteSettings.throttlingRateLimit is not set"]),
     ("apigateway-rest-xray", "aws:apigateway/stage:Stage", {"xrayTracingEnabled": False},
      ["xrayTracingEnabled is not true"]),
     # --- dynamodb
@@ -339,6 +373,9 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      ["log_connections is not enabled; sessions go unrecorded"]),
     ("rds-in-transit-encryption", "aws:rds/parameterGroup:ParameterGroup",
      {"parameters": [{"name": "rds.force_ssl", "value": "0"}]},
+     ["rds.force_ssl is 0; clients could connect without TLS"]),
+    ("rds-in-transit-encryption", "aws:rds/parameterGroup:ParameterGroup",
+     {"family": "postgres14", "parameters": []},
      ["rds.force_ssl is not enabled; clients could connect without TLS"]),
     ("rds-in-transit-encryption", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
      {"parameters": []},
@@ -347,8 +384,11 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      {"dbClusterParameterGroupName": "default.aurora-postgresql16"},
      ["dbClusterParameterGroupName is default.aurora-postgresql16; use a parameter group "
       "that forces TLS"]),
-    ("rds-in-transit-encryption", INSTANCE, {"parameterGroupName": DELETE},
+    ("rds-in-transit-encryption", INSTANCE, {"engine": "mysql", "parameterGroupName": DELETE},
      ["parameterGroupName is not set; use a parameter group that forces TLS"]),
+    ("rds-in-transit-encryption", INSTANCE,
+     {"engineVersion": "14.12", "parameterGroupName": "default.postgres14"},
+     ["parameterGroupName is default.postgres14; use a parameter group that forces TLS"]),
     # --- elasticache
     ("elasticache-at-rest-encryption", CACHE, {"atRestEncryptionEnabled": False,
                                                "kmsKeyId": DELETE},
@@ -482,6 +522,149 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("codepipeline-artifact-store-cmk", "aws:codepipeline/pipeline:Pipeline",
      {"artifactStores": [{"location": "b", "type": "S3"}]},
      ["artifactStores[0] has no KMS encryptionKey"]),
+    # --- ec2
+    ("ec2-imdsv2-required", EC2, {"metadataOptions": DELETE},
+     ["metadataOptions.httpTokens is not set; IMDSv1 lets any SSRF read the instance role's "
+      "credentials"]),
+    ("ec2-imdsv2-required", LT, {"metadataOptions.httpTokens": "optional"},
+     ["metadataOptions.httpTokens is optional; IMDSv1 lets any SSRF read the instance role's "
+      "credentials"]),
+    ("ec2-ebs-encrypted", EC2, {"rootBlockDevice": DELETE, "ebsBlockDevices": [{}]},
+     ["rootBlockDevice.encrypted is not true", "ebsBlockDevices[0].encrypted is not true"]),
+    ("ec2-ebs-encrypted", LT, {"blockDeviceMappings": [{"ebs": {"encrypted": "false"}}]},
+     ["blockDeviceMappings[0].ebs.encrypted is not true"]),
+    ("ec2-ebs-encrypted", LT, {"blockDeviceMappings": DELETE},
+     ["blockDeviceMappings is not set; the image's volumes launch unencrypted unless the "
+      "account encrypts by default"]),
+    ("ec2-ebs-encrypted", "aws:ebs/volume:Volume", {"encrypted": DELETE},
+     ["volume.encrypted is not true"]),
+    ("ec2-instance-profile", EC2, {"iamInstanceProfile": DELETE},
+     ["iamInstanceProfile is not set; the instance has no role"]),
+    ("ec2-user-data-no-secrets", EC2,
+     {"userData": "#!/bin/bash\nexport DB_PASSWORD=hunter2\ncurl -u admin:x https://a\n"},
+     ["userData line 2: the name says it holds a secret"]),
+    ("ec2-user-data-no-secrets", LT, {"userData": "ZXhwb3J0IEFXU19LRVk9QUtJQUFCQ0RFRkdISUpLTE1OT1AK"},
+     ["userData line 1: the value looks like an AWS access key id"]),
+    # --- eks
+    ("eks-endpoint-not-public", EKS, {"vpcConfig.endpointPublicAccess": DELETE},
+     ["the Kubernetes API endpoint is public to 0.0.0.0/0"]),
+    ("eks-endpoint-not-public", EKS, {"vpcConfig.endpointPublicAccess": True,
+                                      "vpcConfig.publicAccessCidrs": ["203.0.113.0/24"]}, []),
+    ("eks-secrets-encrypted", EKS, {"encryptionConfig": DELETE},
+     ["encryptionConfig does not encrypt secrets with a KMS key"]),
+    ("eks-control-plane-logging", EKS, {"enabledClusterLogTypes": ["api"]},
+     ["enabledClusterLogTypes lacks audit, authenticator, controllerManager, scheduler"]),
+    ("eks-supported-version", EKS, {"version": "1.24"},
+     ["version 1.24 is not a supported EKS version"]),
+    ("eks-nodegroup-no-public-ssh", "aws:eks/nodeGroup:NodeGroup",
+     {"remoteAccess": {"ec2SshKey": "ops"}},
+     ["remoteAccess opens SSH (port 22) to 0.0.0.0/0: no sourceSecurityGroupIds"]),
+    ("eks-nodegroup-min-size", "aws:eks/nodeGroup:NodeGroup", {"scalingConfig.minSize": 1},
+     ["scalingConfig.minSize is 1; at least 2 required"]),
+    ("eks-addon-own-role", "aws:eks/addon:Addon", {"serviceAccountRoleArn": DELETE},
+     ["add-on vpc-cni has no serviceAccountRoleArn or pod identity; it uses the node role"]),
+    ("eks-no-cluster-admin-grants", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+     {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+      "accessScope": {"type": "cluster"}},
+     ["associates AmazonEKSClusterAdminPolicy at cluster scope (cluster-admin)"]),
+    ("eks-no-cluster-admin-grants", "kubernetes:core/v1:ConfigMap",
+     {"data.mapUsers": "- userarn: arn:aws:iam::1:user/ops\n  groups: [system:masters]\n"},
+     ["aws-auth mapUsers maps a principal to system:masters (cluster-admin)"]),
+    # --- kubernetes
+    ("k8s-container-probes", DEPLOYMENT, pod(livenessProbe=DELETE, readinessProbe=DELETE),
+     ["container web has no livenessProbe and no readinessProbe"]),
+    ("k8s-container-resources", DEPLOYMENT, pod(resources={"requests": {"cpu": "1"}}),
+     ["container web sets no requests.memory, limits.memory"]),
+    ("k8s-pod-non-root", DEPLOYMENT, {"spec.template.spec": dict(
+        POD_SPEC, securityContext={})},
+     ["container web may run as root: neither runAsNonRoot nor runAsUser is set"]),
+    ("k8s-pod-non-root", "kubernetes:core/v1:Pod", {"spec": dict(
+        POD_SPEC, securityContext={"runAsUser": 0})}, ["container web runs as root (runAsUser 0)"]),
+    ("k8s-container-not-privileged", DEPLOYMENT,
+     pod(securityContext={"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}}),
+     ["container web is privileged",
+      "container web does not set allowPrivilegeEscalation: false",
+      "container web adds capabilities SYS_ADMIN"]),
+    ("k8s-pod-no-host-access", "kubernetes:core/v1:Pod", {"spec": dict(
+        POD_SPEC, hostNetwork=True, hostPID=True,
+        volumes=[{"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}}])},
+     ["hostNetwork is true", "hostPID is true", "volume docker mounts a host path"]),
+    ("k8s-image-digest", DEPLOYMENT, pod(image="nginx:1.27"),
+     ["container web image nginx:1.27 is not pinned by digest and is not from a trusted "
+      "registry"]),
+    ("k8s-zone-spread", DEPLOYMENT, {"spec.replicas": 1, "spec.template.spec": dict(
+        POD_SPEC, topologySpreadConstraints=[])},
+     ["spec.replicas is 1; at least 2 required",
+      "no topology spread or anti-affinity on topology.kubernetes.io/zone; replicas may share "
+      "a zone"]),
+    ("k8s-service-tls-or-internal", "kubernetes:core/v1:Service",
+     {"metadata.annotations": {}, "spec.ports": [{"port": 80}]},
+     ["public LoadBalancer serves 80 without TLS (no "
+      "service.beta.kubernetes.io/aws-load-balancer-ssl-cert annotation)"]),
+    ("k8s-service-tls-or-internal", "kubernetes:core/v1:Service",
+     {"spec.ports": [{"name": "https", "port": 443}, {"name": "http", "port": 80}]},
+     ["public LoadBalancer serves port(s) 80 without TLS"]),
+    ("k8s-service-tls-or-internal", "kubernetes:core/v1:Service",
+     {"metadata.annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme":
+                               "internal"}, "spec.ports": [{"port": 80}]}, []),
+    # --- cloudfront
+    ("cloudfront-viewer-https", CDN, {"defaultCacheBehavior.viewerProtocolPolicy": "allow-all"},
+     ["defaultCacheBehavior.viewerProtocolPolicy is allow-all; viewers may use HTTP"]),
+    ("cloudfront-tls12", CDN, {"viewerCertificate": {"cloudfrontDefaultCertificate": True}},
+     ["viewerCertificate is CloudFront's default certificate, which accepts TLS 1.0"]),
+    ("cloudfront-tls12", CDN, {"viewerCertificate.minimumProtocolVersion": DELETE},
+     ["viewerCertificate.minimumProtocolVersion is not set (TLSv1); use TLSv1.2_2021"]),
+    ("cloudfront-origin-https", CDN, {"origins": [{"originId": "web", "domainName": "a.b",
+                                                   "customOriginConfig": {
+                                                       "originProtocolPolicy": "http-only",
+                                                       "originSslProtocols": ["TLSv1",
+                                                                              "TLSv1.2"]}}]},
+     ["origins[0].customOriginConfig.originProtocolPolicy is http-only; CloudFront would fetch "
+      "from the origin in plaintext", "origins[0].customOriginConfig allows TLSv1"]),
+    ("cloudfront-s3-origin-access", CDN, {"origins": [
+        {"originId": "site", "domainName": "site.s3-website-eu-west-1.amazonaws.com",
+         "customOriginConfig": {"originProtocolPolicy": "https-only"}},
+        {"originId": "old", "domainName": "old.s3.amazonaws.com",
+         "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]},
+     ["origins[0] is the S3 website endpoint site.s3-website-eu-west-1.amazonaws.com: the "
+      "bucket must be public and is read over HTTP",
+      "origins[1] reads S3 without origin access control"]),
+    ("cloudfront-logging", CDN, {"loggingConfig": DELETE}, ["loggingConfig is not set"]),
+    ("cloudfront-waf", CDN, {"webAclId": DELETE}, ["webAclId is not set"]),
+    # --- step functions, appsync, lambda URLs, OpenAPI bodies, secrets, S3 websites
+    ("stepfunctions-logging", SFN, {"loggingConfiguration": DELETE},
+     ["loggingConfiguration.level is not set; executions are not logged"]),
+    ("stepfunctions-tracing", SFN, {"tracingConfiguration": DELETE},
+     ["tracingConfiguration.enabled is not true"]),
+    ("stepfunctions-kms-cmk", SFN, {"encryptionConfiguration": DELETE},
+     ["encryptionConfiguration does not name a customer-managed KMS key (state data uses an "
+      "AWS-owned key)"]),
+    ("appsync-no-api-key-auth", GRAPHQL, {"authenticationType": "API_KEY"},
+     ["authenticationType is API_KEY; anyone holding the key may call the API"]),
+    ("appsync-logging", GRAPHQL, {"logConfig": DELETE},
+     ["logConfig.fieldLogLevel is not set; resolver errors are not logged"]),
+    ("appsync-cache-encrypted", "aws:appsync/apiCache:ApiCache",
+     {"transitEncryptionEnabled": False}, ["transitEncryptionEnabled is not true"]),
+    ("lambda-function-url-auth", "aws:lambda/functionUrl:FunctionUrl",
+     {"authorizationType": "NONE"},
+     ["authorizationType is NONE; anyone on the internet may invoke it"]),
+    ("apigateway-authorization", "aws:apigateway/restApi:RestApi", {"body": json.dumps(
+        {"swagger": "2.0", "paths": {"/{proxy+}": {"x-amazon-apigateway-any-method": {}},
+                                     "/health": {"get": {}, "options": {}}}})},
+     ["body: GET /health requires no authorization; it is open to anyone",
+      "body: ANY /{proxy+} requires no authorization; it is open to anyone"]),
+    ("apigateway-authorization", "aws:apigatewayv2/api:Api",
+     {"body": "openapi: 3.0.1\npaths:\n  /orders:\n    post: {}\n"},
+     ["body: POST /orders requires no authorization; it is open to anyone"]),
+    ("apigateway-authorization", "aws:apigateway/restApi:RestApi", {"body": UNKNOWN},
+     [f"body {UNK} every operation requires authorization"]),
+    ("secretsmanager-no-value-in-program", "aws:secretsmanager/secretVersion:SecretVersion",
+     {"secretString": secret("mysecret")},
+     ["secretString is set: the secret's value passes through the program and the Pulumi "
+      "state"]),
+    ("s3-website-hosting", "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration",
+     {"redirectAllRequestsTo": DELETE, "indexDocument": {"suffix": "index.html"}},
+     ["the bucket serves a website endpoint, which is plain HTTP only"]),
     # --- waf, provider, pulumi
     ("wafv2-web-acl-has-rules", "aws:wafv2/webAcl:WebAcl",
      {"rules": [], "visibilityConfig.cloudwatchMetricsEnabled": False},
@@ -583,18 +766,26 @@ def test_trust_baseline_is_the_component_helper_shape() -> None:
 
 
 @pytest.mark.parametrize(("config", "problem"), [
-    ({"exceptions": [{"resource": "x", "reason": "short"}]},
+    ({"exceptions": [{"resource": "orders", "reason": "short", "expires": "2999-12-31"}]},
      "ecr-scan-on-push: exceptions[0]: reason must be at least 10 characters (got 5)"),
-    ({"exceptions": [{"resource": "x"}]}, "ecr-scan-on-push: exceptions[0]: reason is required"),
-    ({"exceptions": [{"reason": "a long enough reason"}]},
-     "ecr-scan-on-push: exceptions[0]: resource is required (a URN or name pattern)"),
-    ({"exceptions": [{"resource": "x", "reason": "a long enough reason", "expires": "soon"}]},
+    ({"exceptions": [{"resource": "orders", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: reason is required"),
+    ({"exceptions": [{"reason": "a long enough reason", "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource is required (a name pattern or an exact URN)"),
+    ({"exceptions": [{"resource": "*-*", "reason": "a long enough reason",
+                      "expires": "2999-12-31"}]},
+     "ecr-scan-on-push: exceptions[0]: resource '*-*' would exempt every resource: name the "
+     "resource, use a name pattern with at least three letters or digits in a row, or give "
+     "its exact URN"),
+    ({"exceptions": [{"resource": "orders", "reason": "a long enough reason",
+                      "expires": "soon"}]},
      "ecr-scan-on-push: exceptions[0]: expires must be a date YYYY-MM-DD (got 'soon')"),
     ({"minAzCount": 3}, "ecr-scan-on-push: unknown setting 'minAzCount' (allowed: exceptions)"),
 ])
 def test_invalid_configuration_is_rejected(config: dict[str, Any], problem: str) -> None:
+    problem = problem.replace("ecr-scan-on-push", "ecr-immutable-tags")
     with pytest.raises(ConfigError) as err:
-        evaluate("ecr-scan-on-push", resource("aws:ecr/repository:Repository"), config)
+        evaluate("ecr-immutable-tags", resource("aws:ecr/repository:Repository"), config)
     assert err.value.problems == [problem]
 
 

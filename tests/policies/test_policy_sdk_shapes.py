@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 import pytest
 
 from components.base import allow, policy_document, service_trust
@@ -109,6 +110,8 @@ def estate(**change: Any) -> Callable[[], None]:
             "image": change.get("image",
                                 f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/orders:1.0.0"),
             "readonlyRootFilesystem": True,
+            "healthCheck": {"command": ["CMD", "/app/healthcheck"], "interval": 15,
+                            "timeout": 5, "retries": 3},
             "environment": [{"name": k, "value": v}
                             for k, v in change.get("env", {"LOG_LEVEL": "info"}).items()],
             "logConfiguration": {"logDriver": "awslogs",
@@ -129,7 +132,7 @@ def estate(**change: Any) -> Callable[[], None]:
                         cloud_watch_log_group_name="/ecs/exec",
                         cloud_watch_encryption_enabled=True))))
         zones = change.get("service_zones", ZONES)
-        aws.ecs.Service(
+        service = aws.ecs.Service(
             "orders", cluster=cluster.arn, task_definition=task.arn, launch_type="FARGATE",
             desired_count=3,
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
@@ -139,6 +142,20 @@ def estate(**change: Any) -> Callable[[], None]:
                 enable=True, rollback=True),
             load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
                 target_group_arn=tg.arn, container_name="app", container_port=8080)])
+        scaling = aws.appautoscaling.Target(
+            "orders", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
+            min_capacity=3, max_capacity=9)
+        aws.appautoscaling.Policy(
+            "orders-cpu", policy_type="TargetTrackingScaling",
+            service_namespace=scaling.service_namespace,
+            scalable_dimension=scaling.scalable_dimension, resource_id=scaling.resource_id,
+            target_tracking_scaling_policy_configuration=(
+                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=60.0,
+                    predefined_metric_specification=aws.appautoscaling.
+                    PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="ECSServiceAverageCPUUtilization"))))
         aws.cloudwatch.LogGroup("orders", name="/svc/orders", retention_in_days=365,
                                 kms_key_id=KEY_ARN)
         aws.kms.Key("data", enable_key_rotation=True, opts=PROTECT)
@@ -176,29 +193,8 @@ def estate(**change: Any) -> Callable[[], None]:
             transit_encryption_enabled=change.get("cache_tls", True),
             automatic_failover_enabled=True, multi_az_enabled=True, num_cache_clusters=3,
             user_group_ids=["sessions"], snapshot_retention_limit=14, opts=PROTECT)
-        bucket = aws.s3.Bucket("logs", bucket="platform-logs", opts=PROTECT)
-        aws.s3.BucketPublicAccessBlock("logs", bucket=bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            "logs", bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))])
-        aws.s3.BucketVersioning(
-            "logs", bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"))
-        aws.s3.BucketPolicy("logs", bucket=bucket.id, policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                "Action": "s3:*",
-                "Resource": ["arn:aws:s3:::platform-logs", "arn:aws:s3:::platform-logs/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
-        # Access logs go to the organisation's log bucket, outside this estate.
-        aws.s3.BucketLogging("logs", bucket=bucket.id, target_bucket="org-access-logs",
-                             target_prefix="s3/platform-logs/")
+        private_bucket("logs", "AES256")
+        workloads(private, change)
         signer = aws.signer.SigningProfile("functions", platform_id="AWSLambda-SHA384-ECDSA")
         signing = aws.lambda_.CodeSigningConfig(
             "functions",
@@ -221,6 +217,173 @@ def estate(**change: Any) -> Callable[[], None]:
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
                     destination=fn_dlq.arn)))
     return program
+
+
+def private_bucket(name: str, algorithm: str) -> aws.s3.Bucket:
+    """A protected, private, encrypted, versioned, TLS-only bucket whose access is logged to
+    the organisation's log bucket (outside this estate)."""
+    bucket_name = f"platform-{name}"
+    bucket = aws.s3.Bucket(name, bucket=bucket_name, opts=PROTECT)
+    aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True,
+                                   block_public_policy=True, ignore_public_acls=True,
+                                   restrict_public_buckets=True)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name, bucket=bucket.id,
+        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.
+            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm=algorithm,
+                kms_master_key_id=KEY_ARN if algorithm == "aws:kms" else None))])
+    aws.s3.BucketVersioning(
+        name, bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+            status="Enabled"))
+    aws.s3.BucketPolicy(name, bucket=bucket.id, policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket_name}", f"arn:aws:s3:::{bucket_name}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    aws.s3.BucketLogging(name, bucket=bucket.id, target_bucket="org-access-logs",
+                         target_prefix=f"s3/{bucket_name}/")
+    return bucket
+
+
+def workloads(private: dict[str, aws.ec2.Subnet], change: dict[str, Any]) -> None:
+    """The families the pack judges beyond the platform's own estate: EC2, EKS, Kubernetes,
+    CloudFront, Step Functions, AppSync and Lambda function URLs, all compliant."""
+    subnets = [private[z].id for z in ZONES]
+    node_role = aws.iam.Role("nodes", assume_role_policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))
+    aws.iam.RolePolicyAttachment(
+        "nodes-worker", role=node_role.name,
+        policy_arn="arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
+    profile = aws.iam.InstanceProfile("web", role=node_role.name)
+    aws.ec2.Instance(
+        "web", ami="ami-0c02fb55956c7d316", instance_type="t3.micro", subnet_id=private["a"].id,
+        associate_public_ip_address=False, iam_instance_profile=profile.name,
+        metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+            http_tokens=change.get("http_tokens", "required"), http_put_response_hop_limit=1),
+        root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(encrypted=True, kms_key_id=KEY_ARN),
+        user_data="#!/bin/bash\nsystemctl start web\n")
+    aws.ec2.LaunchTemplate(
+        "web", image_id="ami-0c02fb55956c7d316",
+        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_tokens="required"),
+        network_interfaces=[aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+            associate_public_ip_address="false")],
+        block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+            device_name="/dev/xvda", ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                encrypted="true", kms_key_id=KEY_ARN))])
+    eks_role = aws.iam.Role("eks", assume_role_policy=service_trust("eks.amazonaws.com",
+                                                                    ACCOUNT_ID))
+    cluster = aws.eks.Cluster(
+        "prod", role_arn=eks_role.arn, version="1.33",
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=subnets, endpoint_private_access=True,
+            endpoint_public_access=change.get("eks_public", False)),
+        encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+            resources=["secrets"],
+            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=KEY_ARN)),
+        enabled_cluster_log_types=["api", "audit", "authenticator", "controllerManager",
+                                   "scheduler"])
+    aws.eks.NodeGroup(
+        "prod", cluster_name=cluster.name, node_role_arn=node_role.arn, subnet_ids=subnets,
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=3, max_size=6,
+                                                          desired_size=3))
+    aws.eks.Addon("vpc-cni", cluster_name=cluster.name, addon_name="vpc-cni",
+                  service_account_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/vpc-cni")
+    aws.eks.AccessPolicyAssociation(
+        "team", cluster_name=cluster.name,
+        principal_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/team",
+        policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace",
+                                                                   namespaces=["orders"]))
+    labels = {"app": "web"}
+    image = change.get("k8s_image", f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/web@sha256:"
+                       + "b" * 64)
+    pod = k8s.core.v1.PodSpecArgs(
+        security_context=k8s.core.v1.PodSecurityContextArgs(run_as_non_root=True,
+                                                            run_as_user=10001),
+        topology_spread_constraints=[k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1, topology_key="topology.kubernetes.io/zone",
+            when_unsatisfiable="DoNotSchedule",
+            label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))],
+        containers=[k8s.core.v1.ContainerArgs(
+            name="web", image=image, ports=[k8s.core.v1.ContainerPortArgs(container_port=8080)],
+            liveness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(
+                path="/health/live", port=8080)),
+            readiness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(
+                path="/health/ready", port=8080)),
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "250m", "memory": "256Mi"}, limits={"memory": "256Mi"}),
+            security_context=k8s.core.v1.SecurityContextArgs(
+                allow_privilege_escalation=False, read_only_root_filesystem=True,
+                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])))])
+    deployment = k8s.apps.v1.Deployment(
+        "web", metadata=k8s.meta.v1.ObjectMetaArgs(namespace="orders"),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=3, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod)))
+    k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        "web", metadata=k8s.meta.v1.ObjectMetaArgs(namespace="orders"),
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                api_version="apps/v1", kind="Deployment", name=deployment.metadata.name),
+            min_replicas=3, max_replicas=9))
+    k8s.policy.v1.PodDisruptionBudget(
+        "web", metadata=k8s.meta.v1.ObjectMetaArgs(namespace="orders"),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)))
+    k8s.core.v1.Service(
+        "web", metadata=k8s.meta.v1.ObjectMetaArgs(namespace="orders", annotations={
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert":
+                f"arn:aws:acm:{REGION}:{ACCOUNT_ID}:certificate/web",
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443"}),
+        spec=k8s.core.v1.ServiceSpecArgs(type="LoadBalancer", selector=labels, ports=[
+            k8s.core.v1.ServicePortArgs(name="https", port=443, target_port=8080)]))
+    site = private_bucket("site", "aws:kms")
+    oac = aws.cloudfront.OriginAccessControl(
+        "site", origin_access_control_origin_type="s3", signing_behavior="always",
+        signing_protocol="sigv4")
+    aws.cloudfront.Distribution(
+        "site", enabled=True, default_root_object="index.html",
+        origins=[aws.cloudfront.DistributionOriginArgs(
+            origin_id="site", domain_name=site.bucket_regional_domain_name,
+            origin_access_control_id=oac.id)],
+        default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+            target_origin_id="site", allowed_methods=["GET", "HEAD"],
+            cached_methods=["GET", "HEAD"],
+            cache_policy_id="658327ea-f89d-4fab-a63d-7e88639e58f6",
+            viewer_protocol_policy=change.get("viewer_protocol", "redirect-to-https")),
+        restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+            geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                restriction_type="none")),
+        viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
+            acm_certificate_arn=f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/site",
+            ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021"),
+        logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+            bucket="platform-logs.s3.amazonaws.com"),
+        web_acl_id=f"arn:aws:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/site/1")
+    aws.sfn.StateMachine(
+        "orders", role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/orders-sfn", definition="{}",
+        logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+            level="ERROR", include_execution_data=False,
+            log_destination=f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/sfn/orders:*"),
+        tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+        encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
+            type="CUSTOMER_MANAGED_KMS_KEY", kms_key_id=KEY_ARN,
+            kms_data_key_reuse_period_seconds=300))
+    aws.appsync.GraphQLApi(
+        "orders", authentication_type=change.get("appsync_auth", "AWS_IAM"),
+        schema="type Query { ping: String }",
+        log_config=aws.appsync.GraphQLApiLogConfigArgs(
+            field_log_level="ERROR",
+            cloudwatch_logs_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/appsync-logs"))
+    aws.lambda_.FunctionUrl("orders", function_name="orders", authorization_type="AWS_IAM")
 
 
 def resources(cap: Capture) -> list[Resource]:
@@ -259,14 +422,15 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
     # Three tasks over two zones: the busier zone holds two, so losing it leaves one.
     ({"service_zones": ("a", "b")},
      [("availability-zone-loss", "orders", "losing us-east-1a or us-east-1b leaves 1 of 3 tasks "
-                                           "running, below the minimum of 2 (desired count 3)"),
+                                           "running, below the minimum of 2 (autoscaling minimum 3)"),
       ("multi-az-footprint", "orders", "networkConfiguration spans 2 availability zone(s) "
                                        "(us-east-1a, us-east-1b); at least 3 are required")]),
     ({"http_forward": True},
      [("lb-listener-no-plaintext", "http",
        "HTTP listener serves plaintext; its default actions must only redirect to HTTPS")]),
     ({"scan_on_push": False},
-     [("ecr-scan-on-push", "orders", "imageScanningConfiguration.scanOnPush is not true")]),
+     [("ecr-scan-on-push", "orders", "imageScanningConfiguration.scanOnPush is not true and "
+                                     "no registry scanning rule covers the repository")]),
     ({"image": "nginx:1.27"},
      [("ecs-image-provenance", "orders", "container app image nginx:1.27 is neither from the "
                                          "platform's ECR nor pinned by digest")]),
@@ -275,6 +439,21 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
        "container app environment STRIPE_API_KEY: the name says it holds a secret")]),
     ({"cache_tls": False},
      [("elasticache-in-transit-encryption", "sessions", "transitEncryptionEnabled is not true")]),
+    ({"http_tokens": "optional"},
+     [("ec2-imdsv2-required", "web", "metadataOptions.httpTokens is optional; IMDSv1 lets any "
+                                     "SSRF read the instance role's credentials")]),
+    ({"eks_public": True},
+     [("eks-endpoint-not-public", "prod", "the Kubernetes API endpoint is public to "
+                                          "0.0.0.0/0")]),
+    ({"k8s_image": "nginx:1.27"},
+     [("k8s-image-digest", "web", "container web image nginx:1.27 is not pinned by digest and "
+                                  "is not from a trusted registry")]),
+    ({"viewer_protocol": "allow-all"},
+     [("cloudfront-viewer-https", "site", "defaultCacheBehavior.viewerProtocolPolicy is "
+                                          "allow-all; viewers may use HTTP")]),
+    ({"appsync_auth": "API_KEY"},
+     [("appsync-no-api-key-auth", "orders", "authenticationType is API_KEY; anyone holding "
+                                            "the key may call the API")]),
     ({"target_protocol": "HTTP"},
      [("lb-target-group-https", "orders",
        "protocol is HTTP; the load balancer must reach targets over HTTPS")]),
@@ -287,8 +466,8 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
                                            "refused")]),
     ({"app_cidr": "0.0.0.0/0"},
      [("security-group-no-public-ingress", "app-from-alb",
-       "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 on an application "
-       "load balancer's security group may be open to the internet")]),
+       "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 on a security "
+       "group used only by application load balancers may be open to the internet")]),
 ])
 def test_changes_to_the_sdk_program_are_caught(change: dict[str, Any],
                                                expected: list[tuple[str, str, str]]) -> None:

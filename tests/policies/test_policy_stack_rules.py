@@ -3,6 +3,7 @@ each mutation fails with exactly the expected (resource, message) findings."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -10,10 +11,13 @@ import pytest
 from policy_helpers import TLS_DENY, StackBuilder, doc
 
 from policies.guardrails import REGISTRY, UNKNOWN, evaluate_stack
+from policies.guardrails.core import PolicyException, set_configured_exceptions
 
 STACK_POLICIES = sorted(n for n, r in REGISTRY.items() if r.kind == "stack")
 ZONES = ("a", "b", "c")
 UNK = "is unknown at preview; cannot prove"
+ONLY_ALBS = ("only ports 80 and 443 on a security group used only by application load "
+             "balancers may be open to the internet")
 
 SUBNET = "aws:ec2/subnet:Subnet"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -57,12 +61,49 @@ def compliant() -> StackBuilder:
           {"resourceArn": UNKNOWN}, resourceArn="acl")
     b.add("aws:wafv2/webAclAssociation:WebAclAssociation", "alb-waf",
           {"resourceArn": UNKNOWN, "webAclArn": UNKNOWN}, resourceArn="alb", webAclArn="acl")
+    b.add("aws:ecs/cluster:Cluster", "cluster", {"configuration": {
+        "executeCommandConfiguration": {"kmsKeyId": UNKNOWN, "logging": "OVERRIDE",
+                                        "logConfiguration": {"cloudWatchLogGroupName": UNKNOWN,
+                                                             "cloudWatchEncryptionEnabled": True}}}})
     b.add("aws:ecs/service:Service", "svc",
-          {"networkConfiguration": {"subnets": [UNKNOWN] * 3, "securityGroups": [UNKNOWN]}},
-          networkConfiguration=[*private, "app-sg"])
-    b.by_name["svc"].props["desiredCount"] = 3
+          {"networkConfiguration": {"subnets": [UNKNOWN] * 3, "securityGroups": [UNKNOWN]},
+           "cluster": UNKNOWN, "enableExecuteCommand": True, "desiredCount": 3},
+          networkConfiguration=[*private, "app-sg"], cluster="cluster")
     b.add("aws:appautoscaling/target:Target", "svc-scaling",
-          {"minCapacity": 3, "maxCapacity": 9, "resourceId": UNKNOWN}, resourceId="svc")
+          {"scalableDimension": "ecs:service:DesiredCount", "serviceNamespace": "ecs",
+           "resourceId": UNKNOWN, "minCapacity": 3, "maxCapacity": 9},
+          resourceId=["cluster", "svc"])
+    b.add("aws:appautoscaling/policy:Policy", "svc-scale-cpu",
+          {"policyType": "TargetTrackingScaling", "resourceId": UNKNOWN},
+          resourceId="svc-scaling")
+    b.add("aws:ecr/repository:Repository", "repo", {"name": "orders",
+                                                     "imageScanningConfiguration": {
+                                                         "scanOnPush": True}})
+    b.add("aws:ec2/instance:Instance", "worker", {"subnetId": UNKNOWN}, subnetId="private-a")
+    b.add("aws:secretsmanager/secret:Secret", "api-key", {"kmsKeyId": UNKNOWN})
+    b.add("aws:secretsmanager/secretRotation:SecretRotation", "api-key-rotation",
+          {"secretId": UNKNOWN, "rotationRules": {"automaticallyAfterDays": 30}},
+          secretId="api-key")
+    b.add("aws:eks/nodeGroup:NodeGroup", "nodes",
+          {"subnetIds": [UNKNOWN] * 3, "scalingConfig": {"minSize": 3, "maxSize": 6,
+                                                          "desiredSize": 3}},
+          subnetIds=private)
+    b.add("kubernetes:apps/v1:Deployment", "web",
+          {"metadata": {"namespace": "orders"},
+           "spec": {"replicas": 3, "template": {
+               "metadata": {"labels": {"app": "web"}},
+               "spec": {"topologySpreadConstraints": [{
+                   "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                   "whenUnsatisfiable": "DoNotSchedule",
+                   "labelSelector": {"matchLabels": {"app": "web"}}}]}}}})
+    b.add("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "web-hpa",
+          {"metadata": {"namespace": "orders"},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                       "name": UNKNOWN}, "minReplicas": 3, "maxReplicas": 9}},
+          spec="web")
+    b.add("kubernetes:policy/v1:PodDisruptionBudget", "web-pdb",
+          {"metadata": {"namespace": "orders"},
+           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
     b.add("aws:iam/role:Role", "task-role", {})
     b.add("aws:iam/role:Role", "exec-role", {})
     b.add("aws:ecs/taskDefinition:TaskDefinition", "task",
@@ -113,6 +154,14 @@ def compliant() -> StackBuilder:
           stageName="stage")
     b.add("aws:wafv2/webAclAssociation:WebAclAssociation", "stage-waf",
           {"resourceArn": UNKNOWN}, resourceArn="stage", webAclArn="acl")
+    b.add("aws:apigatewayv2/api:Api", "http-api", {"protocolType": "HTTP"})
+    b.add("aws:apigatewayv2/route:Route", "http-route", {"apiId": UNKNOWN,
+                                                        "routeKey": "GET /orders"},
+          apiId="http-api")
+    b.add("aws:apigatewayv2/stage:Stage", "http-stage",
+          {"apiId": UNKNOWN, "defaultRouteSettings": {"throttlingBurstLimit": 100,
+                                                      "throttlingRateLimit": 50}},
+          apiId="http-api")
     b.add("aws:s3/bucket:Bucket", "logs", {"bucket": "logs"})
     b.add("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "logs-pab",
           {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
@@ -131,6 +180,7 @@ def compliant() -> StackBuilder:
 
 
 PROD = {"minAzCount": 3}
+RESOURCES = len(compliant().resources())
 PROD_AZ_LOSS = {"minSurvivingTasks": 2, "minSurvivingPercent": 66}
 AZ_LOSS = "availability-zone-loss"
 
@@ -154,10 +204,36 @@ def _both(*steps: Callable[[StackBuilder], None]) -> Callable[[StackBuilder], No
     return mutate
 
 
+def _add(type_: str, name: str, props: dict[str, Any], **deps: Any
+         ) -> Callable[[StackBuilder], None]:
+    def mutate(b: StackBuilder) -> None:
+        b.add(type_, name, props, **deps)
+    return mutate
+
+
 def _drop(*names: str) -> Callable[[StackBuilder], None]:
     def mutate(b: StackBuilder) -> None:
         for n in names:
             b.remove(n)
+    return mutate
+
+
+def _rules(count: int) -> Callable[[StackBuilder], None]:
+    """An HTTPS listener on the load balancer with ``count`` listener rules."""
+    def mutate(b: StackBuilder) -> None:
+        b.add("aws:lb/listener:Listener", "alb-https", {"protocol": "HTTPS", "port": 443},
+              loadBalancerArn="alb")
+        for i in range(count):
+            b.add("aws:lb/listenerRule:ListenerRule", f"rule-{i}", {"priority": i + 1},
+                  listenerArn="alb-https")
+    return mutate
+
+
+def _excepted(policy: str, resource: str) -> Callable[[StackBuilder], None]:
+    """The pack was configured with one exception for ``policy``."""
+    def mutate(b: StackBuilder) -> None:
+        set_configured_exceptions({policy: [
+            PolicyException(resource, "a reason long enough", dt.date(2999, 12, 31))]})
     return mutate
 
 
@@ -172,9 +248,9 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
                      "required")]),
     ("multi-az-footprint", _set("private-c", availabilityZone=UNKNOWN), None,
      [(n, f"availabilityZone of subnet private-c {UNK} {p} spans 2 availability zones")
-      for n, p in (("svc", "networkConfiguration"), ("fn", "vpcConfig"),
+      for n, p in (("svc", "networkConfiguration"), ("nodes", "subnetIds"), ("fn", "vpcConfig"),
                    ("db-subnets", "subnetIds"), ("cache-subnets", "subnetIds"))]),
-    ("multi-az-footprint", _both(_link("alb", "subnets", []), _set("alb", subnets=["subnet-0"])),
+    ("multi-az-footprint", _both(_link("alb", "subnets", []), _set("alb", subnets=["subnet-0", "subnet-1"])),
      None,
      [("alb", "subnets names subnets that are not resources of this stack; cannot prove it "
               "spans 2 availability zones")]),
@@ -238,21 +314,75 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
     ("security-group-no-public-ingress",
      _set("app-sg-from-alb", cidrIpv4="0.0.0.0/0", referencedSecurityGroupId=None), None,
      [("app-sg-from-alb", "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 "
-                          "on an application load balancer's security group may be open to "
-                          "the internet")]),
+                          "on a security group used only by application load balancers may be "
+                          "open to the internet")]),
     ("security-group-no-public-ingress", _set("alb-sg-https", fromPort=22, toPort=22), None,
-     [("alb-sg-https", "ingress rule admits 0.0.0.0/0 on port 22; only ports 80 and 443 on an "
-                       "application load balancer's security group may be open to the "
-                       "internet")]),
+     [("alb-sg-https", f"ingress rule admits 0.0.0.0/0 on port 22; {ONLY_ALBS}")]),
     ("security-group-no-public-ingress",
      _set("app-sg", ingress=[{"protocol": "-1", "fromPort": 0, "toPort": 0,
                               "ipv6CidrBlocks": ["::/0"]}]), None,
-     [("app-sg", "ingress[0] admits ::/0 on all ports; only ports 80 and 443 on an application "
-                 "load balancer's security group may be open to the internet")]),
+     [("app-sg", f"ingress[0] admits ::/0 on all ports; {ONLY_ALBS}")]),
     ("security-group-no-public-ingress", _link("alb", "securityGroups", []), None,
-     [("alb-sg-https", "ingress rule admits 0.0.0.0/0 on port 443; only ports 80 and 443 on an "
-                       "application load balancer's security group may be open to the "
-                       "internet")]),
+     [("alb-sg-https", f"ingress rule admits 0.0.0.0/0 on port 443; {ONLY_ALBS}")]),
+    # the load balancer's group also on the tasks: the tasks are open to the internet too
+    ("security-group-no-public-ingress",
+     _link("svc", "networkConfiguration", [f"private-{z}" for z in ZONES] + ["alb-sg"]), None,
+     [("alb-sg-https", f"ingress rule admits 0.0.0.0/0 on port 443; {ONLY_ALBS}")]),
+    ("multi-az-footprint", _both(_link("db-subnets", "subnetIds", []),
+                                 _set("db-subnets", subnetIds=["subnet-0"])), None,
+     [("db-subnets", "subnetIds lists 1 subnet(s), so it spans at most 1 availability zone(s); "
+                     "at least 2 are required")]),
+    ("ec2-no-public-ip", _set("worker", associatePublicIpAddress=True), None,
+     [("worker", "associatePublicIpAddress is true")]),
+    ("ec2-no-public-ip", _set("private-a", mapPublicIpOnLaunch=True), None,
+     [("worker", "subnet private-a assigns public IPs on launch and associatePublicIpAddress "
+                 "is not false")]),
+    ("ec2-no-public-ip", _both(_set("private-a", mapPublicIpOnLaunch=True),
+                               _set("worker", associatePublicIpAddress=False)), None, []),
+    ("ec2-no-public-ip", _both(_link("worker", "subnetId", []), _set("worker", subnetId=None)),
+     None, [("worker", "no subnetId: the instance launches in the default VPC, whose subnets "
+                       "assign public IPs")]),
+    ("ecs-exec-logging-encrypted", _set("cluster", configuration={}), None,
+     [("cluster", "executeCommandConfiguration.kmsKeyId is not set (service svc enables ECS "
+                  "Exec)"),
+      ("cluster", "executeCommandConfiguration.logging is DEFAULT; use OVERRIDE with an "
+                  "encrypted log group (service svc enables ECS Exec)")]),
+    ("ecs-exec-logging-encrypted", _both(_set("cluster", configuration={}),
+                                         _set("svc", enableExecuteCommand=False)), None, []),
+    ("ecs-exec-logging-encrypted", _link("svc", "cluster", []), None,
+     [("svc", "enableExecuteCommand is on and the cluster is not a resource of this stack; "
+              "cannot prove Exec sessions are encrypted and logged")]),
+    ("ecs-service-autoscaling", _drop("svc-scale-cpu", "svc-scaling"), None,
+     [("svc", "no Application Auto Scaling target scales this service")]),
+    ("ecs-service-autoscaling", _set("svc-scaling", minCapacity=1), None,
+     [("svc-scaling", "minCapacity is 1; at least 2 required")]),
+    ("ecs-service-autoscaling", _drop("svc-scale-cpu"), None,
+     [("svc-scaling", "the scaling target has no scaling policy")]),
+    ("ecr-scan-on-push", _set("repo", imageScanningConfiguration={"scanOnPush": False}), None,
+     [("repo", "imageScanningConfiguration.scanOnPush is not true and no registry scanning "
+               "rule covers the repository")]),
+    ("ecr-scan-on-push", _set("repo", imageScanningConfiguration={"scanOnPush": UNKNOWN}), None,
+     [("repo", f"imageScanningConfiguration.scanOnPush {UNK} images are scanned on push")]),
+    ("ecr-scan-on-push", _both(
+        _set("repo", imageScanningConfiguration={"scanOnPush": False}),
+        _add("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "registry",
+             {"scanType": "ENHANCED", "rules": [{"scanFrequency": "CONTINUOUS_SCAN",
+                                                 "repositoryFilters": [
+                                                     {"filter": "ord*",
+                                                      "filterType": "WILDCARD"}]}]})),
+     None, []),
+    ("secretsmanager-rotation", _drop("api-key-rotation"), None,
+     [("api-key", "secret has no rotation schedule")]),
+    ("k8s-workload-autoscaling", _drop("web-hpa"), None,
+     [("web", "no HorizontalPodAutoscaler targets this workload")]),
+    ("k8s-workload-autoscaling",
+     _set("web-hpa", spec={"scaleTargetRef": {"kind": "Deployment", "name": UNKNOWN},
+                           "minReplicas": 1}), None,
+     [("web-hpa", "spec.minReplicas is 1; at least 2 required")]),
+    ("k8s-workload-disruption-budget", _drop("web-pdb"), None,
+     [("web", "no PodDisruptionBudget selects this workload's pods")]),
+    ("k8s-workload-disruption-budget",
+     _both(_drop("web-pdb"), _set("web", spec={"replicas": 1})), None, []),
     ("security-group-no-public-ingress", _set("alb-sg-https", cidrIpv4=UNKNOWN), None,
      [("alb-sg-https", f"ingress rule CIDR {UNK} it is not open to the internet")]),
     ("alb-waf-attached", _drop("alb-waf"), None,
@@ -261,6 +391,31 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("task", "taskRoleArn and executionRoleArn are the same role")]),
     ("lambda-failure-destination", _drop("fn-invoke"), None,
      [("fn", "function has neither a dead-letter queue nor an on-failure destination")]),
+    # called only by API Gateway: the caller gets the error, nothing to keep
+    ("lambda-failure-destination", _both(_drop("fn-invoke"), _add(
+        "aws:lambda/permission:Permission", "fn-api", {
+            "function": UNKNOWN, "principal": "apigateway.amazonaws.com",
+            "sourceArn": UNKNOWN}, function="fn")), None, []),
+    ("lambda-failure-destination", _both(_drop("fn-invoke"), _add(
+        "aws:lambda/permission:Permission", "fn-api", {
+            "function": UNKNOWN, "principal": "apigateway.amazonaws.com"}, function="fn"),
+        _add("aws:lambda/permission:Permission", "fn-events", {
+            "function": UNKNOWN, "principal": "events.amazonaws.com"}, function="fn")), None,
+     [("fn", "function has neither a dead-letter queue nor an on-failure destination")]),
+    ("apigateway-http-throttling", _set("http-stage", defaultRouteSettings=None), None,
+     [("http-stage", "defaultRouteSettings.throttlingBurstLimit is not set"),
+      ("http-stage", "defaultRouteSettings.throttlingRateLimit is not set")]),
+    # every route of the API throttled by its own settings
+    ("apigateway-http-throttling", _set("http-stage", defaultRouteSettings=None, routeSettings=[
+        {"routeKey": "GET /orders", "throttlingBurstLimit": 1, "throttlingRateLimit": 0.5}]),
+     None, []),
+    ("apigateway-http-throttling", _both(
+        _set("http-stage", defaultRouteSettings=None, routeSettings=[
+            {"routeKey": "GET /orders", "throttlingBurstLimit": 1, "throttlingRateLimit": 0.5}]),
+        _add("aws:apigatewayv2/route:Route", "http-route-2",
+             {"apiId": UNKNOWN, "routeKey": "POST /orders"}, apiId="http-api")), None,
+     [("http-stage", "defaultRouteSettings.throttlingBurstLimit is not set"),
+      ("http-stage", "defaultRouteSettings.throttlingRateLimit is not set")]),
     ("apigateway-rest-throttling", _drop("stage-settings"), None,
      [("stage", "stage has no '*/*' method settings with throttling limits")]),
     ("apigateway-rest-throttling", _set("stage-settings", settings={"throttlingBurstLimit": 5}),
@@ -346,12 +501,35 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      [("logs-access", "targetBucket is not set")]),
     ("wafv2-web-acl-logging", _drop("acl-logs"), None,
      [("acl", "web ACL has no logging configuration")]),
+    ("alb-rule-quota", _rules(101), None,
+     [("alb", "101 listener rules exceed the quota of 100 rules per application load "
+              "balancer: request a higher quota or spread the services over more load "
+              "balancers")]),
+    ("alb-rule-quota", _rules(3), {"maxRules": 2},
+     [("alb", "3 listener rules exceed the quota of 2 rules per application load balancer: "
+              "request a higher quota or spread the services over more load balancers")]),
+    ("policy-exceptions-current", _excepted("s3-versioning", "old-logs"), None,
+     [("(stack)", "s3-versioning: exception 'old-logs' matches no resource this policy checks "
+                  "in the stack: remove it, or correct the name if the resource was renamed")]),
+    # The name exists, but not among the resources the policy checks.
+    ("policy-exceptions-current", _excepted("s3-versioning", "alb"), None,
+     [("(stack)", "s3-versioning: exception 'alb' matches no resource this policy checks "
+                  "in the stack: remove it, or correct the name if the resource was renamed")]),
+    ("policy-exceptions-targeted", _excepted("s3-versioning", "[a-z]*[a-z0-9]"), None,
+     [("(stack)", f"s3-versioning: exception '[a-z]*[a-z0-9]' matches all {RESOURCES} "
+                  "resources of the stack: name the resources it is for")]),
 ]
 
 
 def _findings(b: StackBuilder, name: str, config: dict[str, Any] | None) -> list[tuple[str, str]]:
     by_urn = {r.urn: r.name for r in b.resources()}
-    return [(by_urn[u], m) for u, m in evaluate_stack(name, b.resources(), config)]
+    return [(by_urn.get(u, "(stack)"), m) for u, m in evaluate_stack(name, b.resources(), config)]
+
+
+def test_exceptions_that_match_some_resources_pass_both_audits() -> None:
+    _excepted("s3-versioning", "logs")(compliant())
+    assert _findings(compliant(), "policy-exceptions-current", None) == []
+    assert _findings(compliant(), "policy-exceptions-targeted", None) == []
 
 
 @pytest.mark.parametrize("name", STACK_POLICIES)

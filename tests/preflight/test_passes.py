@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import venv
 from pathlib import Path
@@ -155,17 +156,18 @@ def test_a_pack_in_another_virtualenv_runs_in_it(runner: Runner, tmp_path: Path)
     assert prefixes == [str(pack / "env")]
 
 
-def test_a_missing_virtualenv_is_a_usage_error(runner: Runner, tmp_path: Path) -> None:
+def test_a_missing_virtualenv_is_reported_and_the_pack_runs_here(runner: Runner,
+                                                                 tmp_path: Path) -> None:
     pack = tmp_path / "pack"
-    pack.mkdir()
-    (pack / "__main__.py").write_text("")
-    (pack / "PulumiPolicy.yaml").write_text("runtime:\n  name: python\n  options:\n"
-                                            "    virtualenv: venv\n")
-    proc = runner("dev", pack=pack)
-    assert proc.returncode == 2
-    assert proc.stderr.startswith(
-        f"preflight: error: {pack / 'PulumiPolicy.yaml'}: the 'virtualenv' option is set to "
-        f"{pack / 'venv'}, but it doesn't appear to be a virtual environment; create it with: ")
+    shutil.copytree(PACK, pack)
+    (pack / "PulumiPolicy.yaml").write_text(
+        "name: fixture-pack\nversion: 1.2.3\nruntime:\n  name: python\n  options:\n"
+        "    virtualenv: venv\n")
+    proc = runner("dev", "--format", "json", pack=pack)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["warnings"][0] == (
+        f"the policy pack's virtualenv {pack / 'venv'} does not exist (the Pulumi CLI creates "
+        f"it from {pack / 'requirements.txt'}): the pack ran with {sys.executable}")
 
 
 def test_a_one_mebibyte_config_value_does_not_stop_the_pack(runner: Runner) -> None:

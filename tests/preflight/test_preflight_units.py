@@ -14,10 +14,10 @@ from preflight.analyzer import (
     UNKNOWN,
     engine_properties,
     go_duration,
-    read_policy_config,
     reconcile,
 )
 from preflight.capture import capture, engine_urn
+from preflight.policy_config import read_policy_config
 from preflight.program import describe
 from preflight.project import (
     SECRET_PLACEHOLDER,
@@ -127,13 +127,21 @@ def _info() -> analyzer_pb2.AnalyzerInfo:
 
 def test_policy_config_all_then_each_policy():
     policies, warnings = reconcile(_info(), {"all": "disabled", "b": "mandatory",
-                                             "a": {"max": 5}, "zz": "advisory"})
+                                             "a": {"max": 5}})
     assert {n: (p.level, p.default_level, p.config) for n, p in policies.items()} == {
         "a": ("disabled", "mandatory", {"max": 5}),
         "b": ("mandatory", "advisory", {}),
         "c": ("disabled", "advisory", {"owner": "ops"}),
     }
-    assert warnings == ["policy config names 'zz', which the pack does not have"]
+    assert warnings == []
+
+
+def test_policy_config_names_only_the_packs_policies():
+    with pytest.raises(UsageError) as err:
+        reconcile(_info(), {"all": "disabled", "zz": "advisory", "a": {"max": "5"}})
+    assert str(err.value).splitlines() == [
+        "policy config: zz: unknown policy: the pack pack has no policy of that name",
+        'policy config: a.max: must be a number (got "5")']
 
 
 def test_policy_config_required_property():
@@ -147,8 +155,9 @@ def test_policy_config_required_property():
 def test_policy_config_file_must_be_an_object(tmp_path: Path):
     path = tmp_path / "p.json"
     path.write_text("[1]")
-    with pytest.raises(UsageError, match="expected a JSON object of policy names"):
+    with pytest.raises(UsageError) as err:
         read_policy_config(path)
+    assert str(err.value) == f"{path}: must be a JSON object of policy names (got [1])"
 
 
 def test_describe_names_the_program_frame(tmp_path: Path):

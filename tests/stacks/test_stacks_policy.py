@@ -98,7 +98,7 @@ def prod_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project, minus what a break replaces: the program entry point."""
     copy = tmp_path_factory.mktemp("project")
     for item in ("Pulumi.yaml", "__main__.py", "components", "policies", "stacks",
-                 "functions", "workflows"):
+                 "functions", "services", "workflows"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / item)
     # The pack's virtualenv (PulumiPolicy.yaml: ../.venv), as in a checkout.
@@ -176,5 +176,6 @@ pulumi.runtime.register_stack_transformation(two_tasks)
         ("availability-zone-loss", "prod-web-service",
          "losing eu-west-1a, eu-west-1b or eu-west-1c leaves 1 of 2 tasks running, below the "
          "minimum of 2 (autoscaling minimum 2)"),
+        ("ecs-service-autoscaling", "prod-web-scaling", "minCapacity is 2; at least 3 required"),
         ("ecs-service-min-desired-count", "prod-web-service",
          "desiredCount is 2; at least 3 required")]
