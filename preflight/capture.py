@@ -213,12 +213,13 @@ class RecordingEngine:
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that keeps the full request and forms engine URNs."""
 
-    def __init__(self, mocks: _Mocks,
+    def __init__(self, mocks: pulumi_mocks.Mocks,
                  on_register: Callable[[Registration], None] | None = None,
                  *, passthrough: bool = False, resolved: bool = False):
         super().__init__(mocks)
-        self.answers = mocks.answers
-        self.region = mocks.region
+        # Any Mocks will do; preflight's own answer invokes and reads (see capture()).
+        self.answers: Answers | None = getattr(mocks, "answers", None)
+        self.region: str = getattr(mocks, "region", "us-east-1")
         # resolved: a preview of an existing stack, ids and computed outputs known
         self.resolved = resolved
         self.registrations: list[Registration] = []
@@ -290,8 +291,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         component gets an id only: its outputs come from children that do not exist."""
         if request.remote:
             return request.object, ""
-        found = identity(request.type, request.name, urn, request.object,
-                         self.answers.account, self.region)
+        account = self.answers.account if self.answers else StandInAccount(self.region)
+        found = identity(request.type, request.name, urn, request.object, account, self.region)
         obj = struct_pb2.Struct()
         obj.CopyFrom(request.object)
         for key, value in found.outputs.items():
@@ -303,6 +304,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def ReadResource(self, request: Any) -> Any:
         """``Resource.get(name, id)``: a look-up of an existing resource, answered (like an
         invoke, with the type as token) from the invokes file, else only with its id."""
+        if self.answers is None:
+            return super().ReadResource(request)
         inputs = dict(rpc.deserialize_properties(request.properties))
         found = self.answers.answer(request.type, {"id": request.id}) or {}
         props = _sync_await(rpc.serialize_properties({**inputs, **found}, {}))

@@ -354,34 +354,34 @@ def preview() -> Iterator[Engine]:
 
 
 def test_in_a_preview_an_unknown_value_is_a_policy_that_could_not_run(preview: Engine) -> None:
-    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": UNKNOWN_STRING}})
+    repo = patched(REPO, {"imageTagMutability": UNKNOWN_STRING})
     assert preview.analyze(REPO, "orders", repo, protect=True) == [
-        ("ecr-scan-on-push", "advisory",
-         "can't run policy 'ecr-scan-on-push' from policy pack 'microservices-platform@v0.1.0' "
-         "during preview: imageScanningConfiguration.scanOnPush is unknown at preview; cannot "
-         "prove images are scanned on push")]
+        ("ecr-immutable-tags", "advisory",
+         "can't run policy 'ecr-immutable-tags' from policy pack "
+         "'microservices-platform@v0.1.0' during preview: imageTagMutability is unknown at "
+         "preview; cannot prove image tags are immutable")]
+    preview.configure(stack_config("staging"))  # two zones: two subnets can span them
     resources = _two_az_service()
     resources[1] = (SUBNET, "private-b", {"availabilityZone": UNKNOWN_STRING}, {})
     assert only(preview.analyze_stack(resources), "multi-az-footprint") == [
         ("multi-az-footprint", "advisory", "orders",
          "can't run policy 'multi-az-footprint' from policy pack "
          "'microservices-platform@v0.1.0' during preview: availabilityZone of subnet private-b "
-         "is unknown at preview; cannot prove networkConfiguration spans 3 availability zones")]
+         "is unknown at preview; cannot prove networkConfiguration spans 2 availability zones")]
 
 
 def test_in_an_update_an_unknown_value_stays_a_violation(preview: Engine) -> None:
     preview.configure_stack(dry_run=False)
-    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": UNKNOWN_STRING}})
+    repo = patched(REPO, {"imageTagMutability": UNKNOWN_STRING})
     assert preview.analyze(REPO, "orders", repo, protect=True) == [
-        ("ecr-scan-on-push", "mandatory",
-         "imageScanningConfiguration.scanOnPush is unknown at preview; cannot prove images are "
-         "scanned on push")]
+        ("ecr-immutable-tags", "mandatory",
+         "imageTagMutability is unknown at preview; cannot prove image tags are immutable")]
 
 
 def test_known_violations_keep_their_level_in_a_preview(preview: Engine) -> None:
-    repo = patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}})
+    repo = patched(REPO, {"imageTagMutability": "MUTABLE"})
     assert [(p, level) for p, level, _ in preview.analyze(REPO, "orders", repo, protect=True)] \
-        == [("ecr-scan-on-push", "mandatory")]
+        == [("ecr-immutable-tags", "mandatory")]
 
 
 def test_each_answer_names_the_policies_that_do_not_read_the_type(preview: Engine) -> None:
@@ -390,7 +390,7 @@ def test_each_answer_names_the_policies_that_do_not_read_the_type(preview: Engin
         name="orders"))
     skipped = {item.policy_name for item in response.not_applicable}
     reads = {name for name, record in REGISTRY.items() if REPO in record.types}
-    assert {"ecr-scan-on-push", "ecr-immutable-tags"} <= reads
+    assert {"ecr-scan-on-push", "ecr-immutable-tags"} <= reads  # a stack and a resource rule
     assert skipped == set(REGISTRY) - reads
     assert {item.reason for item in response.not_applicable} == {"checks other resource types"}
     stack_only = preview.stub.Analyze(proto.AnalyzeRequest(
