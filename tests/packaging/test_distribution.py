@@ -105,7 +105,8 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
     # preflight with its insights package and the price table it reads offline.
     assert [n for n in code if n.startswith("preflight/")] == sorted(
         [f"preflight/{p.relative_to(ROOT / 'preflight').as_posix()}"
-         for p in (ROOT / "preflight").rglob("*.py")] + ["preflight/insights/prices.json"])
+         for p in (ROOT / "preflight").rglob("*.py")]
+        + ["preflight/data/regions.json", "preflight/insights/prices.json"])
     # The pack's rules (the components use its credential vocabulary), with their data; the
     # pack's own metadata and virtualenv stay out.
     assert [n for n in code if n.startswith("policies/")] == sorted(
@@ -136,7 +137,7 @@ def test_sdist_holds_sources_and_changelog_only(built: dict[str, Path]) -> None:
         names = [n.removeprefix(f"{DIST}/") for n in tar.getnames()]
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "components/py.typed",
             "components/PulumiPlugin.yaml", "components/__main__.py",
-            "preflight/capture.py"} <= set(names)
+            "preflight/capture.py", "preflight/data/regions.json"} <= set(names)
     top = {n.split("/")[0] for n in names if n != DIST}
     assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "PKG-INFO",
                    "setup.cfg", "components", "preflight", "policies",

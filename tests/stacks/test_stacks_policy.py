@@ -115,6 +115,8 @@ def prod_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  "functions", "services", "workflows"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / item)
+    # The pack's virtualenv (PulumiPolicy.yaml: ../.venv), as in a checkout.
+    (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy
 
 
