@@ -12,7 +12,7 @@ from .encryption import check_log_retention, tags_with
 from .validation import Problem, check_choice, check_key, raise_for
 
 CONTAINER_INSIGHTS = ("enhanced", "enabled")
-CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+ON_DEMAND, SPOT = "FARGATE", "FARGATE_SPOT"
 DEFAULT_LOG_RETENTION_DAYS = 365
 
 
@@ -34,6 +34,10 @@ class ClusterArgs(ClusterSpec):
     """KMS key for the execute-command sessions and their log group."""
     log_retention_days: NotRequired[int]
     """Retention of the execute-command log group (default 365)."""
+    allow_spot: NotRequired[bool]
+    """Offer Fargate Spot capacity to services that ask for it (default true; false in tiers
+    where a task must not be stopped at two minutes' notice: the cluster then offers
+    on-demand Fargate only)."""
     name_prefix: NotRequired[str]
     """First part of physical names (log group ``/<prefix>/ecs/exec``); default the
     component name."""
@@ -47,8 +51,8 @@ def check_cluster(spec: ClusterSpec) -> list[Problem]:
 
 
 class Cluster(pulumi.ComponentResource):
-    """An ECS cluster with Container Insights, Fargate and Fargate Spot capacity (on-demand
-    Fargate by default) and, when enabled, audited and encrypted ECS Exec."""
+    """An ECS cluster with Container Insights, Fargate capacity (on-demand by default, Spot
+    where allowed) and, when enabled, audited and encrypted ECS Exec."""
 
     cluster_arn: pulumi.Output[str]
     """Cluster ARN."""
@@ -96,10 +100,10 @@ class Cluster(pulumi.ComponentResource):
         aws.ecs.ClusterCapacityProviders(f"{name}-capacity",
                                          aws.ecs.ClusterCapacityProvidersArgs(
             cluster_name=cluster.name,
-            capacity_providers=list(CAPACITY_PROVIDERS),
+            capacity_providers=[ON_DEMAND, SPOT] if args.get("allow_spot", True) else [ON_DEMAND],
             default_capacity_provider_strategies=[
                 aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
-                    capacity_provider="FARGATE", base=1, weight=1)]), opts=child_opts(self))
+                    capacity_provider=ON_DEMAND, base=1, weight=1)]), opts=child_opts(self))
 
         self.cluster_arn = cluster.arn
         self.cluster_name = cluster.name

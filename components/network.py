@@ -17,12 +17,18 @@ Private subnets reach the internet through a NAT gateway in their own zone (``pe
 through one NAT gateway in the first zone (``single``) or not at all (``none``). Isolated
 subnets never have an internet route. S3 is reached through a gateway endpoint from private
 and isolated subnets; other AWS APIs through the interface endpoints listed in ``endpoints``.
+
+Every endpoint carries a perimeter policy (:func:`endpoint_policy`): it serves this account's
+principals, and any principal acting on this account's resources, and nothing else, so
+credentials of another account cannot carry data out through it. The S3 endpoint also lets
+anyone read ECR's image layer bucket, which image pulls reach with URLs ECR signs itself.
 """
 
 
 import ipaddress
+import json
 import re
-from typing import NotRequired
+from typing import Any, NotRequired
 
 import pulumi
 import pulumi_aws as aws
@@ -121,6 +127,23 @@ def _check_zones(zones: list[str], az_count: int | None) -> list[Problem]:
         problems.append(Problem(("availability_zones",),
                                 f"names {len(zones)} zones but azCount is {az_count}"))
     return problems
+
+
+def endpoint_policy(ctx: AwsContext, *, s3: bool = False) -> str:
+    """The policy of every endpoint: this account's principals, or this account's
+    resources; for the S3 gateway endpoint also ECR's layer bucket of the region (read with
+    URLs that ECR presigns, so the caller is not one of this account's principals)."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+         "Condition": {"StringEquals": {key: ctx.account_id}}}
+        for sid, key in (("OwnPrincipals", "aws:PrincipalAccount"),
+                         ("OwnResources", "aws:ResourceAccount"))]
+    if s3:
+        statements.append({
+            "Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:{ctx.partition}:s3:::prod-{ctx.region}-starport-layer-bucket/*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def subnet_cidrs(cidr: str, slot: int) -> dict[str, str]:
@@ -261,6 +284,7 @@ class Network(pulumi.ComponentResource):
             vpc_id=vpc.id, service_name=f"com.amazonaws.{ctx.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[*(private_rts[az].id for az in zones), isolated_rt.id],
+            policy=endpoint_policy(ctx, s3=True),
             tags=tags_with(tags, {"Name": f"{name}-s3"})), opts=opts_())
 
         endpoint_sg_id: pulumi.Output[str | None] = pulumi.Output.from_input(None)
@@ -281,6 +305,7 @@ class Network(pulumi.ComponentResource):
                     vpc_endpoint_type="Interface", private_dns_enabled=True,
                     subnet_ids=[subnets["private"][az].id for az in zones],
                     security_group_ids=[sg.id],
+                    policy=endpoint_policy(ctx),
                     tags=tags_with(tags, {"Name": f"{name}-{endpoint}"})), opts=opts_())
             endpoint_sg_id = sg.id
 

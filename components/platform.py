@@ -118,7 +118,7 @@ class Platform(pulumi.ComponentResource):
             "name_prefix": name}, opts=self._opts())
         cluster = Cluster(f"{name}-cluster", {
             **spec.get("cluster", {}), "kms_key_arn": kms, "log_retention_days": retention,
-            "name_prefix": name}, opts=self._opts())
+            "allow_spot": tier.fargate_spot, "name_prefix": name}, opts=self._opts())
         account = aws.get_caller_identity_output(opts=invoke_opts(self)).account_id
 
         public = LoadBalancer(f"{name}-public", {

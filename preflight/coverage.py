@@ -1,4 +1,5 @@
-"""What the pack could see: coverage per resource type, and remote components.
+"""What the pack could see: coverage per resource type, remote components and opaque
+resources.
 
 **Coverage.** A policy covers a resource type when it applies to resources of that type. The
 analyzer protocol has one signal for that: a policy may answer *not applicable* for a
@@ -13,6 +14,14 @@ resources and providers, not components or the stack itself.
 provider plugin. Offline they register as one opaque resource: their children (security
 groups, listeners, roles) never exist, so nothing inside them is checked. Each is reported
 with this project's component that does the same job from pulumi-aws primitives, if any.
+
+**Opaque resources** are custom resources whose provider creates further objects that never
+reach the engine as resources, in a real deployment as offline: a Helm release's provider
+renders the chart and applies its Deployments, roles and webhooks itself; a CloudFormation
+stack's resources are created by CloudFormation. A policy pack sees only the resource itself
+(its chart, version, values or template), never what it creates, so each is reported like a
+remote component: not expanded, its children not checked. :data:`OPAQUE_TYPES` is the list
+(every such type known to this project); a type missing from it is a plain resource.
 """
 
 from __future__ import annotations
@@ -44,13 +53,35 @@ ALTERNATIVES: dict[str, str] = {
 }
 """Remote component type -> this project's component built from pulumi-aws primitives."""
 
+OPAQUE_TYPES: dict[str, str] = {
+    "kubernetes:helm.sh/v3:Release": "Helm release",
+    "aws:cloudformation/stack:Stack": "CloudFormation stack",
+    "aws:cloudformation/stackSet:StackSet": "CloudFormation stack set",
+    "aws:cloudformation/stackSetInstance:StackSetInstance": "CloudFormation stack set instance",
+    "aws:cloudformation/stackInstances:StackInstances": "CloudFormation stack instances",
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
+        "Serverless Application Repository stack",
+    "aws:servicecatalog/provisionedProduct:ProvisionedProduct":
+        "Service Catalog provisioned product",
+}
+"""Custom resource types whose provider creates objects that are never resources of the
+stack -> what to call them in reports. Helm releases render their chart in the
+pulumi-kubernetes provider; the others deploy a CloudFormation template (a Service Catalog
+product is one)."""
+REMOTE = "remote component"
+
 
 @dataclass(frozen=True)
 class RemoteComponent:
+    """A resource whose children preflight did not see: a remote component, or an opaque
+    resource (:data:`OPAQUE_TYPES`)."""
+
     urn: str
     type: str
     name: str
     alternative: str = ""
+    kind: str = REMOTE
+    """``remote component``, or what the opaque resource is (``Helm release``...)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +108,11 @@ class Coverage:
 
 
 def remote_components(regs: Iterable[Registration]) -> list[RemoteComponent]:
-    return [RemoteComponent(r.urn, r.type, r.name, ALTERNATIVES.get(r.type, ""))
-            for r in regs if r.remote]
+    """Every registration whose children were not seen: remote components and opaque
+    custom resources, in registration order."""
+    return [RemoteComponent(r.urn, r.type, r.name, ALTERNATIVES.get(r.type, ""),
+                            REMOTE if r.remote else OPAQUE_TYPES[r.type])
+            for r in regs if r.remote or (r.custom and r.type in OPAQUE_TYPES)]
 
 
 def measure(regs: Iterable[Registration], not_applicable: Mapping[str, set[str]],
@@ -99,5 +133,5 @@ def measure(regs: Iterable[Registration], not_applicable: Mapping[str, set[str]]
     return Coverage(declared, types)
 
 
-__all__ = ["ALTERNATIVES", "Coverage", "RemoteComponent", "TypeCoverage", "measure",
-           "remote_components"]
+__all__ = ["ALTERNATIVES", "OPAQUE_TYPES", "Coverage", "RemoteComponent", "TypeCoverage",
+           "measure", "remote_components"]

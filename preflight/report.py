@@ -11,14 +11,15 @@ Diagnostics are sorted into three kinds (:func:`classify`, once per pass):
   are never counted as passes; ``--strict`` fails on them.
 
 Besides the findings, a report says what preflight could not see or judge, in every format
-and in the verdict line: remote components not expanded offline, data sources nobody
+and in the verdict line: remote components and opaque resources (Helm releases,
+CloudFormation stacks: :mod:`.coverage`) not expanded offline, data sources nobody
 answered, resource types no policy covers (:mod:`.coverage`), and which policies could be
 judged only in the resolved pass (:mod:`.passes`).
 
 Exit status: 0 clean, 1 mandatory violations (with ``--strict`` also advisory violations,
-policies that could not run, remote components, unanswered data sources and uncovered
-types; with ``--require-coverage`` uncovered types), 2 usage, config, program or pack
-errors (see :mod:`.cli`).
+policies that could not run, remote components and opaque resources, unanswered data
+sources and uncovered types; with ``--require-coverage`` uncovered types), 2 usage,
+config, program or pack errors (see :mod:`.cli`).
 """
 
 from __future__ import annotations
@@ -265,9 +266,9 @@ def _where(f: Finding) -> str:
 def unseen(report: Report) -> list[str]:
     """What preflight could not see or judge besides "could not run", for the verdict."""
     parts = []
-    if report.remote_components:
-        n = len(report.remote_components)
-        parts.append(f"{n} remote component{'s' if n > 1 else ''} not expanded")
+    kinds = Counter(c.kind for c in report.remote_components)
+    for kind, n in kinds.items():
+        parts.append(f"{n} {kind}{'s' if n > 1 else ''} not expanded")
     if report.unanswered:
         n = len(report.unanswered)
         parts.append(f"{n} data source{'s' if n > 1 else ''} unanswered")
@@ -425,16 +426,25 @@ def _md_section(title: str, intro: str, columns: list[str], rows: list[str]) -> 
             "|" + "---|" * len(columns), *rows, ""]
 
 
+def _kind_note(c: RemoteComponent, template: str) -> str:
+    """What an opaque resource is, in ``template`` (nothing for a remote component)."""
+    from .coverage import REMOTE
+
+    return "" if c.kind == REMOTE else template.format(c.kind)
+
+
 def _markdown_unseen(report: Report) -> list[str]:
     out: list[str] = []
     if report.remote_components:
         out += _md_section(
-            "Remote components not expanded",
-            "Implemented in a provider plugin: offline their children (security groups, "
-            "listeners, roles...) never exist, so nothing inside them was checked.",
+            "Not expanded offline: children not checked",
+            "Remote components are implemented in a provider plugin, and opaque resources "
+            "(Helm releases, CloudFormation stacks) have their provider create their objects: "
+            "their children (security groups, listeners, roles, Deployments...) never reach "
+            "the pack, so nothing inside them was checked.",
             ["Component", "Type", "Built from pulumi-aws primitives here"],
-            [f"| `{_md(c.name)}` | `{_md(c.type)}` | {_md(c.alternative) or '-'} |"
-             for c in report.remote_components])
+            [f"| `{_md(c.name)}` | `{_md(c.type)}`{_kind_note(c, ' ({})')} | "
+             f"{_md(c.alternative) or '-'} |" for c in report.remote_components])
     if report.unanswered:
         out += _md_section(
             "Data sources without an answer",
@@ -477,10 +487,13 @@ _SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning
 
 _OWN_RULES = {
     "preflight-remote-component": (
-        "A remote (multi-language) component was not expanded offline.",
-        "Its children exist only in its provider plugin, so no policy saw them. Build the "
-        "same thing from pulumi-aws resources (this project's components do) or check it "
-        "with `pulumi preview --policy-pack` against a real account."),
+        "A remote component or an opaque resource (Helm release, CloudFormation stack) was "
+        "not expanded offline.",
+        "Its children exist only in its provider (a remote component's plugin, Helm, "
+        "CloudFormation), so no policy saw them. Build the same thing from pulumi-aws or "
+        "pulumi-kubernetes resources (this project's components do) so every child is a "
+        "resource the pack checks; a remote component can also be checked with `pulumi "
+        "preview --policy-pack` against a real account."),
     "preflight-unanswered-data-source": (
         "A data source (invoke) got no answer offline.",
         "Answer it in the invokes file beside the stack files (preflight.invokes.yaml), "
@@ -574,8 +587,8 @@ def render_sarif(report: Report) -> str:
             if c.alternative else ""
         results.append(result(
             Finding("preflight-remote-component", c.urn, c.type, c.name, c.type), "warning",
-            f"{c.name}: remote component {c.type} not expanded offline: its children were "
-            f"not checked{hint}", {"remoteComponent": True}))
+            f"{c.name}: {c.kind} {c.type} not expanded offline: its children were "
+            f"not checked{hint}", {"remoteComponent": True, "kind": c.kind}))
     for item in report.unanswered:
         results.append(result(
             Finding("preflight-unanswered-data-source", "", item.token, "", item.describe()),
@@ -696,12 +709,13 @@ def _text_unseen(report: Report, console: Any) -> None:
 
     if report.remote_components:
         console.print()
-        console.print(Text(f"Remote components not expanded: children not checked "
+        console.print(Text(f"Not expanded offline: children not checked "
                            f"({len(report.remote_components)})", style="bold magenta"))
         for c in report.remote_components:
             hint = f"; {c.alternative} does the same job from pulumi-aws primitives" \
                 if c.alternative else ""
-            console.print(Text.assemble("  ! ", (f"{c.name} ({c.type})", "cyan"), hint))
+            console.print(Text.assemble("  ! ", (f"{c.name} ({c.type})", "cyan"),
+                                        _kind_note(c, ": {}"), hint))
     if report.unanswered:
         console.print()
         console.print(Text(f"Data sources without an answer ({len(report.unanswered)}): "

@@ -16,6 +16,7 @@ only. Every other output stays unknown, as it would be if AWS had not told it.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -592,6 +593,22 @@ def _user_pool(ctx: Ctx) -> Identity:
 def _zone(ctx: Ctx) -> Identity:
     zone = "Z" + ctx.upper(20)
     return Identity(zone, {"zoneId": zone, "arn": f"arn:{PARTITION}:route53:::hostedzone/{zone}"})
+
+
+@kind("aws:eks/cluster:Cluster")
+def _eks_cluster(ctx: Ctx) -> Identity:
+    """A cluster's API endpoint and CA, so kubeconfigs built from them are concrete."""
+    name = ctx.name
+    oidc = ctx.upper(32)
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\npreflight stand-in for "
+                          + name.encode() + b"\n-----END CERTIFICATE-----\n").decode()
+    return Identity(name, {
+        "arn": ctx.arn("eks", f"cluster/{name}"), "name": name,
+        "endpoint": f"https://{ctx.upper(32)}.gr7.{ctx.region}.eks.{DNS_SUFFIX}",
+        "certificateAuthority": {"data": ca},
+        "identities": [{"oidcs": [{"issuer":
+                                   f"https://oidc.eks.{ctx.region}.{DNS_SUFFIX}/id/{oidc}"}]}],
+        "status": "ACTIVE"})
 
 
 @kind("aws:cloudfront/distribution:Distribution")

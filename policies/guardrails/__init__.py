@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 RULE_MODULES = (
     "apigateway", "appsync", "cloudfront", "delivery", "dynamodb", "ec2", "ecr", "ecs", "eks",
-    "elasticache", "elb", "events", "exceptions", "iam", "kms", "kubernetes", "lambda_",
-    "logs", "messaging", "network", "provider", "rds", "resilience", "s3", "stepfunctions",
-    "waf",
+    "elasticache", "elb", "events", "exceptions", "helm", "iam", "kms", "kubernetes",
+    "lambda_", "logs", "messaging", "network", "provider", "rds", "resilience", "s3",
+    "signer", "stepfunctions", "waf", "xray",
 )
 """Modules whose import registers their rules in REGISTRY."""
 

@@ -239,3 +239,56 @@ def rest_waf(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
     for stage in stack.of_type(REST_STAGE):
         if not stack.referencing(stage, (WAF_ASSOC,), "resourceArn"):
             yield stage, "stage has no WAF web ACL association"
+
+
+HTTP_AUTHORIZER = "aws:apigatewayv2/authorizer:Authorizer"
+
+
+@resource_policy(
+    "apigateway-jwt-authorizer-scoped",
+    types=(HTTP_AUTHORIZER,),
+    description="JWT authorizers trust an https issuer and accept only tokens minted for "
+                "named audiences (the API's own client ids).",
+    severity="high", refs=("AWS API Gateway HTTP API JWT authorizers", "cdk-nag AS-COG4"),
+    remediation="Set jwtConfiguration {issuer: https://<identity provider>, audiences: [the "
+                "app client ids allowed to call the API]}.",
+)
+def jwt_authorizer(r: Resource, s: Settings) -> Iterator[str]:
+    kind = r.get("authorizerType")
+    if is_unknown(kind):
+        yield unknown("authorizerType", "tokens are checked against an issuer and audience")
+        return
+    if kind != "JWT":
+        return
+    issuer, audiences = r.get("jwtConfiguration.issuer"), r.get("jwtConfiguration.audiences")
+    if is_unknown(issuer):
+        yield unknown("jwtConfiguration.issuer", "tokens come from an https issuer")
+    elif not str(issuer or "").startswith("https://"):
+        yield (f"jwtConfiguration.issuer is {issuer or 'not set'}; the issuer (and its keys) "
+               "must be fetched over https")
+    if is_unknown(audiences):
+        yield unknown("jwtConfiguration.audiences", "tokens are minted for this API")
+    elif not audiences:
+        yield ("jwtConfiguration.audiences is empty: any token the issuer signs, for any "
+               "client, is accepted")
+
+
+HTTP_VPC_LINK = "aws:apigatewayv2/vpcLink:VpcLink"
+
+
+@resource_policy(
+    "apigateway-vpc-link-security-groups",
+    types=(HTTP_VPC_LINK,),
+    description="HTTP API VPC links carry their own security groups, so the private "
+                "targets can admit the API by group.",
+    severity="medium", refs=("AWS API Gateway HTTP API VPC links",),
+    remediation="Set securityGroupIds to a group the internal load balancer admits (the "
+                "platform's internal load balancer group).",
+)
+def vpc_link_groups(r: Resource, s: Settings) -> Iterator[str]:
+    groups = r.get("securityGroupIds")
+    if is_unknown(groups):
+        yield unknown("securityGroupIds", "the VPC link has its own security groups")
+    elif not groups:
+        yield ("securityGroupIds is empty: the link's network interfaces take the VPC's "
+               "default security group")

@@ -230,6 +230,8 @@ class Param:
     default: Any
     description: str
     minimum: int | None = None
+    choices: tuple[str, ...] = ()
+    """For a string: the values it may take."""
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "default": self.default,
@@ -238,6 +240,8 @@ class Param:
             out["items"] = {"type": "string"}
         if self.minimum is not None:
             out["minimum"] = self.minimum
+        if self.choices:
+            out["enum"] = list(self.choices)
         return out
 
 
@@ -385,6 +389,10 @@ def param_problems(policy: str, params: Mapping[str, Param], raw: Mapping[str, A
                                 f"(got {num(value)})")
         elif param.type == "boolean" and not isinstance(value, bool):
             problems.append(f"{policy}: {key} must be true or false (got {value!r})")
+        elif param.type == "string" and not (
+                isinstance(value, str) and (not param.choices or value in param.choices)):
+            allowed = f"one of {', '.join(param.choices)}" if param.choices else "a string"
+            problems.append(f"{policy}: {key} must be {allowed} (got {value!r})")
         elif param.type == "array" and not (
                 isinstance(value, list) and all(isinstance(v, str) for v in value)):
             problems.append(f"{policy}: {key} must be a list of strings (got {value!r})")

@@ -1,9 +1,11 @@
-"""ECR: every image is scanned on push and a scanned tag can never be replaced."""
+"""ECR: every image is scanned on push, a scanned tag can never be replaced and old images
+expire."""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
+from typing import Any
 
 from .core import (
     Resource,
@@ -11,6 +13,7 @@ from .core import (
     Stack,
     as_list,
     is_unknown,
+    load_json,
     resource_policy,
     stack_policy,
     unknown,
@@ -74,3 +77,46 @@ def ecr_immutable(r: Resource, s: Settings) -> Iterator[str]:
         yield unknown("imageTagMutability", "image tags are immutable")
     elif value != "IMMUTABLE":
         yield f"imageTagMutability is {value}; use IMMUTABLE"
+
+
+LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+
+
+def _expiring_rules(policy: Resource) -> Any:
+    """The rules of a lifecycle policy that expire images; UNKNOWN; or a str problem."""
+    try:
+        doc = load_json(policy.get("policy"))
+    except ValueError as exc:
+        return f"policy {exc}"
+    if is_unknown(doc):
+        return doc
+    rules = doc.get("rules") if isinstance(doc, dict) else None
+    if is_unknown(rules):
+        return rules
+    return [r for r in as_list(rules) if isinstance(r, dict)
+            and isinstance(r.get("action"), dict) and r["action"].get("type") == "expire"]
+
+
+@stack_policy(
+    "ecr-lifecycle-policy",
+    types=(REPOSITORY, LIFECYCLE_POLICY),
+    description="ECR repositories have a lifecycle policy that expires images (untagged and "
+                "superseded ones), so old images with known vulnerabilities do not stay "
+                "pullable forever.",
+    severity="medium", fsbp=("ECR.3",), refs=("Control Tower CT.ECR.PR.1",),
+    remediation="Add aws.ecr.LifecyclePolicy for the repository with rules that expire "
+                "untagged images after a few days and keep only the newest N tagged ones.",
+)
+def ecr_lifecycle(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for repository in stack.of_type(REPOSITORY):
+        policies = stack.referencing(repository, (LIFECYCLE_POLICY,), "repository")
+        if not policies:
+            yield repository, "repository has no lifecycle policy: images are kept forever"
+        for policy in policies:
+            rules = _expiring_rules(policy)
+            if is_unknown(rules):
+                yield policy, unknown("policy", "old images expire")
+            elif isinstance(rules, str):
+                yield policy, rules
+            elif not rules:
+                yield policy, "policy has no rule whose action is expire"

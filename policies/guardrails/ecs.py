@@ -429,3 +429,40 @@ def service_autoscaling(stack: Stack, s: Settings) -> Iterator[tuple[Resource, s
                 yield target, problem
             if not any(target in p.deps() for p in policies):
                 yield target, "the scaling target has no scaling policy"
+
+
+CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+SPOT = "FARGATE_SPOT"
+
+
+@resource_policy(
+    "ecs-no-fargate-spot",
+    types=(CAPACITY_PROVIDERS, SERVICE),
+    description="Clusters offer no Fargate Spot capacity and services ask for none, unless "
+                "the environment accepts that AWS may stop any Spot task at two minutes' "
+                "notice (allowFargateSpot).",
+    severity="medium", refs=("AWS Fargate Spot: task interruptions",),
+    params={"allowFargateSpot": Param("boolean", False, "Whether tasks may run on Fargate "
+                                      "Spot (true where interruptions are acceptable: dev, "
+                                      "staging).")},
+    remediation="Leave FARGATE_SPOT out of the cluster's capacityProviders and of every "
+                "capacity provider strategy; run on FARGATE.",
+)
+def no_fargate_spot(r: Resource, s: Settings) -> Iterator[str]:
+    if s["allowFargateSpot"]:
+        return
+    if r.type == CAPACITY_PROVIDERS:
+        providers = r.get("capacityProviders")
+        if is_unknown(providers):
+            yield unknown("capacityProviders", "the cluster offers no Fargate Spot")
+        elif SPOT in as_list(providers):
+            yield "capacityProviders includes FARGATE_SPOT"
+    key = ("defaultCapacityProviderStrategies" if r.type == CAPACITY_PROVIDERS
+           else "capacityProviderStrategies")
+    strategies = r.get(key)
+    if is_unknown(strategies):
+        yield unknown(key, "no task runs on Fargate Spot")
+        return
+    for i, item in enumerate(as_list(strategies)):
+        if isinstance(item, dict) and item.get("capacityProvider") == SPOT:
+            yield f"{key}[{i}] places tasks on FARGATE_SPOT"

@@ -1,19 +1,23 @@
 """EKS: the cluster endpoint, secrets encryption, control plane logs and version; node
-groups; add-ons; who gets cluster-admin."""
+groups; add-ons; who gets cluster-admin; access entries and Pod Identity roles."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from .core import (
     Param,
     Resource,
     Settings,
+    Stack,
     as_list,
     at_least,
     is_unknown,
+    load_json,
     resource_policy,
+    stack_policy,
     unknown,
 )
 
@@ -22,6 +26,12 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ADDON = "aws:eks/addon:Addon"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+ROLE = "aws:iam/role:Role"
+ACCOUNT_ROOT_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:root$")
+IAM_USER_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/")
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -194,3 +204,74 @@ def cluster_admin(r: Resource, s: Settings) -> Iterator[str]:
         yield unknown("policyArn/accessScope", "the grant is not cluster-admin")
     elif policy == CLUSTER_ADMIN_POLICY and scope == "cluster":
         yield "associates AmazonEKSClusterAdminPolicy at cluster scope (cluster-admin)"
+
+
+@resource_policy(
+    "eks-access-entry-named-role",
+    types=(ACCESS_ENTRY,),
+    description="Access entries name a role: never the account root (every principal the "
+                "account's IAM allows) and never an IAM user (a long-lived credential).",
+    severity="high", refs=("EKS Best Practices: access entries",
+                           "CIS Amazon EKS 4.1 (least-privilege cluster access)"),
+    remediation="Set principalArn to a role assumed through SSO or GitHub OIDC "
+                "(arn:aws:iam::<account>:role/<name>).",
+)
+def access_entry_role(r: Resource, s: Settings) -> Iterator[str]:
+    principal = r.get("principalArn")
+    if is_unknown(principal):
+        yield unknown("principalArn", "the entry names a role")
+    elif isinstance(principal, str) and ACCOUNT_ROOT_RE.match(principal):
+        yield (f"principalArn is the account root {principal}: every principal the "
+               "account's IAM policies allow gets into the cluster")
+    elif isinstance(principal, str) and IAM_USER_RE.match(principal):
+        yield f"principalArn is an IAM user ({principal}), a long-lived credential"
+
+
+def _trusts_pods(role: Resource) -> object:
+    """Whether a role's trust policy lets EKS Pod Identity assume it; UNKNOWN if unknown."""
+    try:
+        doc = load_json(role.get("assumeRolePolicy"))
+    except ValueError:
+        return False
+    if is_unknown(doc):
+        return doc
+    for st in as_list(doc.get("Statement") if isinstance(doc, dict) else None):
+        if not isinstance(st, dict):
+            continue
+        principal = st.get("Principal")
+        services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if st.get("Effect") == "Allow" and POD_IDENTITY_SERVICE in services:
+            return True
+    return False
+
+
+@stack_policy(
+    "eks-pod-identity-own-role",
+    types=(POD_IDENTITY, ROLE),
+    description="Pod Identity associations hand pods a role of this stack whose trust "
+                "policy names EKS Pod Identity, so the pack judges both what the role "
+                "grants and who may assume it.",
+    severity="high", refs=("EKS Pod Identity", "EKS Best Practices: IAM roles for pods"),
+    remediation="Set roleArn to an aws.iam.Role of this program trusting "
+                "pods.eks.amazonaws.com (sts:AssumeRole, sts:TagSession) with an "
+                "aws:RequestTag/eks-cluster-arn condition.",
+)
+def pod_identity_role(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for association in stack.of_type(POD_IDENTITY):
+        roles = association.deps("roleArn", (ROLE,))
+        if not roles:
+            arn = association.get("roleArn")
+            if is_unknown(arn):
+                yield association, unknown("roleArn", "the pods' role is one of this stack")
+            else:
+                yield association, (f"roleArn {arn} is not a role of this stack; cannot "
+                                    "prove what the pods may do")
+            continue
+        for role in roles:
+            trusts = _trusts_pods(role)
+            if is_unknown(trusts):
+                yield association, unknown(f"assumeRolePolicy of role {role.name}",
+                                           "Pod Identity may assume the role")
+            elif not trusts:
+                yield association, (f"role {role.name} does not trust "
+                                    f"{POD_IDENTITY_SERVICE}: the pods cannot assume it")

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .core import Param, Resource, Settings, is_unknown, num, resource_policy, unknown
+from .core import (
+    Param,
+    Resource,
+    Settings,
+    Stack,
+    as_list,
+    is_unknown,
+    num,
+    resource_policy,
+    stack_policy,
+    unknown,
+)
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 USER = "aws:elasticache/user:User"
+USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+BUILT_IN_DEFAULT = "default"
+"""The user id of ElastiCache's own default user: no password, every command, every key."""
 
 
 def _flag(r: Resource, key: str, claim: str) -> Iterator[str]:
@@ -115,3 +129,33 @@ def user_authenticated(r: Resource, s: Settings) -> Iterator[str]:
     elif kind == "no-password-required" and str(access).split()[:1] != ["off"]:
         yield (f"the user needs no password and is enabled (accessString '{access}'); "
                "anyone who reaches the cache may use it")
+
+
+@stack_policy(
+    "elasticache-user-group-no-open-user",
+    types=(USER_GROUP, USER),
+    description="Cache user groups do not hold ElastiCache's built-in default user (no "
+                "password, every command); each member is a user of this stack, so the pack "
+                "judges how it authenticates (elasticache-user-authenticated).",
+    severity="high", refs=("AWS ElastiCache RBAC: replace the default user",),
+    remediation="Create a replacement default user (userName default, accessString 'off "
+                "-@all', IAM or password authentication) and list it, with the service users, "
+                "in userIds instead of 'default'.",
+)
+def user_group_no_open_user(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for group in stack.of_type(USER_GROUP):
+        ids = group.get("userIds")
+        if is_unknown(ids):
+            yield group, unknown("userIds", "no member lets anyone in")
+            continue
+        members = group.deps("userIds", (USER,))
+        member_ids = [m.get("userId") for m in members]
+        for user_id in as_list(ids):
+            if user_id == BUILT_IN_DEFAULT:
+                yield group, ("userIds includes 'default', ElastiCache's built-in user that "
+                              "needs no password and may run every command")
+            elif is_unknown(user_id) and not members:
+                yield group, unknown("userIds", "every member is a user of this stack")
+            elif not is_unknown(user_id) and user_id not in member_ids:
+                yield group, (f"userIds names user {user_id}, which is not a user of this "
+                              "stack; cannot prove it authenticates")

@@ -1,16 +1,31 @@
-"""EventBridge: encrypted buses and archives, archives that expire, targets with a
-dead-letter queue and retry policy, and schema discovery only where it is meant."""
+"""EventBridge: encrypted buses and archives, archives that expire, rules that match only
+the events they are for, targets with a dead-letter queue and retry policy, and schema
+discovery only where it is meant."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from .core import Resource, Settings, is_unknown, num, resource_policy, unknown
+from .core import (
+    Resource,
+    Settings,
+    as_list,
+    is_unknown,
+    load_json,
+    num,
+    resource_policy,
+    unknown,
+)
 
 BUS = "aws:cloudwatch/eventBus:EventBus"
 ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 DISCOVERER = "aws:schemas/discoverer:Discoverer"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+SELECTING_FIELDS = ("source", "detail-type")
+"""Pattern fields that say which events a rule is for; ``account`` and ``region`` match every
+event of an account or region."""
 
 
 @resource_policy(
@@ -82,3 +97,51 @@ def target_dlq(r: Resource, s: Settings) -> Iterator[str]:
 )
 def schema_discovery(r: Resource, s: Settings) -> Iterator[str]:
     yield "schema discovery is enabled on the bus"
+
+
+def _selects(values: Any) -> bool:
+    """Whether a pattern field's values select some events: at least one exact value (a
+    string, number or boolean), or a prefix, suffix or wildcard that is not empty or '*'."""
+    for value in as_list(values):
+        if isinstance(value, str | int | float | bool) and value != "":
+            return True
+        if isinstance(value, dict):
+            for op in ("prefix", "suffix", "wildcard", "equals-ignore-case"):
+                text = value.get(op)
+                if isinstance(text, dict):  # {"prefix": {"equals-ignore-case": ...}}
+                    text = next(iter(text.values()), None)
+                if isinstance(text, str) and text.strip("*") != "":
+                    return True
+    return False
+
+
+@resource_policy(
+    "eventbridge-rule-pattern-scoped",
+    types=(RULE,),
+    description="Event rules match the events they are for: their pattern selects a source "
+                "or detail-type by value. A pattern matching every event sends the whole bus "
+                "(other teams' events and personal data included) to its targets, and can "
+                "loop when a target puts events back.",
+    severity="medium", refs=("AWS EventBridge best practices: precise event patterns",),
+    remediation="Give eventPattern a source and/or detail-type with exact values (e.g. "
+                "{\"source\": [\"orders\"], \"detail-type\": [\"OrderPaid\"]}); "
+                "scheduled rules take scheduleExpression instead.",
+)
+def rule_pattern_scoped(r: Resource, s: Settings) -> Iterator[str]:
+    raw = r.get("eventPattern")
+    if raw is None:
+        return  # a scheduled rule
+    try:
+        pattern = load_json(raw)
+    except ValueError as exc:
+        yield f"eventPattern {exc}"
+        return
+    if is_unknown(pattern):
+        yield unknown("eventPattern", "the rule matches only the events it is for")
+        return
+    fields = pattern if isinstance(pattern, dict) else {}
+    if any(is_unknown(fields.get(f)) for f in SELECTING_FIELDS):
+        yield unknown("eventPattern", "the rule matches only the events it is for")
+    elif not any(_selects(fields.get(f)) for f in SELECTING_FIELDS):
+        yield ("eventPattern selects no source or detail-type by value: the rule matches "
+               "every event on the bus")

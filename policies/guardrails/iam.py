@@ -55,6 +55,7 @@ ACCESS_KEY = "aws:iam/accessKey:AccessKey"
 LOGIN_PROFILE = "aws:iam/userLoginProfile:UserLoginProfile"
 KMS_KEY = "aws:kms/key:Key"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 
 # resource type -> property holding a resource policy
 RESOURCE_POLICY_PROPS: dict[str, str] = {
@@ -374,7 +375,7 @@ def no_admin(r: Resource, s: Settings, where: str, st: Statement) -> Iterator[st
                f"{', '.join(map(str, as_list(st.body['NotAction'])))} on '*'")
 
 
-def _condition_keys(st: Statement) -> dict[str, list[Any]]:
+def condition_keys(st: Statement) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     cond = st.body.get("Condition")
     if not isinstance(cond, dict):
@@ -429,7 +430,7 @@ def trust_scoped(r: Resource, s: Settings, where: str, st: Statement) -> Iterato
     if not isinstance(principal, dict):
         return
     services = [p for p in as_list(principal.get("Service")) if isinstance(p, str)]
-    keys = set(_condition_keys(st))
+    keys = set(condition_keys(st))
     unscoped = [p for p in services if p not in set(s["exemptServices"])
                 and not keys & {*SCOPING_KEYS, *SERVICE_SCOPING_KEYS.get(p, ())}]
     if unscoped:
@@ -491,7 +492,7 @@ def resource_policy_not_public(r: Resource, s: Settings, where: str,
     principal = st.body.get("Principal")
     public = principal == "*" or (isinstance(principal, dict)
                                   and "*" in as_list(principal.get("AWS")))
-    if public and not any(k in PUBLIC_SCOPING_KEYS for k in _condition_keys(st)):
+    if public and not any(k in PUBLIC_SCOPING_KEYS for k in condition_keys(st)):
         yield f"{where}: {st.label} allows any principal ('*') without a scoping condition"
 
 
@@ -531,3 +532,37 @@ def no_iam_users(r: Resource, s: Settings) -> Iterator[str]:
     kind = {USER: "IAM user", ACCESS_KEY: "IAM access key",
             LOGIN_PROFILE: "IAM console password"}[r.type]
     yield f"{kind} is a long-lived static credential"
+
+
+@resource_policy(
+    "iam-oidc-provider-scoped",
+    types=(OIDC_PROVIDER,),
+    description="OpenID Connect providers are reached over https and accept named client ids "
+                "only; GitHub Actions' provider accepts only sts.amazonaws.com (tokens GitHub "
+                "mints for other audiences cannot be exchanged for AWS credentials).",
+    severity="high", refs=("checkov CKV_AWS_358",
+                           "GitHub: configuring OpenID Connect in Amazon Web Services"),
+    params={"githubAudiences": Param("array", ["sts.amazonaws.com"], "Client ids the GitHub "
+                                     "Actions provider may list.")},
+    remediation="Set url to https://token.actions.githubusercontent.com and clientIdLists to "
+                "[sts.amazonaws.com]; for other issuers list the exact client ids.",
+)
+def oidc_provider_scoped(r: Resource, s: Settings) -> Iterator[str]:
+    url, clients = r.get("url"), r.get("clientIdLists")
+    if is_unknown(url) or is_unknown(clients):
+        yield unknown("url/clientIdLists", "the provider accepts named audiences only")
+        return
+    if not str(url or "").startswith("https://"):
+        yield f"url is {url or 'not set'}; the issuer must be reached over https"
+    clients = as_list(clients)
+    if not clients:
+        yield "clientIdLists is empty"
+    elif any(is_unknown(c) for c in clients):
+        yield unknown("clientIdLists", "the provider accepts named audiences only")
+    elif "*" in clients:
+        yield "clientIdLists holds '*'; name each client id"
+    elif str(url).removeprefix("https://").rstrip("/") == GITHUB_OIDC:
+        extra = [str(c) for c in clients if c not in s["githubAudiences"]]
+        if extra:
+            yield (f"clientIdLists allows {', '.join(extra)} besides "
+                   f"{', '.join(s['githubAudiences'])}")

@@ -1,4 +1,4 @@
-"""KMS keys, Secrets Manager secrets and SSM SecureString parameters."""
+"""KMS keys and aliases, Secrets Manager secrets and SSM SecureString parameters."""
 
 from __future__ import annotations
 
@@ -94,3 +94,33 @@ def no_value_in_program(r: Resource, s: Settings) -> Iterator[str]:
         if r.get(key) is not None:
             yield (f"{key} is set: the secret's value passes through the program and the "
                    "Pulumi state")
+
+
+ALIAS = "aws:kms/alias:Alias"
+RESERVED_ALIAS_PREFIX = "alias/aws/"
+
+
+@stack_policy(
+    "kms-alias-own-key",
+    types=(ALIAS, KEY),
+    description="Key aliases stay out of AWS's reserved alias/aws/ space and point to a key of "
+                "this stack, whose rotation and policy the pack checks: an alias re-pointed "
+                "to a key outside the stack would silently change what encrypts the data.",
+    severity="medium", refs=("AWS KMS: aliases and alias/aws/ (AWS managed keys)",),
+    remediation="Name the alias alias/<stack>-<purpose> and set targetKeyId to a key created "
+                "in this program (the platform key).",
+)
+def alias_own_key(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for alias in stack.of_type(ALIAS):
+        name = alias.get("name") or alias.get("namePrefix")
+        if isinstance(name, str) and name.startswith(RESERVED_ALIAS_PREFIX):
+            yield alias, (f"name {name} is in the alias/aws/ space AWS reserves for its "
+                          "managed keys")
+        if alias.deps("targetKeyId", (KEY,)):
+            continue
+        target = alias.get("targetKeyId")
+        if is_unknown(target):
+            yield alias, unknown("targetKeyId", "the alias names a key of this stack")
+        else:
+            yield alias, (f"targetKeyId {target} is not a key of this stack: its rotation "
+                          "and policy are checked nowhere here")

@@ -1,5 +1,6 @@
 """Kubernetes workloads (pulumi-kubernetes): probes, resources, least privilege, pinned
-images, zone spread, autoscaling, disruption budgets and how Services are exposed.
+images, zone spread, autoscaling, disruption budgets and how Services are exposed; the
+namespaces, service accounts and network policies around them; target group bindings.
 
 Inputs arrive as the Kubernetes API spells them (``spec.template.spec.containers``)."""
 
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .core import (
+    UNKNOWN,
     Param,
     Resource,
     Settings,
@@ -389,3 +391,143 @@ def disruption_budget(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str
             continue
         if not any(_selects(p, workload) for p in pdbs):
             yield workload, "no PodDisruptionBudget selects this workload's pods"
+
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSS_LEVELS = ("privileged", "baseline", "restricted")
+
+
+@resource_policy(
+    "k8s-namespace-pod-security",
+    types=(NAMESPACE,),
+    description="Namespaces enforce a Pod Security Standard at least as strict as "
+                "minLevel (restricted in prod), so the API server itself refuses privileged "
+                "pods, whatever created them.",
+    severity="high", refs=("Kubernetes Pod Security Admission", "CIS Kubernetes 5.2",
+                           "EKS Best Practices: Pod Security Standards"),
+    params={"minLevel": Param("string", "baseline", "Least strict Pod Security Standard a "
+                              "namespace may enforce.", choices=("baseline", "restricted"))},
+    remediation=f"Label the namespace {PSS_ENFORCE}: restricted (and the same level for warn "
+                "and audit).",
+)
+def namespace_pod_security(r: Resource, s: Settings) -> Iterator[str]:
+    need = s["minLevel"]
+    labels = r.get("metadata.labels")
+    if is_unknown(labels):
+        yield unknown("metadata.labels", "the namespace enforces a Pod Security Standard")
+        return
+    level = (labels or {}).get(PSS_ENFORCE) if isinstance(labels, dict) else None
+    if is_unknown(level):
+        yield unknown(f"metadata.labels.{PSS_ENFORCE}", "pods are held to a standard")
+    elif level is None:
+        yield (f"the namespace enforces no Pod Security Standard (no {PSS_ENFORCE} label); "
+               f"{need} required")
+    elif level not in PSS_LEVELS or PSS_LEVELS.index(level) < PSS_LEVELS.index(need):
+        yield f"the namespace enforces {level}; {need} required"
+
+
+@resource_policy(
+    "k8s-service-account-no-token-automount",
+    types=(SERVICE_ACCOUNT,),
+    description="Service accounts do not mount a Kubernetes API token into every pod that "
+                "uses them; a pod that calls the API opts in itself.",
+    severity="medium", refs=("CIS Kubernetes 5.1.6", "checkov CKV_K8S_38"),
+    remediation="Set automountServiceAccountToken: false on the service account (AWS "
+                "credentials come from EKS Pod Identity, not from this token).",
+)
+def no_token_automount(r: Resource, s: Settings) -> Iterator[str]:
+    value = r.get("automountServiceAccountToken")
+    if is_unknown(value):
+        yield unknown("automountServiceAccountToken", "pods get no API token by default")
+    elif value is not False:
+        yield ("automountServiceAccountToken is not false: every pod using this account "
+               "gets a Kubernetes API token")
+
+
+def _default_deny(policy: Resource) -> Any:
+    """Whether a NetworkPolicy selects every pod and denies all ingress and egress; UNKNOWN if
+    its spec is unknown."""
+    spec = policy.get("spec")
+    if is_unknown(spec):
+        return spec
+    spec = spec if isinstance(spec, dict) else {}
+    selector, types = spec.get("podSelector"), spec.get("policyTypes")
+    if is_unknown(selector) or is_unknown(types):
+        return UNKNOWN
+    every_pod = isinstance(selector, dict) and not any(selector.values())
+    return (every_pod and {"Ingress", "Egress"} <= set(as_list(types))
+            and not spec.get("ingress") and not spec.get("egress"))
+
+
+@stack_policy(
+    "k8s-namespace-default-deny",
+    types=(*WORKLOADS, NETWORK_POLICY, NAMESPACE),
+    description="Every namespace that runs workloads has a default-deny NetworkPolicy (every "
+                "pod, Ingress and Egress, no rule), so only traffic another policy names "
+                "flows.",
+    severity="high", refs=("EKS Best Practices: network policies", "CIS Kubernetes 5.3.2",
+                           "NSA/CISA Kubernetes Hardening Guide"),
+    remediation="Add a networking.k8s.io/v1 NetworkPolicy in the namespace with podSelector "
+                "{} and policyTypes [Ingress, Egress] and no rules, then one policy per "
+                "workload allowing exactly its traffic (the cluster's CNI must enforce "
+                "network policies: the VPC CNI with enableNetworkPolicy).",
+)
+def namespace_default_deny(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    verdicts: dict[Any, list[Any]] = {}
+    for policy in stack.of_type(NETWORK_POLICY):
+        verdicts.setdefault(_namespace(policy), []).append(_default_deny(policy))
+    namespaces = {ns.get("metadata.name"): ns for ns in stack.of_type(NAMESPACE)}
+    reported: set[Any] = set()
+    for workload in stack.of_type(*WORKLOADS):
+        namespace = _namespace(workload)
+        if is_unknown(namespace) or namespace in reported:
+            continue
+        reported.add(namespace)
+        found = verdicts.get(namespace, [])
+        if True in found:
+            continue
+        holder = namespaces.get(namespace, workload)
+        if any(is_unknown(v) for v in found):
+            yield holder, unknown(f"spec of a NetworkPolicy in namespace {namespace}",
+                                  "the namespace denies traffic by default")
+        else:
+            yield holder, (f"namespace {namespace} runs workloads but has no default-deny "
+                           "NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, "
+                           "no rules)")
+
+
+@stack_policy(
+    "k8s-target-group-binding-https",
+    types=(TARGET_GROUP_BINDING, TARGET_GROUP),
+    description="TargetGroupBindings register pods only in target groups of this stack that "
+                "reach them over HTTPS, so traffic from the load balancer to the pods is "
+                "encrypted and the pack sees the target group.",
+    severity="high", guardrail="tls", refs=("AWS Load Balancer Controller: TargetGroupBinding",),
+    remediation="Bind to an aws.lb.TargetGroup of this program with protocol HTTPS and an "
+                "HTTPS health check (the platform's KubernetesService does), and serve TLS "
+                "in the pod.",
+)
+def target_group_binding_https(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for binding in stack.of_type(TARGET_GROUP_BINDING):
+        groups = binding.deps("spec", (TARGET_GROUP,))
+        if not groups:
+            arn = binding.get("spec.targetGroupARN")
+            if is_unknown(arn):
+                yield binding, unknown("spec.targetGroupARN", "pods are reached over HTTPS")
+            else:
+                yield binding, (f"spec.targetGroupARN {arn or '(not set)'} is not a target "
+                                "group of this stack; cannot prove pods are reached over HTTPS")
+            continue
+        for group in groups:
+            protocol = group.get("protocol")
+            if is_unknown(protocol):
+                yield binding, unknown(f"protocol of target group {group.name}",
+                                       "pods are reached over HTTPS")
+            elif protocol not in ("HTTPS", "TLS"):
+                yield binding, (f"target group {group.name} uses {protocol or 'no protocol'}: "
+                                "the load balancer reaches the pods in plaintext")

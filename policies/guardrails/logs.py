@@ -1,13 +1,27 @@
-"""CloudWatch: log group retention and encryption; alarms that notify someone."""
+"""CloudWatch: log group retention and encryption; alarms that notify someone; dashboards
+that hold no credential."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from .core import Param, Resource, Settings, is_unknown, num, resource_policy, unknown
+from .core import (
+    Param,
+    Resource,
+    Settings,
+    credential_in,
+    is_unknown,
+    load_json,
+    num,
+    resource_policy,
+    unknown,
+)
+from .credentials import credential_in_argument
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 
 @resource_policy(
@@ -57,3 +71,48 @@ def alarm_actions(r: Resource, s: Settings) -> Iterator[str]:
     actions = r.get("alarmActions")
     if not is_unknown(actions) and not actions:
         yield "alarmActions is empty"
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
+    """(path, key, text) for every string in a JSON value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                yield f"{path}.{key}", str(key), item
+            else:
+                yield from _texts(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                yield f"{path}[{i}]", "", item
+            else:
+                yield from _texts(item, f"{path}[{i}]")
+
+
+@resource_policy(
+    "cloudwatch-dashboard-no-credentials",
+    types=(DASHBOARD,),
+    description="Dashboards hold no credential (in text widgets, titles, queries or labels): "
+                "anyone who may read dashboards, or open a shared dashboard's link, reads "
+                "the whole body.",
+    severity="high", guardrail="no-static-credentials",
+    refs=("checkov secrets scanning (CKV_SECRET_2 and others)",
+          "CloudWatch dashboard sharing"),
+    remediation="Remove the value from the dashboard body, rotate it, and keep it in Secrets "
+                "Manager; link to the secret's name, never its value.",
+)
+def dashboard_no_credentials(r: Resource, s: Settings) -> Iterator[str]:
+    try:
+        body = load_json(r.get("dashboardBody"))
+    except ValueError as exc:
+        yield f"dashboardBody {exc}"
+        return
+    if is_unknown(body):
+        yield unknown("dashboardBody", "it holds no credential")
+        return
+    for path, key, text in _texts(body, "dashboardBody"):
+        reason = credential_in(key, text) if key else None
+        for word in text.split():
+            reason = reason or credential_in_argument(word.strip("'\"`()[]{}<>,;"))
+        if reason:
+            yield f"{path}: {reason}"

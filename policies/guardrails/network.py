@@ -1,4 +1,5 @@
-"""EC2 / VPC: availability-zone spread, NAT per AZ, flow logs, security groups, subnets."""
+"""EC2 / VPC: availability-zone spread, NAT per AZ, flow logs, security groups, subnets,
+VPC endpoints, Elastic IPs and internet gateways."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from .core import (
     Stack,
     as_list,
     is_unknown,
+    load_json,
     num,
     resource_policy,
     stack_policy,
     unknown,
 )
+from .iam import Statement, condition_keys, statements
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -38,6 +41,9 @@ CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
 FUNCTION = "aws:lambda/function:Function"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+VPC_ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
+VPC_LINK = "aws:apigatewayv2/vpcLink:VpcLink"
 SG_RULE_TYPES = (SG_INGRESS, SG_EGRESS, SG_RULE)
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
@@ -52,6 +58,8 @@ AZ_SPREAD_PROPS: dict[str, tuple[str, ...]] = {
     FUNCTION: ("vpcConfig",),
     EKS_CLUSTER: ("vpcConfig",),
     EKS_NODE_GROUP: ("subnetIds",),
+    VPC_ENDPOINT: ("subnetIds",),
+    VPC_LINK: ("subnetIds",),
 }
 
 
@@ -78,8 +86,9 @@ def _has_subnets(resource: Resource, prop: str) -> object:
 @stack_policy(
     "multi-az-footprint",
     types=(*AZ_SPREAD_PROPS, SUBNET),
-    description="Every VPC-attached service, load balancer, DB/cache subnet group and VPC "
-                "function spans at least minAzCount availability zones.",
+    description="Every VPC-attached service, load balancer, DB/cache subnet group, VPC "
+                "function, interface endpoint and VPC link spans at least minAzCount "
+                "availability zones.",
     severity="high", guardrail="multi-az",
     fsbp=("ELB.13", "Lambda.5", "RDS.5", "ElastiCache.3"),
     refs=("cdk-nag AS-ELB4", "cdk-nag AS-RDS3"),
@@ -334,3 +343,175 @@ def subnet_no_public_ip(r: Resource, s: Settings) -> Iterator[str]:
         yield unknown("mapPublicIpOnLaunch", "the subnet assigns no public IPs")
     elif value is True:
         yield "mapPublicIpOnLaunch is true; instances launched here get public IPs"
+
+
+AWS_SERVICE_PREFIX = "com.amazonaws."
+
+
+@resource_policy(
+    "vpc-interface-endpoint-secured",
+    types=(VPC_ENDPOINT,),
+    description="Interface endpoints to AWS services resolve the service's own name privately "
+                "(private DNS) and admit clients through their own security groups.",
+    severity="medium", refs=("AWS PrivateLink guide: DNS and security groups of interface "
+                             "endpoints",),
+    remediation="Set privateDnsEnabled: true and securityGroupIds to a group admitting HTTPS "
+                "from the VPC (the Network component's endpoint security group).",
+)
+def interface_endpoint_secured(r: Resource, s: Settings) -> Iterator[str]:
+    kind, service = r.get("vpcEndpointType", "Gateway"), r.get("serviceName")
+    if is_unknown(kind) or is_unknown(service):
+        yield unknown("vpcEndpointType/serviceName", "the endpoint is private and guarded")
+        return
+    if kind != "Interface":
+        return
+    dns = r.get("privateDnsEnabled")
+    if str(service).startswith(AWS_SERVICE_PREFIX):
+        if is_unknown(dns):
+            yield unknown("privateDnsEnabled", "clients use the endpoint")
+        elif dns is not True:
+            yield ("privateDnsEnabled is not true: clients resolve the service's public "
+                   "endpoint and bypass this one")
+    groups = r.get("securityGroupIds")
+    if not is_unknown(groups) and not groups:
+        yield "securityGroupIds is empty: the endpoint takes the VPC's default security group"
+
+
+PERIMETER_KEYS = ("aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
+                  "aws:principalarn", "aws:resourceaccount", "aws:resourceorgid",
+                  "aws:resourceorgpaths")
+"""Condition keys that keep an endpoint to this account's (or organisation's) principals or
+resources: the identity and resource perimeters of AWS's data perimeter guidance."""
+
+
+def _open(st: Statement) -> bool:
+    """An Allow of every action (or every action of a service) on every resource, to any
+    principal, with no perimeter condition."""
+    principal = st.body.get("Principal")
+    anyone = principal in (None, "*") or (
+        isinstance(principal, dict) and "*" in as_list(principal.get("AWS")))
+    every_action = any(isinstance(a, str) and (a == "*" or a.endswith(":*"))
+                       for a in st.values("Action"))
+    every_resource = st.body.get("Resource") in (None, "*") or "*" in st.values("Resource")
+    perimeter = any(k in PERIMETER_KEYS for k in condition_keys(st))
+    return st.allow and anyone and every_action and every_resource and not perimeter
+
+
+def _endpoint_policies(stack: Stack, endpoint: Resource) -> list[tuple[Resource, Any]]:
+    """(resource holding it, policy) for an endpoint's own policy and each
+    aws.ec2.VpcEndpointPolicy set on it."""
+    found = [(endpoint, endpoint.get("policy"))] if endpoint.get("policy") is not None else []
+    found += [(p, p.get("policy")) for p in
+              stack.referencing(endpoint, (VPC_ENDPOINT_POLICY,), "vpcEndpointId")]
+    return found
+
+
+@stack_policy(
+    "vpc-endpoint-policy-scoped",
+    types=(VPC_ENDPOINT, VPC_ENDPOINT_POLICY),
+    description="Gateway and interface endpoints to AWS services carry a policy that keeps "
+                "them to this account's principals or resources (or names what else they "
+                "reach): the default policy lets any credentials, another account's included, "
+                "use the endpoint for anything.",
+    severity="medium",
+    refs=("prowler vpc_endpoint_connections_trust_boundaries",
+          "AWS data perimeter guidance: VPC endpoint policies"),
+    remediation="Set the endpoint's policy to Allow '*' with a Condition StringEquals "
+                "aws:PrincipalAccount (or aws:PrincipalOrgID) and one with aws:ResourceAccount "
+                "for this account, plus the AWS-owned resources the workloads need (the ECR "
+                "layer bucket prod-<region>-starport-layer-bucket on the S3 endpoint).",
+)
+def endpoint_policy_scoped(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for endpoint in stack.of_type(VPC_ENDPOINT):
+        kind = endpoint.get("vpcEndpointType", "Gateway")
+        service = endpoint.get("serviceName")
+        if is_unknown(kind) or is_unknown(service):
+            yield endpoint, unknown("vpcEndpointType/serviceName", "the endpoint is scoped")
+            continue
+        if kind not in ("Gateway", "Interface") or not str(service).startswith(
+                AWS_SERVICE_PREFIX):
+            continue  # other services' endpoints take no policy (AWS allows full access)
+        policies = _endpoint_policies(stack, endpoint)
+        if not policies:
+            yield endpoint, ("endpoint has no policy: the default policy allows any "
+                             "principal every action on every resource through it")
+        for holder, value in policies:
+            try:
+                doc = load_json(value)
+            except ValueError as exc:
+                yield holder, f"policy {exc}"
+                continue
+            body = doc.get("Statement") if isinstance(doc, dict) else None
+            if is_unknown(doc) or is_unknown(body) or any(is_unknown(b)
+                                                         for b in as_list(body)):
+                yield holder, unknown("policy", "the endpoint is scoped")
+                continue
+            for st in statements(doc if isinstance(doc, dict) else {}):
+                if _open(st):
+                    yield holder, (f"policy: {st.label} allows any principal every action on "
+                                   "every resource with no perimeter condition")
+
+
+EIP = "aws:ec2/eip:Eip"
+EIP_HOLDERS = ("aws:ec2/eipAssociation:EipAssociation", NAT,
+               "aws:ec2/natGatewayEipAssociation:NatGatewayEipAssociation", *LB_TYPES)
+
+
+@stack_policy(
+    "ec2-eip-attached",
+    types=(EIP, *EIP_HOLDERS),
+    description="Every Elastic IP is attached (to an instance, a network interface, a NAT "
+                "gateway or a load balancer): an idle address costs money and may stay on "
+                "allowlists after its owner is gone.",
+    severity="low", fsbp=("EC2.12",), refs=("AWS Config eip-attached",),
+    remediation="Attach the address (instance, networkInterface, an aws.ec2.EipAssociation, "
+                "a NAT gateway's allocationId or a load balancer's subnetMappings) or remove "
+                "it.",
+)
+def eip_attached(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for eip in stack.of_type(EIP):
+        if eip.get("instance") is not None or eip.get("networkInterface") is not None:
+            continue
+        if not stack.referencing(eip, EIP_HOLDERS):
+            yield eip, ("Elastic IP is attached to nothing in this stack (no instance, "
+                        "network interface, association, NAT gateway or load balancer)")
+
+
+IGW = "aws:ec2/internetGateway:InternetGateway"
+IGW_ATTACHMENT = "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment"
+
+
+def _gateway_vpc(holder: Resource) -> str | None:
+    """A problem with the VPC ``holder`` (a gateway or its attachment) attaches to, or
+    None when it is a VPC of this stack."""
+    if holder.deps("vpcId", (VPC,)):
+        return None
+    vpc_id = holder.get("vpcId")
+    if is_unknown(vpc_id):
+        return unknown("vpcId", "the internet gateway serves a VPC of this stack")
+    return (f"vpcId {vpc_id} is not a VPC of this stack: its subnets and routes to the "
+            "internet are reviewed nowhere here")
+
+
+@stack_policy(
+    "internet-gateway-stack-vpc",
+    types=(IGW, IGW_ATTACHMENT, VPC),
+    description="Internet gateways attach only to VPCs of this stack, whose subnets, routes "
+                "and security groups the pack checks (never to a shared, default or "
+                "isolated VPC by id).",
+    severity="high", refs=("AWS Config internet-gateway-authorized-vpc-only",),
+    remediation="Create the internet gateway with vpcId of a VPC this program manages (the "
+                "Network component's VPC); reach other VPCs through their own egress design.",
+)
+def igw_stack_vpc(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for igw in stack.of_type(IGW):
+        if igw.get("vpcId") is not None:
+            problem = _gateway_vpc(igw)
+            if problem:
+                yield igw, problem
+        elif not stack.referencing(igw, (IGW_ATTACHMENT,), "internetGatewayId"):
+            yield igw, "internet gateway is attached to no VPC of this stack"
+    for attachment in stack.of_type(IGW_ATTACHMENT):
+        problem = _gateway_vpc(attachment)
+        if problem:
+            yield attachment, problem

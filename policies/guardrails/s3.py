@@ -16,6 +16,7 @@ from .core import (
     Settings,
     Stack,
     as_list,
+    dig,
     is_unknown,
     load_json,
     resource_policy,
@@ -213,3 +214,107 @@ def access_logging(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
                 yield config, "targetBucket is not set"
             elif is_unknown(target) and not targets:
                 yield config, unknown("targetBucket", "access logs reach a log bucket")
+
+
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+
+
+@stack_policy(
+    "s3-acls-disabled",
+    types=(*BUCKETS, OWNERSHIP),
+    description="Every bucket disables ACLs (object ownership BucketOwnerEnforced): access is "
+                "decided by policies alone, and no object written by another account stays "
+                "that account's.",
+    severity="medium", fsbp=("S3.12",), refs=("checkov CKV2_AWS_65",),
+    remediation="Add aws.s3.BucketOwnershipControls with rule {objectOwnership: "
+                "BucketOwnerEnforced}; grant writers through the bucket policy instead of "
+                "ACLs.",
+)
+def acls_disabled(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for bucket in stack.of_type(*BUCKETS):
+        controls = _companions(stack, bucket, OWNERSHIP)
+        if not controls:
+            yield bucket, ("bucket has no ownership controls: ACLs stay enabled (objects "
+                           "are owned by whoever wrote them)")
+        for control in controls:
+            value = control.get("rule.objectOwnership")
+            if is_unknown(value):
+                yield control, unknown("rule.objectOwnership", "ACLs are disabled")
+            elif value != "BucketOwnerEnforced":
+                yield control, (f"rule.objectOwnership is {value or 'not set'}; use "
+                                "BucketOwnerEnforced so ACLs are disabled")
+
+
+LIFECYCLE = ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+             "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+
+
+def _aborts_uploads(rule: Any) -> bool | None:
+    """Whether a lifecycle rule is enabled, applies to every object (no prefix, tag or size
+    filter) and aborts incomplete multipart uploads; None if a value it needs is unknown."""
+    if not isinstance(rule, dict):
+        return False
+    flt = rule.get("filter")
+    parts = [rule.get("status"), rule.get("prefix"), flt,
+             dig(rule, "abortIncompleteMultipartUpload.daysAfterInitiation")]
+    if isinstance(flt, dict):
+        parts += [flt.get(k) for k in ("prefix", "tag", "and", "objectSizeGreaterThan",
+                                       "objectSizeLessThan")]
+    if any(is_unknown(p) for p in parts):
+        return None
+    filtered = isinstance(flt, dict) and any(parts[4:])
+    return (rule.get("status") == "Enabled" and not rule.get("prefix") and not filtered
+            and parts[3] is not None)
+
+
+@stack_policy(
+    "s3-lifecycle-aborts-incomplete-uploads",
+    types=(*BUCKETS, *LIFECYCLE),
+    description="Every bucket has a lifecycle configuration whose enabled rule for the whole "
+                "bucket aborts incomplete multipart uploads: their parts are listed nowhere "
+                "and billed until removed.",
+    severity="low", refs=("checkov CKV_AWS_300", "checkov CKV2_AWS_61",
+                          "Security Hub S3.13 (NIST 800-53)"),
+    remediation="Add aws.s3.BucketLifecycleConfiguration with an Enabled rule, filter "
+                "{prefix: ''}, abortIncompleteMultipartUpload {daysAfterInitiation: 7} (and "
+                "the bucket's expiration rules).",
+)
+def lifecycle_aborts_uploads(stack: Stack, s: Settings) -> Iterator[tuple[Resource, str]]:
+    for bucket in stack.of_type(*BUCKETS):
+        configs = _companions(stack, bucket, LIFECYCLE)
+        if not configs:
+            yield bucket, ("bucket has no lifecycle configuration: incomplete multipart "
+                           "uploads are kept (and billed) forever")
+        for config in configs:
+            rules = config.get("rules")
+            verdicts = [None] if is_unknown(rules) else [
+                _aborts_uploads(r) for r in as_list(rules)]
+            if True in verdicts:
+                continue
+            if None in verdicts:
+                yield config, unknown("rules", "incomplete uploads are aborted")
+            else:
+                yield config, ("no Enabled rule for the whole bucket sets "
+                               "abortIncompleteMultipartUpload.daysAfterInitiation")
+
+
+OBJECTS = ("aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject")
+PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
+
+
+@resource_policy(
+    "s3-object-not-public",
+    types=OBJECTS,
+    description="Objects are not made public by their ACL (public-read, public-read-write, "
+                "authenticated-read).",
+    severity="critical", refs=("checkov CKV_AWS_20",),
+    remediation="Leave acl unset (private; with ACLs disabled S3 refuses any other); serve "
+                "public content through CloudFront with origin access control.",
+)
+def object_not_public(r: Resource, s: Settings) -> Iterator[str]:
+    acl = r.get("acl")
+    if is_unknown(acl):
+        yield unknown("acl", "the object is not public")
+    elif acl in PUBLIC_ACLS:
+        who = "any AWS account" if acl == "authenticated-read" else "anyone"
+        yield f"acl is {acl}: {who} may read the object"

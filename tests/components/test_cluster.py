@@ -54,6 +54,11 @@ def test_fargate_and_spot_with_on_demand_default() -> None:
             {"capacityProvider": "FARGATE", "base": 1, "weight": 1}]}
 
 
+def test_no_spot_capacity_where_the_tier_forbids_it() -> None:
+    cap, _ = run(preview=False, allow_spot=False)
+    assert cap.named("apps-capacity").inputs["capacityProviders"] == ["FARGATE"]
+
+
 def test_exec_logs_to_its_own_encrypted_group() -> None:
     cap, _ = run(exec_enabled=True, log_retention_days=90, name_prefix="prod")
     (group,) = cap.of_type("aws:cloudwatch/logGroup:LogGroup")
