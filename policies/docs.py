@@ -69,7 +69,8 @@ def _section(record: PolicyRecord, configs: dict[str, dict[str, dict[str, Any]]]
     for key, param in record.params.items():
         per_env = ", ".join(f"{env} {_value(configs[env][record.name].get(key, param.default))}"
                             for env in ENVIRONMENTS)
-        lines.append(f"- Parameter `{key}` ({param.type}, default {_value(param.default)}): "
+        kind = f"one of {', '.join(param.choices)}" if param.choices else param.type
+        lines.append(f"- Parameter `{key}` ({kind}, default {_value(param.default)}): "
                      f"{param.description} Per stack: {per_env}.")
     for env in ENVIRONMENTS:
         for exc in configs[env][record.name].get("exceptions") or []:

@@ -715,7 +715,7 @@ def _text_unseen(report: Report, console: Any) -> None:
             hint = f"; {c.alternative} does the same job from pulumi-aws primitives" \
                 if c.alternative else ""
             console.print(Text.assemble("  ! ", (f"{c.name} ({c.type})", "cyan"),
-                                        _kind_note(c, ": {}"), hint))
+                                        _kind_note(c, ": {}, whose provider creates its objects"), hint))
     if report.unanswered:
         console.print()
         console.print(Text(f"Data sources without an answer ({len(report.unanswered)}): "

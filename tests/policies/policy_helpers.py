@@ -356,6 +356,65 @@ BASELINES: dict[str, dict[str, Any]] = {
     "aws:apigatewayv2/api:Api": {"protocolType": "HTTP"},
     "aws:secretsmanager/secretVersion:SecretVersion": {
         "secretId": SECRET_ARN, "secretStringWo": None, "secretString": None},
+    "aws:s3/bucketObjectv2:BucketObjectv2": {"bucket": "artifacts", "key": "unsigned/app.zip"},
+    "aws:apigatewayv2/authorizer:Authorizer": {
+        "apiId": "api", "authorizerType": "JWT", "name": "jwt",
+        "identitySources": ["$request.header.Authorization"],
+        "jwtConfiguration": {"issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_A1",
+                             "audiences": ["orders-web"]}},
+    "aws:apigatewayv2/vpcLink:VpcLink": {"name": "edge", "securityGroupIds": ["sg-edge"],
+                                         "subnetIds": ["subnet-a", "subnet-b"]},
+    "aws:cloudwatch/eventRule:EventRule": {
+        "eventBusName": "prod-events", "state": "ENABLED",
+        "eventPattern": json.dumps({"source": ["orders"], "detail-type": ["OrderPaid"]})},
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {
+        "clusterName": "prod", "capacityProviders": ["FARGATE"],
+        "defaultCapacityProviderStrategies": [{"capacityProvider": "FARGATE", "base": 1,
+                                               "weight": 1}]},
+    "aws:ec2/vpcEndpoint:VpcEndpoint": {
+        "vpcId": "vpc-1", "serviceName": f"com.amazonaws.{REGION}.ecr.api",
+        "vpcEndpointType": "Interface", "privateDnsEnabled": True,
+        "subnetIds": ["subnet-a", "subnet-b"], "securityGroupIds": ["sg-endpoints"]},
+    "aws:signer/signingProfile:SigningProfile": {
+        "platformId": "AWSLambda-SHA384-ECDSA",
+        "signatureValidityPeriod": {"value": 12, "type": "MONTHS"}},
+    "aws:signer/signingJob:SigningJob": {
+        "profileName": "prod_signing",
+        "source": {"s3": {"bucket": "code", "key": "unsigned/app.zip", "version": "v1"}},
+        "destination": {"s3": {"bucket": "code", "prefix": "signed/"}}},
+    "aws:xray/samplingRule:SamplingRule": {
+        "ruleName": "default", "priority": 9000, "version": 1, "fixedRate": 0.05,
+        "reservoirSize": 1, "serviceName": "*", "serviceType": "*", "host": "*",
+        "httpMethod": "*", "urlPath": "*", "resourceArn": "*"},
+    "aws:cloudwatch/dashboard:Dashboard": {"dashboardName": "prod", "dashboardBody": json.dumps({
+        "widgets": [{"type": "text", "properties": {
+                         "markdown": "## Orders\nRunbook: https://wiki.example.com/orders"}},
+                    {"type": "metric", "properties": {
+                        "title": "5xx", "metrics": [["AWS/ApplicationELB",
+                                                     "HTTPCode_Target_5XX_Count"]]}}]})},
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": {
+        "url": "https://token.actions.githubusercontent.com",
+        "clientIdLists": ["sts.amazonaws.com"]},
+    "aws:eks/accessEntry:AccessEntry": {"clusterName": "prod", "type": "STANDARD",
+                                        "principalArn": f"arn:aws:iam::{ACCT}:role/deploy"},
+    "kubernetes:core/v1:Namespace": {"metadata": {"name": "orders", "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}},
+    "kubernetes:core/v1:ServiceAccount": {"metadata": {"name": "orders", "namespace": "orders"},
+                                          "automountServiceAccountToken": False},
+    "kubernetes:helm.sh/v3:Release": {
+        "chart": "aws-load-balancer-controller", "version": "3.5.0",
+        "namespace": "kube-system", "repositoryOpts": {"repo": "https://aws.github.io/eks-charts"},
+        "values": {"clusterName": "prod", "replicaCount": 2,
+                   "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
+                   "enableWaf": False}},
+    "pulumi:providers:kubernetes": {"kubeconfig": json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "prod", "cluster": {"server": "https://ABC.gr7.eks.amazonaws.com",
+                                                  "certificate-authority-data": "LS0t"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "prod"}}],
+        "users": [{"name": "prod", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", "prod"]}}}]})},
 }
 ALWAYS_VIOLATING = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey",
                     "aws:iam/userLoginProfile:UserLoginProfile")

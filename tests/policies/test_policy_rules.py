@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 from policy_helpers import (
     ACCT,
     ALWAYS_REPORTED,
@@ -55,6 +56,17 @@ BUS_POLICY = "aws:cloudwatch/eventBusPolicy:EventBusPolicy"
 BUS = "aws:cloudwatch/eventBus:EventBus"
 ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+AUTHORIZER = "aws:apigatewayv2/authorizer:Authorizer"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+SAMPLING = "aws:xray/samplingRule:SamplingRule"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+RELEASE = "kubernetes:helm.sh/v3:Release"
 UNK = "is unknown at preview; cannot prove"
 
 
@@ -77,6 +89,13 @@ def pod(**changes: Any) -> dict[str, Any]:
         else:
             c[key] = value
     return {"spec.template.spec": dict(POD_SPEC, containers=[c])}
+
+
+def kubeconfig(user: dict[str, Any], *, yaml_text: bool = False) -> str:
+    """The baseline kubeconfig with its one user ``prod`` replaced (as YAML or JSON text)."""
+    config = json.loads(BASELINES[K8S_PROVIDER]["kubeconfig"])
+    config["users"] = [{"name": "prod", "user": user}]
+    return yaml.safe_dump(config) if yaml_text else json.dumps(config)
 
 
 def identity(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -673,6 +692,159 @@ CASES: list[tuple[str, str, dict[str, Any], list[str]]] = [
      {"accessKey": "AKIAABCDEFGHIJKLMNOP", "secretKey": "s"},
      ["provider sets accessKey; static credentials would be stored in configuration",
       "provider sets secretKey; static credentials would be stored in configuration"]),
+    ("provider-no-static-credentials", K8S_PROVIDER, {"kubeconfig": kubeconfig(
+        {"token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2ln", "client-key-data": "LS0t"})},
+     [f"kubeconfig user prod carries {key}: a static credential stored in the provider's "
+      "configuration and state; authenticate with exec (aws eks get-token)"
+      for key in ("token", "client-key-data")]),
+    ("provider-no-static-credentials", K8S_PROVIDER, {"kubeconfig": kubeconfig(
+        {"username": "admin", "password": "hunter2"}, yaml_text=True)},
+     ["kubeconfig user prod carries password: a static credential stored in the provider's "
+      "configuration and state; authenticate with exec (aws eks get-token)"]),
+    ("provider-no-static-credentials", K8S_PROVIDER, {"kubeconfig": kubeconfig(
+        {"auth-provider": {"name": "oidc", "config": {"id-token": "x", "client-id": "k"}}})},
+     ["kubeconfig user prod carries auth-provider tokens: static credentials stored in the "
+      "provider's configuration and state"]),
+    ("provider-no-static-credentials", K8S_PROVIDER, {"kubeconfig": UNKNOWN},
+     [f"kubeconfig {UNK} it holds no static credential"]),
+    # --- s3 objects, ecs capacity, vpc endpoints
+    ("s3-object-not-public", OBJECT, {"acl": "public-read"},
+     ["acl is public-read: anyone may read the object"]),
+    ("s3-object-not-public", OBJECT, {"acl": "authenticated-read"},
+     ["acl is authenticated-read: any AWS account may read the object"]),
+    ("ecs-no-fargate-spot", CAPACITY, {"capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                                       "defaultCapacityProviderStrategies": [
+                                           {"capacityProvider": "FARGATE", "base": 1},
+                                           {"capacityProvider": "FARGATE_SPOT", "weight": 3}]},
+     ["capacityProviders includes FARGATE_SPOT",
+      "defaultCapacityProviderStrategies[1] places tasks on FARGATE_SPOT"]),
+    ("ecs-no-fargate-spot", SERVICE, {"launchType": DELETE, "capacityProviderStrategies": [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
+     ["capacityProviderStrategies[0] places tasks on FARGATE_SPOT"]),
+    ("vpc-interface-endpoint-secured", ENDPOINT,
+     {"privateDnsEnabled": DELETE, "securityGroupIds": []},
+     ["privateDnsEnabled is not true: clients resolve the service's public endpoint and "
+      "bypass this one",
+      "securityGroupIds is empty: the endpoint takes the VPC's default security group"]),
+    # A partner's endpoint service has no AWS name to resolve privately.
+    ("vpc-interface-endpoint-secured", ENDPOINT,
+     {"serviceName": "com.example.vpce.eu-west-1.vpce-svc-1", "privateDnsEnabled": False}, []),
+    ("vpc-interface-endpoint-secured", ENDPOINT, {"serviceName": UNKNOWN},
+     [f"vpcEndpointType/serviceName {UNK} the endpoint is private and guarded"]),
+    # --- api gateway authorizers and vpc links
+    ("apigateway-jwt-authorizer-scoped", AUTHORIZER,
+     {"jwtConfiguration": {"issuer": "http://idp.example.com", "audiences": []}},
+     ["jwtConfiguration.issuer is http://idp.example.com; the issuer (and its keys) must be "
+      "fetched over https",
+      "jwtConfiguration.audiences is empty: any token the issuer signs, for any client, is "
+      "accepted"]),
+    ("apigateway-jwt-authorizer-scoped", AUTHORIZER,
+     {"authorizerType": "REQUEST", "jwtConfiguration": DELETE,
+      "authorizerUri": "arn:aws:apigateway:eu-west-1:lambda:path/x"}, []),
+    ("apigateway-vpc-link-security-groups", "aws:apigatewayv2/vpcLink:VpcLink",
+     {"securityGroupIds": DELETE},
+     ["securityGroupIds is empty: the link's network interfaces take the VPC's default "
+      "security group"]),
+    # --- eventbridge rules
+    ("eventbridge-rule-pattern-scoped", RULE,
+     {"eventPattern": json.dumps({"account": [ACCT], "source": [{"prefix": ""}],
+                                  "detail-type": [{"anything-but": ["Ping"]}]})},
+     ["eventPattern selects no source or detail-type by value: the rule matches every event "
+      "on the bus"]),
+    ("eventbridge-rule-pattern-scoped", RULE,
+     {"eventPattern": json.dumps({"source": [{"prefix": "orders."}]})}, []),
+    ("eventbridge-rule-pattern-scoped", RULE,
+     {"eventPattern": DELETE, "scheduleExpression": "rate(5 minutes)"}, []),
+    ("eventbridge-rule-pattern-scoped", RULE, {"eventPattern": "{not json"},
+     ["eventPattern is not valid JSON (Expecting property name enclosed in double quotes: "
+      "line 1 column 2 (char 1))"]),
+    # --- signer, x-ray, dashboards, oidc providers
+    ("signer-profile-bounded-validity", "aws:signer/signingProfile:SigningProfile",
+     {"signatureValidityPeriod": DELETE},
+     ["signatureValidityPeriod is not set: signatures stay valid 135 months; at most 12 "
+      "allowed"]),
+    ("signer-profile-bounded-validity", "aws:signer/signingProfile:SigningProfile",
+     {"signatureValidityPeriod": {"value": 2, "type": "YEARS"}},
+     ["signatureValidityPeriod is 2 YEARS; at most 12 months allowed"]),
+    ("signer-profile-bounded-validity", "aws:signer/signingProfile:SigningProfile",
+     {"signatureValidityPeriod": {"value": 365, "type": "DAYS"}},
+     ["signatureValidityPeriod is 365 DAYS; at most 12 months allowed"]),
+    ("signer-job-fails-closed", "aws:signer/signingJob:SigningJob",
+     {"ignoreSigningJobFailure": True},
+     ["ignoreSigningJobFailure is true: a failed signing lets the deployment go on with "
+      "unsigned code"]),
+    ("xray-sampling-rule-bounded", SAMPLING, {"fixedRate": 1, "reservoirSize": 0},
+     ["fixedRate is 1 on a rule that matches every request; at most 0.1 allowed"]),
+    ("xray-sampling-rule-bounded", SAMPLING, {"fixedRate": 0, "reservoirSize": 0},
+     ["fixedRate and reservoirSize are 0: the rule traces no request"]),
+    ("xray-sampling-rule-bounded", SAMPLING, {"fixedRate": 1.5},
+     ["fixedRate is 1.5; it is a fraction between 0 and 1",
+      "fixedRate is 1.5 on a rule that matches every request; at most 0.1 allowed"]),
+    # A narrower rule may trace all of its requests.
+    ("xray-sampling-rule-bounded", SAMPLING, {"fixedRate": 1, "urlPath": "/checkout*"}, []),
+    ("cloudwatch-dashboard-no-credentials", DASHBOARD, {"dashboardBody": json.dumps({
+        "widgets": [{"type": "text", "properties": {
+            "markdown": "Deploy key: AKIAABCDEFGHIJKLMNOP (ask ops)"}},
+            {"type": "log", "properties": {"apiToken": "xoxb-1234567890-abcdef"}}]})},
+     ["dashboardBody.widgets[0].properties.markdown: the value looks like an AWS access key "
+      "id",
+      "dashboardBody.widgets[1].properties.apiToken: the value looks like a Slack token"]),
+    ("cloudwatch-dashboard-no-credentials", DASHBOARD, {"dashboardBody": UNKNOWN},
+     [f"dashboardBody {UNK} it holds no credential"]),
+    ("iam-oidc-provider-scoped", OIDC_PROVIDER,
+     {"clientIdLists": ["sts.amazonaws.com", "my-app"]},
+     ["clientIdLists allows my-app besides sts.amazonaws.com"]),
+    ("iam-oidc-provider-scoped", OIDC_PROVIDER,
+     {"url": "http://idp.example.com", "clientIdLists": ["*"]},
+     ["url is http://idp.example.com; the issuer must be reached over https",
+      "clientIdLists holds '*'; name each client id"]),
+    ("iam-oidc-provider-scoped", OIDC_PROVIDER,
+     {"url": "https://idp.example.com", "clientIdLists": ["orders-web"]}, []),
+    # --- eks and kubernetes
+    ("eks-access-entry-named-role", "aws:eks/accessEntry:AccessEntry",
+     {"principalArn": f"arn:aws:iam::{ACCT}:root"},
+     [f"principalArn is the account root arn:aws:iam::{ACCT}:root: every principal the "
+      "account's IAM policies allow gets into the cluster"]),
+    ("eks-access-entry-named-role", "aws:eks/accessEntry:AccessEntry",
+     {"principalArn": f"arn:aws:iam::{ACCT}:user/ci"},
+     [f"principalArn is an IAM user (arn:aws:iam::{ACCT}:user/ci), a long-lived credential"]),
+    ("k8s-namespace-pod-security", NAMESPACE, {"metadata.labels": {}},
+     ["the namespace enforces no Pod Security Standard (no pod-security.kubernetes.io/enforce "
+      "label); baseline required"]),
+    ("k8s-namespace-pod-security", NAMESPACE,
+     {"metadata.labels": {"pod-security.kubernetes.io/enforce": "privileged"}},
+     ["the namespace enforces privileged; baseline required"]),
+    ("k8s-service-account-no-token-automount", "kubernetes:core/v1:ServiceAccount",
+     {"automountServiceAccountToken": DELETE},
+     ["automountServiceAccountToken is not false: every pod using this account gets a "
+      "Kubernetes API token"]),
+    # --- helm releases
+    ("helm-release-pinned", RELEASE, {"version": DELETE},
+     ["version is not set: every deploy installs the newest chart the repository publishes"]),
+    ("helm-release-pinned", RELEASE, {"version": "^3.5"},
+     ["version ^3.5 is not one exact chart version; pin it (e.g. 1.2.3)"]),
+    ("helm-release-pinned", RELEASE, {"chart": "./charts/orders", "version": DELETE,
+                                      "repositoryOpts": DELETE}, []),
+    ("helm-release-trusted-source", RELEASE, {"repositoryOpts.repo": "http://charts.example"},
+     ["repositoryOpts.repo http://charts.example is fetched without TLS; use https:// or "
+      "oci://"]),
+    ("helm-release-trusted-source", RELEASE,
+     {"chart": "eks/aws-load-balancer-controller", "repositoryOpts": DELETE},
+     ["chart eks/aws-load-balancer-controller names a repository alias of the machine "
+      "running the deployment; set repositoryOpts.repo to the repository's https URL"]),
+    ("helm-release-trusted-source", RELEASE,
+     {"chart": "oci://public.ecr.aws/example/orders", "repositoryOpts": DELETE}, []),
+    ("helm-release-no-credentials", RELEASE,
+     {"repositoryOpts.password": "hunter2",
+      "values.env": {"AWS_SECRET_ACCESS_KEY": "x" * 40, "LOG_LEVEL": "info"},
+      "values.auth": {"existingSecret": "orders-db", "adminPassword": "hunter2"}},
+     ["repositoryOpts.password is set: the repository credential is stored in the program's "
+      "state",
+      "values.env.AWS_SECRET_ACCESS_KEY: the value looks like an AWS secret access key",
+      "values.auth.adminPassword: the name says it holds a secret"]),
+    ("helm-release-no-credentials", RELEASE, {"valueYamlFiles": [{"path": "values.yaml"}]},
+     ["valueYamlFiles are files the pack cannot read; cannot prove they hold no credential "
+      "(pass values instead)"]),
 ]
 
 
@@ -843,3 +1015,33 @@ def test_statement_logging_accepts_pgaudit_and_ignores_mysql() -> None:
     assert findings({"family": "mysql8.0", "parameters": []}) == []
     assert findings({"family": UNKNOWN, "parameters": []}) == [
         f"family {UNK} statements are logged"]
+
+
+def test_environment_settings_of_the_new_controls() -> None:
+    ns = resource(NAMESPACE, patched(NAMESPACE, {
+        "metadata.labels": {"pod-security.kubernetes.io/enforce": "baseline"}}))
+    assert evaluate("k8s-namespace-pod-security", ns) == []
+    assert evaluate("k8s-namespace-pod-security", ns, {"minLevel": "restricted"}) == [
+        "the namespace enforces baseline; restricted required"]
+    with pytest.raises(ConfigError) as err:
+        evaluate("k8s-namespace-pod-security", ns, {"minLevel": "strict"})
+    assert err.value.problems == [
+        "k8s-namespace-pod-security: minLevel must be one of baseline, restricted (got "
+        "'strict')"]
+    spot = resource(CAPACITY, patched(CAPACITY, {"capacityProviders": ["FARGATE",
+                                                                       "FARGATE_SPOT"]}))
+    assert evaluate("ecs-no-fargate-spot", spot, {"allowFargateSpot": True}) == []
+    everything = resource(SAMPLING, patched(SAMPLING, {"fixedRate": 1}))
+    assert evaluate("xray-sampling-rule-bounded", everything, {"maxCatchAllPercent": 100}) == []
+    profile = resource("aws:signer/signingProfile:SigningProfile")
+    assert evaluate("signer-profile-bounded-validity", profile, {"maxValidityMonths": 6}) == [
+        "signatureValidityPeriod is 12 MONTHS; at most 6 months allowed"]
+
+
+def test_kubeconfig_paths_and_exec_users_hold_no_credential() -> None:
+    # A path names a file on the machine that deploys: nothing of it is in the state.
+    path = resource(K8S_PROVIDER, {"kubeconfig": "~/.kube/config"})
+    assert evaluate("provider-no-static-credentials", path) == []
+    exec_yaml = resource(K8S_PROVIDER, {"kubeconfig": kubeconfig(
+        {"exec": {"command": "aws", "args": ["eks", "get-token"]}}, yaml_text=True)})
+    assert evaluate("provider-no-static-credentials", exec_yaml) == []

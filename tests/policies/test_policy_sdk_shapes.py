@@ -92,10 +92,14 @@ def estate(**change: Any) -> Callable[[], None]:
         aws.wafv2.WebAclLoggingConfiguration(
             "edge", resource_arn=acl.arn,
             log_destination_configs=[f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:aws-waf-logs"])
-        aws.ecr.Repository(
+        repository = aws.ecr.Repository(
             "orders", image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=change.get("scan_on_push", True)), opts=PROTECT)
+        aws.ecr.LifecyclePolicy("orders", repository=repository.name, policy=json.dumps(
+            {"rules": [{"rulePriority": 1, "selection": {
+                "tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                "countNumber": 7}, "action": {"type": "expire"}}]}))
         task_role = aws.iam.Role(
             "orders-task", name="orders-task",
             assume_role_policy=service_trust("ecs-tasks.amazonaws.com", ACCOUNT_ID),
@@ -195,7 +199,11 @@ def estate(**change: Any) -> Callable[[], None]:
             user_group_ids=["sessions"], snapshot_retention_limit=14, opts=PROTECT)
         private_bucket("logs", "AES256")
         workloads(private, change)
-        signer = aws.signer.SigningProfile("functions", platform_id="AWSLambda-SHA384-ECDSA")
+        signer = aws.signer.SigningProfile(
+            "functions", platform_id="AWSLambda-SHA384-ECDSA",
+            signature_validity_period=aws.signer.SigningProfileSignatureValidityPeriodArgs(
+                value=12, type="MONTHS"))
+        platform_types(vpc, private, app_sg, cluster, signer, change)
         signing = aws.lambda_.CodeSigningConfig(
             "functions",
             allowed_publishers=aws.lambda_.CodeSigningConfigAllowedPublishersArgs(
@@ -217,6 +225,70 @@ def estate(**change: Any) -> Callable[[], None]:
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
                     destination=fn_dlq.arn)))
     return program
+
+
+def platform_types(vpc: aws.ec2.Vpc, private: dict[str, aws.ec2.Subnet],
+                   app_sg: aws.ec2.SecurityGroup, cluster: aws.ecs.Cluster,
+                   signer: aws.signer.SigningProfile, change: dict[str, Any]) -> None:
+    """The AWS types the platform's own stacks create beside the workloads: gateways,
+    endpoints, addresses, identity providers, authorizers, rules, capacity, cache users, key
+    aliases, dashboards, sampling rules and code signing, all compliant."""
+    subnets = [private[z].id for z in ZONES]
+    perimeter = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+         "Condition": {"StringEquals": {key: ACCOUNT_ID}}}
+        for sid, key in (("OwnPrincipals", "aws:PrincipalAccount"),
+                         ("OwnResources", "aws:ResourceAccount"))]})
+    aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
+    aws.ec2.VpcEndpoint("s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{REGION}.s3",
+                        vpc_endpoint_type="Gateway", policy=change.get("endpoint_policy",
+                                                                       perimeter))
+    aws.ec2.VpcEndpoint("ecr-api", vpc_id=vpc.id, service_name=f"com.amazonaws.{REGION}.ecr.api",
+                        vpc_endpoint_type="Interface", private_dns_enabled=True,
+                        subnet_ids=subnets, security_group_ids=[app_sg.id], policy=perimeter)
+    aws.iam.OpenIdConnectProvider("github", url="https://token.actions.githubusercontent.com",
+                                  client_id_lists=change.get("oidc_clients",
+                                                             ["sts.amazonaws.com"]))
+    api = aws.apigatewayv2.Api("edge", protocol_type="HTTP")
+    aws.apigatewayv2.Authorizer(
+        "edge", api_id=api.id, authorizer_type="JWT",
+        identity_sources=["$request.header.Authorization"],
+        jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
+            issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_A1",
+            audiences=["orders-web"]))
+    aws.apigatewayv2.VpcLink("edge", name="edge", subnet_ids=subnets,
+                             security_group_ids=[app_sg.id])
+    bus = aws.cloudwatch.EventBus("orders", name="orders", kms_key_identifier=KEY_ARN)
+    aws.cloudwatch.EventRule("order-paid", event_bus_name=bus.name, event_pattern=json.dumps(
+        change.get("pattern", {"source": ["orders"], "detail-type": ["OrderPaid"]})))
+    aws.ecs.ClusterCapacityProviders(
+        "platform", cluster_name=cluster.name,
+        capacity_providers=["FARGATE", *(["FARGATE_SPOT"] if change.get("spot") else [])],
+        default_capacity_provider_strategies=[
+            aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                capacity_provider="FARGATE", base=1, weight=1)])
+    users = [aws.elasticache.User(
+        f"sessions-{who}", user_id=f"sessions-{who}", user_name=user_name, engine="valkey",
+        access_string=access, authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
+            type="iam")) for who, user_name, access in (
+        ("default", "default", "off -@all"), ("app", "sessions-app", "on ~* +@all"))]
+    aws.elasticache.UserGroup("sessions", user_group_id="sessions", engine="valkey",
+                              user_ids=[u.user_id for u in users])
+    key = aws.kms.Key("platform", enable_key_rotation=True, opts=PROTECT)
+    aws.kms.Alias("platform", name="alias/platform", target_key_id=key.key_id)
+    aws.cloudwatch.Dashboard("platform", dashboard_name="platform", dashboard_body=json.dumps(
+        {"widgets": [{"type": "text", "properties": {"markdown": "## Orders"}}]}))
+    aws.xray.SamplingRule("default", rule_name="default", priority=9000, version=1,
+                          reservoir_size=1, fixed_rate=0.05, host="*", http_method="*",
+                          url_path="*", service_name="*", service_type="*", resource_arn="*")
+    package = aws.s3.BucketObjectv2("catalog", bucket="code", key="unsigned/catalog.zip",
+                                    source=pulumi.StringAsset("zip"))
+    aws.signer.SigningJob(
+        "catalog", profile_name=signer.name,
+        source=aws.signer.SigningJobSourceArgs(s3=aws.signer.SigningJobSourceS3Args(
+            bucket="code", key=package.key, version=package.version_id)),
+        destination=aws.signer.SigningJobDestinationArgs(
+            s3=aws.signer.SigningJobDestinationS3Args(bucket="code", prefix="signed/")))
 
 
 def private_bucket(name: str, algorithm: str) -> aws.s3.Bucket:
@@ -246,6 +318,16 @@ def private_bucket(name: str, algorithm: str) -> aws.s3.Bucket:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
     aws.s3.BucketLogging(name, bucket=bucket.id, target_bucket="org-access-logs",
                          target_prefix=f"s3/{bucket_name}/")
+    aws.s3.BucketOwnershipControls(
+        name, bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"))
+    aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="abort-uploads", status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            abort_incomplete_multipart_upload=aws.s3.
+            BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=7))])
     return bucket
 
 
@@ -301,6 +383,46 @@ def workloads(private: dict[str, aws.ec2.Subnet], change: dict[str, Any]) -> Non
         policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace",
                                                                    namespaces=["orders"]))
+    aws.eks.AccessEntry("deploy", cluster_name=cluster.name,
+                        principal_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/deploy")
+    pod_role = aws.iam.Role("web-pods", assume_role_policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:RequestTag/eks-cluster-arn": "arn:x"}}}]}))
+    aws.eks.PodIdentityAssociation("web", cluster_name=cluster.name, namespace="orders",
+                                   service_account="web", role_arn=pod_role.arn)
+    k8s.Provider("prod", kubeconfig=json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "prod", "cluster": {"server": "https://ABC.eks.amazonaws.com"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "prod"}}],
+        "users": [{"name": "prod", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", "prod"]}}}]}))
+    k8s.core.v1.Namespace("orders", metadata=k8s.meta.v1.ObjectMetaArgs(
+        name="orders", labels={"pod-security.kubernetes.io/enforce":
+                               change.get("pss", "restricted")}))
+    k8s.core.v1.ServiceAccount(
+        "web", metadata=k8s.meta.v1.ObjectMetaArgs(name="web", namespace="orders"),
+        automount_service_account_token=change.get("automount", False))
+    k8s.networking.v1.NetworkPolicy(
+        "orders-deny", metadata=k8s.meta.v1.ObjectMetaArgs(namespace="orders"),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]))
+    web_tg = aws.lb.TargetGroup(
+        "web", port=8443, protocol="HTTPS", target_type="ip",
+        health_check=aws.lb.TargetGroupHealthCheckArgs(
+            enabled=True, protocol="HTTPS", path="/healthz", matcher="200-299"))
+    k8s.apiextensions.CustomResource(
+        "web", api_version="elbv2.k8s.aws/v1beta1", kind="TargetGroupBinding",
+        metadata=k8s.meta.v1.ObjectMetaArgs(namespace="orders"),
+        spec={"targetGroupARN": web_tg.arn, "targetType": "ip",
+              "serviceRef": {"name": "web", "port": 443}})
+    k8s.helm.v3.Release(
+        "lb-controller", chart="aws-load-balancer-controller",
+        version=change.get("chart_version", "3.5.0"), namespace="kube-system",
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://aws.github.io/eks-charts"),
+        values={"clusterName": "prod", "replicaCount": 2})
     labels = {"app": "web"}
     image = change.get("k8s_image", f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/web@sha256:"
                        + "b" * 64)
@@ -464,6 +586,29 @@ def test_compliant_estate_passes_every_policy_at_preview() -> None:
      [("lambda-code-signing", "functions", "policies.untrustedArtifactOnDeployment is Warn; "
                                            "use Enforce so unsigned or foreign code is "
                                            "refused")]),
+    ({"endpoint_policy": None},
+     [("vpc-endpoint-policy-scoped", "s3", "endpoint has no policy: the default policy allows "
+                                           "any principal every action on every resource "
+                                           "through it")]),
+    ({"oidc_clients": ["sts.amazonaws.com", "my-app"]},
+     [("iam-oidc-provider-scoped", "github", "clientIdLists allows my-app besides "
+                                             "sts.amazonaws.com")]),
+    ({"pattern": {"account": [ACCOUNT_ID]}},
+     [("eventbridge-rule-pattern-scoped", "order-paid", "eventPattern selects no source or "
+                                                        "detail-type by value: the rule matches "
+                                                        "every event on the bus")]),
+    ({"spot": True},
+     [("ecs-no-fargate-spot", "platform", "capacityProviders includes FARGATE_SPOT")]),
+    ({"pss": "privileged"},
+     [("k8s-namespace-pod-security", "orders", "the namespace enforces privileged; baseline "
+                                               "required")]),
+    ({"automount": True},
+     [("k8s-service-account-no-token-automount", "web", "automountServiceAccountToken is not "
+                                                        "false: every pod using this account "
+                                                        "gets a Kubernetes API token")]),
+    ({"chart_version": "3.x"},
+     [("helm-release-pinned", "lb-controller", "version 3.x is not one exact chart version; "
+                                               "pin it (e.g. 1.2.3)")]),
     ({"app_cidr": "0.0.0.0/0"},
      [("security-group-no-public-ingress", "app-from-alb",
        "ingress rule admits 0.0.0.0/0 on port 8080; only ports 80 and 443 on a security "

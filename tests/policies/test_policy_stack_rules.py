@@ -4,6 +4,7 @@ each mutation fails with exactly the expected (resource, message) findings."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,25 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 CSC = "aws:lambda/codeSigningConfig:CodeSigningConfig"
 LOGGING = "aws:s3/bucketLogging:BucketLogging"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+CACHE_USER = "aws:elasticache/user:User"
+CACHE_USERS = "aws:elasticache/userGroup:UserGroup"
+ALIAS = "aws:kms/alias:Alias"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+PERIMETER = doc(*({"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": "*",
+                   "Resource": "*", "Condition": {"StringEquals": {key: "123456789012"}}}
+                  for sid, key in (("OwnPrincipals", "aws:PrincipalAccount"),
+                                   ("OwnResources", "aws:ResourceAccount"))))
+ECR_LIFECYCLE = json.dumps({"rules": [
+    {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                      "countUnit": "days", "countNumber": 7},
+     "action": {"type": "expire"}}]})
+OPEN_STATEMENT = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
 
 
 def compliant() -> StackBuilder:
@@ -34,8 +54,10 @@ def compliant() -> StackBuilder:
     for z in ZONES:
         b.add(SUBNET, f"public-{z}", {"availabilityZone": f"eu-west-1{z}"}, vpcId="vpc")
         b.add(SUBNET, f"private-{z}", {"availabilityZone": f"eu-west-1{z}"}, vpcId="vpc")
-        b.add("aws:ec2/natGateway:NatGateway", f"nat-{z}", {"subnetId": UNKNOWN},
-              subnetId=f"public-{z}")
+        b.add("aws:ec2/eip:Eip", f"eip-{z}", {"domain": "vpc"})
+        b.add("aws:ec2/natGateway:NatGateway", f"nat-{z}",
+              {"subnetId": UNKNOWN, "allocationId": UNKNOWN},
+              subnetId=f"public-{z}", allocationId=f"eip-{z}")
         b.add("aws:ec2/routeTable:RouteTable", f"private-rt-{z}", {"vpcId": UNKNOWN}, vpcId="vpc")
         b.add("aws:ec2/route:Route", f"private-rt-{z}-default",
               {"destinationCidrBlock": "0.0.0.0/0", "natGatewayId": UNKNOWN,
@@ -176,6 +198,49 @@ def compliant() -> StackBuilder:
     # The stack's one bucket logs to an organisation-wide log bucket outside the stack.
     b.add(LOGGING, "logs-access", {"bucket": UNKNOWN, "targetBucket": "org-access-logs",
                                    "targetPrefix": "s3/logs/"}, bucket="logs")
+    b.add(OWNERSHIP, "logs-ownership", {"bucket": UNKNOWN,
+                                        "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+          bucket="logs")
+    b.add(LIFECYCLE, "logs-lifecycle", {"bucket": UNKNOWN, "rules": [
+        {"id": "expire", "status": "Enabled", "filter": {"prefix": ""},
+         "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7},
+         "expiration": {"days": 365}}]}, bucket="logs")
+    b.add("aws:ecr/lifecyclePolicy:LifecyclePolicy", "repo-lifecycle",
+          {"repository": UNKNOWN, "policy": ECR_LIFECYCLE}, repository="repo")
+    b.add("aws:ec2/internetGateway:InternetGateway", "igw", {"vpcId": UNKNOWN}, vpcId="vpc")
+    b.add(SG, "endpoint-sg", {"description": "endpoints"}, vpcId="vpc")
+    b.add(ENDPOINT, "s3-endpoint", {"vpcEndpointType": "Gateway", "vpcId": UNKNOWN,
+                                    "serviceName": "com.amazonaws.eu-west-1.s3",
+                                    "policy": PERIMETER}, vpcId="vpc")
+    b.add(ENDPOINT, "ecr-endpoint", {"vpcEndpointType": "Interface", "vpcId": UNKNOWN,
+                                     "serviceName": "com.amazonaws.eu-west-1.ecr.api",
+                                     "privateDnsEnabled": True, "subnetIds": [UNKNOWN] * 3,
+                                     "securityGroupIds": [UNKNOWN]},
+          vpcId="vpc", subnetIds=private, securityGroupIds="endpoint-sg")
+    b.add("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "ecr-endpoint-policy",
+          {"vpcEndpointId": UNKNOWN, "policy": PERIMETER}, vpcEndpointId="ecr-endpoint")
+    b.add(CACHE_USER, "cache-default", {"userId": "orders-default", "userName": "default",
+                                        "accessString": "off -@all",
+                                        "authenticationMode": {"type": "iam"}})
+    b.add(CACHE_USER, "cache-app", {"userId": "orders-app", "userName": "orders-app",
+                                    "authenticationMode": {"type": "iam"}})
+    b.add(CACHE_USERS, "cache-users", {"userIds": ["orders-default", "orders-app"]},
+          userIds=["cache-default", "cache-app"])
+    b.add("aws:kms/key:Key", "key", {"enableKeyRotation": True})
+    b.add(ALIAS, "key-alias", {"name": "alias/prod-key", "targetKeyId": UNKNOWN},
+          targetKeyId="key")
+    b.add(NAMESPACE, "orders-ns", {"metadata": {"name": "orders", "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    b.add(NETWORK_POLICY, "orders-deny", {"metadata": {"namespace": "orders"}, "spec": {
+        "podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
+    b.add("aws:lb/targetGroup:TargetGroup", "web-tg", {"protocol": "HTTPS", "port": 8443})
+    b.add(BINDING, "web-binding", {"metadata": {"namespace": "orders"}, "spec": {
+        "targetGroupARN": UNKNOWN, "serviceRef": {"name": "web", "port": 443}}}, spec="web-tg")
+    b.add("aws:iam/role:Role", "web-pod-role", {"assumeRolePolicy": doc(
+        {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+         "Action": ["sts:AssumeRole", "sts:TagSession"]})})
+    b.add(POD_IDENTITY, "web-pod-identity", {"roleArn": UNKNOWN, "namespace": "orders",
+                                             "serviceAccount": "web"}, roleArn="web-pod-role")
     return b
 
 
@@ -185,7 +250,7 @@ PROD_AZ_LOSS = {"minSurvivingTasks": 2, "minSurvivingPercent": 66}
 AZ_LOSS = "availability-zone-loss"
 
 
-def _set(name: str, **props: Any) -> Callable[[StackBuilder], None]:
+def _set(name: str, /, **props: Any) -> Callable[[StackBuilder], None]:
     def mutate(b: StackBuilder) -> None:
         b.by_name[name].props.update(props)
     return mutate
@@ -249,7 +314,8 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
     ("multi-az-footprint", _set("private-c", availabilityZone=UNKNOWN), None,
      [(n, f"availabilityZone of subnet private-c {UNK} {p} spans 2 availability zones")
       for n, p in (("svc", "networkConfiguration"), ("nodes", "subnetIds"), ("fn", "vpcConfig"),
-                   ("db-subnets", "subnetIds"), ("cache-subnets", "subnetIds"))]),
+                   ("db-subnets", "subnetIds"), ("cache-subnets", "subnetIds"),
+                   ("ecr-endpoint", "subnetIds"))]),
     ("multi-az-footprint", _both(_link("alb", "subnets", []), _set("alb", subnets=["subnet-0", "subnet-1"])),
      None,
      [("alb", "subnets names subnets that are not resources of this stack; cannot prove it "
@@ -515,6 +581,115 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
     ("policy-exceptions-current", _excepted("s3-versioning", "alb"), None,
      [("(stack)", "s3-versioning: exception 'alb' matches no resource this policy checks "
                   "in the stack: remove it, or correct the name if the resource was renamed")]),
+    # --- s3 ownership and lifecycle, ecr lifecycle
+    ("s3-acls-disabled", _drop("logs-ownership"), None,
+     [("logs", "bucket has no ownership controls: ACLs stay enabled (objects are owned by "
+               "whoever wrote them)")]),
+    ("s3-acls-disabled", _set("logs-ownership", rule={"objectOwnership": "ObjectWriter"}), None,
+     [("logs-ownership", "rule.objectOwnership is ObjectWriter; use BucketOwnerEnforced so ACLs "
+                         "are disabled")]),
+    ("s3-lifecycle-aborts-incomplete-uploads", _drop("logs-lifecycle"), None,
+     [("logs", "bucket has no lifecycle configuration: incomplete multipart uploads are kept "
+               "(and billed) forever")]),
+    ("s3-lifecycle-aborts-incomplete-uploads", _set("logs-lifecycle", rules=[
+        {"status": "Enabled", "filter": {"prefix": "tmp/"},
+         "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
+        {"status": "Disabled", "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
+        {"status": "Enabled", "expiration": {"days": 30}}]), None,
+     [("logs-lifecycle", "no Enabled rule for the whole bucket sets "
+                         "abortIncompleteMultipartUpload.daysAfterInitiation")]),
+    ("s3-lifecycle-aborts-incomplete-uploads", _set("logs-lifecycle", rules=[
+        {"status": UNKNOWN, "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]),
+     None, [("logs-lifecycle", f"rules {UNK} incomplete uploads are aborted")]),
+    ("ecr-lifecycle-policy", _drop("repo-lifecycle"), None,
+     [("repo", "repository has no lifecycle policy: images are kept forever")]),
+    ("ecr-lifecycle-policy", _set("repo-lifecycle", policy=json.dumps({"rules": []})), None,
+     [("repo-lifecycle", "policy has no rule whose action is expire")]),
+    # --- vpc endpoints, elastic ips, internet gateways
+    ("vpc-endpoint-policy-scoped", _both(_set("s3-endpoint", policy=None),
+                                         _drop("ecr-endpoint-policy")), None,
+     [(n, "endpoint has no policy: the default policy allows any principal every action on "
+          "every resource through it") for n in ("s3-endpoint", "ecr-endpoint")]),
+    ("vpc-endpoint-policy-scoped", _set("ecr-endpoint-policy", policy=doc(
+        {**OPEN_STATEMENT, "Sid": "Everything"},
+        {**OPEN_STATEMENT, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"})), None,
+     [("ecr-endpoint-policy", "policy: statement 'Everything' allows any principal every "
+                              "action on every resource with no perimeter condition")]),
+    ("vpc-endpoint-policy-scoped", _set("s3-endpoint", policy=UNKNOWN), None,
+     [("s3-endpoint", f"policy {UNK} the endpoint is scoped")]),
+    # An endpoint to another account's service takes no policy.
+    ("vpc-endpoint-policy-scoped", _both(
+        _set("ecr-endpoint", serviceName="com.example.vpce.eu-west-1.vpce-svc-1"),
+        _drop("ecr-endpoint-policy")), None, []),
+    ("ec2-eip-attached", _add("aws:ec2/eip:Eip", "spare-ip", {"domain": "vpc"}), None,
+     [("spare-ip", "Elastic IP is attached to nothing in this stack (no instance, network "
+                   "interface, association, NAT gateway or load balancer)")]),
+    ("ec2-eip-attached", _add("aws:ec2/eip:Eip", "bastion-ip", {"instance": "i-0abc"}), None,
+     []),
+    ("internet-gateway-stack-vpc", _both(_link("igw", "vpcId", []),
+                                         _set("igw", vpcId="vpc-0shared")), None,
+     [("igw", "vpcId vpc-0shared is not a VPC of this stack: its subnets and routes to the "
+              "internet are reviewed nowhere here")]),
+    ("internet-gateway-stack-vpc", _both(
+        _set("igw", vpcId=None), _link("igw", "vpcId", []),
+        _add("aws:ec2/internetGatewayAttachment:InternetGatewayAttachment", "igw-attach",
+             {"internetGatewayId": UNKNOWN, "vpcId": UNKNOWN}, internetGatewayId="igw")), None,
+     [("igw-attach", f"vpcId {UNK} the internet gateway serves a VPC of this stack")]),
+    ("internet-gateway-stack-vpc", _both(_set("igw", vpcId=None), _link("igw", "vpcId", [])),
+     None, [("igw", "internet gateway is attached to no VPC of this stack")]),
+    # --- elasticache user groups, kms aliases
+    ("elasticache-user-group-no-open-user",
+     _set("cache-users", userIds=["default", "orders-app", "shared-admin"]), None,
+     [("cache-users", "userIds includes 'default', ElastiCache's built-in user that needs no "
+                      "password and may run every command"),
+      ("cache-users", "userIds names user shared-admin, which is not a user of this stack; "
+                      "cannot prove it authenticates")]),
+    ("kms-alias-own-key", _both(_link("key-alias", "targetKeyId", []),
+                                _set("key-alias", name="alias/aws/s3", targetKeyId="k-1")),
+     None,
+     [("key-alias", "name alias/aws/s3 is in the alias/aws/ space AWS reserves for its "
+                    "managed keys"),
+      ("key-alias", "targetKeyId k-1 is not a key of this stack: its rotation and policy are "
+                    "checked nowhere here")]),
+    # --- kubernetes namespaces, target group bindings, pod identity
+    ("k8s-namespace-default-deny", _drop("orders-deny"), None,
+     [("orders-ns", "namespace orders runs workloads but has no default-deny NetworkPolicy "
+                    "(podSelector {}, policyTypes Ingress and Egress, no rules)")]),
+    ("k8s-namespace-default-deny", _both(_drop("orders-ns"), _set("orders-deny", spec={
+        "podSelector": {}, "policyTypes": ["Ingress"]})), None,
+     [("web", "namespace orders runs workloads but has no default-deny NetworkPolicy "
+              "(podSelector {}, policyTypes Ingress and Egress, no rules)")]),
+    ("k8s-namespace-default-deny", _set("orders-deny", spec={
+        "podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress", "Egress"]}),
+     None, [("orders-ns", "namespace orders runs workloads but has no default-deny "
+                          "NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no "
+                          "rules)")]),
+    ("k8s-namespace-default-deny", _set("orders-deny", spec=UNKNOWN), None,
+     [("orders-ns", f"spec of a NetworkPolicy in namespace orders {UNK} the namespace denies "
+                    "traffic by default")]),
+    ("k8s-target-group-binding-https", _set("web-tg", protocol="HTTP"), None,
+     [("web-binding", "target group web-tg uses HTTP: the load balancer reaches the pods in "
+                      "plaintext")]),
+    ("k8s-target-group-binding-https", _both(
+        _link("web-binding", "spec", []),
+        _set("web-binding", spec={"targetGroupARN": "arn:aws:elasticloadbalancing:eu-west-1:"
+                                                    "123456789012:targetgroup/other/1"})), None,
+     [("web-binding", "spec.targetGroupARN arn:aws:elasticloadbalancing:eu-west-1:"
+                      "123456789012:targetgroup/other/1 is not a target group of this stack; "
+                      "cannot prove pods are reached over HTTPS")]),
+    ("eks-pod-identity-own-role", _set("web-pod-role", assumeRolePolicy=doc(
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+         "Action": "sts:AssumeRole"})), None,
+     [("web-pod-identity", "role web-pod-role does not trust pods.eks.amazonaws.com: the pods "
+                           "cannot assume it")]),
+    ("eks-pod-identity-own-role", _both(
+        _link("web-pod-identity", "roleArn", []),
+        _set("web-pod-identity", roleArn="arn:aws:iam::123456789012:role/shared")), None,
+     [("web-pod-identity", "roleArn arn:aws:iam::123456789012:role/shared is not a role of "
+                           "this stack; cannot prove what the pods may do")]),
+    ("eks-pod-identity-own-role", _link("web-pod-identity", "roleArn", []), None,
+     [("web-pod-identity", f"roleArn {UNK} the pods' role is one of this stack")]),
     ("policy-exceptions-targeted", _excepted("s3-versioning", "[a-z]*[a-z0-9]"), None,
      [("(stack)", f"s3-versioning: exception '[a-z]*[a-z0-9]' matches all {RESOURCES} "
                   "resources of the stack: name the resources it is for")]),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -246,6 +248,19 @@ def test_resolved_identities_are_in_aws_formats() -> None:
     subnet_id, subnet = resolved("aws:ec2/subnet:Subnet", "a", availabilityZone="eu-west-1a")
     assert subnet_id.startswith("subnet-") and len(subnet_id) == 24
     assert subnet["availabilityZoneId"] == "euw1-az2"
+
+
+def test_an_eks_cluster_resolves_its_endpoint_and_authority() -> None:
+    """A kubeconfig built from them is concrete, so the pack can read its users."""
+    name, cluster = resolved("aws:eks/cluster:Cluster", "eks", name="prod-eks")
+    assert name == cluster["name"] == "prod-eks"
+    assert cluster["arn"] == "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eks"
+    assert re.fullmatch(r"https://[0-9A-F]{32}\.gr7\.eu-west-1\.eks\.amazonaws\.com",
+                        str(cluster["endpoint"]))
+    pem = base64.b64decode(cluster["certificateAuthority"]["data"]).decode()
+    assert pem.startswith("-----BEGIN CERTIFICATE-----\n")
+    assert re.fullmatch(r"https://oidc\.eks\.eu-west-1\.amazonaws\.com/id/[0-9A-F]{32}",
+                        cluster["identities"][0]["oidcs"][0]["issuer"])
 
 
 def test_auto_names_are_deterministic_and_unknown_names_are_not_used() -> None:

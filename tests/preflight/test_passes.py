@@ -13,7 +13,14 @@ from conftest import PACK, Runner
 
 from preflight.analyzer import PolicyMeta
 from preflight.capture import Registration
-from preflight.coverage import Coverage, RemoteComponent, TypeCoverage, measure
+from preflight.coverage import (
+    OPAQUE_TYPES,
+    Coverage,
+    RemoteComponent,
+    TypeCoverage,
+    measure,
+    remote_components,
+)
 from preflight.invokes import Lookup
 from preflight.passes import combine
 from preflight.report import Finding, Findings, Judged, Report, render, summary_line
@@ -55,6 +62,48 @@ def test_combine_keeps_could_not_run_for_resources_the_resolved_pass_never_saw()
 def reg(type_: str, name: str, custom: bool = True, remote: bool = False) -> Registration:
     return Registration(type=type_, name=name, urn=f"urn:pulumi:dev::p::{type_}::{name}",
                         custom=custom, parent="", provider="", remote=remote)
+
+
+def test_opaque_resources_are_not_expanded_like_remote_components() -> None:
+    regs = [reg("awsx:ec2:Vpc", "net", custom=False, remote=True),
+            reg("kubernetes:helm.sh/v3:Release", "lbc"),
+            reg("aws:cloudformation/stack:Stack", "legacy"),
+            reg("kubernetes:core/v1:Namespace", "orders")]
+    assert [(c.name, c.kind, c.alternative) for c in remote_components(regs)] == [
+        ("net", "remote component", "components.Network"), ("lbc", "Helm release", ""),
+        ("legacy", "CloudFormation stack", "")]
+    # Every opaque type is a real custom resource type of its provider package.
+    assert all(t.startswith(("kubernetes:helm.sh/", "aws:")) for t in OPAQUE_TYPES)
+
+    r = report()
+    r.remote_components = remote_components(regs)
+    assert summary_line(r) == (
+        "PASSED: 0 mandatory, 0 advisory, 0 could not run, 0 exempted, 1 judged only in the "
+        "resolved pass, 1 remote component not expanded, 1 Helm release not expanded, "
+        "1 CloudFormation stack not expanded, 1 data source unanswered, 1 resource type "
+        "uncovered across 2 resources")
+    r.strict = True
+    assert r.exit_code == 1
+    text = render(r, "text")
+    assert "Not expanded offline: children not checked (3)" in text
+    assert ("  ! lbc (kubernetes:helm.sh/v3:Release): Helm release, whose provider creates its "
+            "objects") in text
+    md = render(r, "markdown")
+    assert "| `lbc` | `kubernetes:helm.sh/v3:Release` (Helm release) | - |" in md
+    data = json.loads(render(r, "json"))
+    assert data["remoteComponents"][1] == {
+        "urn": "urn:pulumi:dev::p::kubernetes:helm.sh/v3:Release::lbc",
+        "type": "kubernetes:helm.sh/v3:Release", "name": "lbc", "alternative": "",
+        "kind": "Helm release"}
+    assert data["summary"]["remoteComponents"] == 3
+    sarif = json.loads(render(r, "sarif"))
+    messages = [x["message"]["text"] for x in sarif["runs"][0]["results"]
+                if x["ruleId"] == "preflight-remote-component"]
+    assert messages[1:] == [
+        "lbc: Helm release kubernetes:helm.sh/v3:Release not expanded offline: its children "
+        "were not checked",
+        "legacy: CloudFormation stack aws:cloudformation/stack:Stack not expanded offline: its "
+        "children were not checked"]
 
 
 def meta(name: str, level: str = "mandatory") -> PolicyMeta:
@@ -115,7 +164,8 @@ def test_every_format_names_what_was_not_checked() -> None:
     data = json.loads(render(report(), "json"))
     assert data["remoteComponents"] == [{"urn": "urn:pulumi:dev::p::awsx:ec2:Vpc::net",
                                          "type": "awsx:ec2:Vpc", "name": "net",
-                                         "alternative": "components.Network"}]
+                                         "alternative": "components.Network",
+                                         "kind": "remote component"}]
     assert data["dataSources"][1] == {"token": "aws:ec2/getInstance:getInstance",
                                       "function": "aws.ec2.get_instance",
                                       "args": {"instanceId": "i-1"}, "answeredBy": None,

@@ -180,7 +180,8 @@ def test_remote_component_is_reported_not_expanded(tmp_path: Path) -> None:
     assert code == 0, err
     assert data["remoteComponents"] == [{
         "urn": "urn:pulumi:s0::remote_component::testcomponent:index:Component::component",
-        "type": "testcomponent:index:Component", "name": "component", "alternative": ""}]
+        "type": "testcomponent:index:Component", "name": "component", "alternative": "",
+        "kind": "remote component"}]
     assert data["summary"]["remoteComponents"] == 1
     strict, data, _ = run(tmp_path, "remote_component", None, "--strict")
     assert (strict, data["result"]["status"]) == (1, "failed")
