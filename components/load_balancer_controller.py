@@ -16,8 +16,17 @@ credentials), and the Helm release of the chart (its CRDs included) with Ingress
 Service mutation, Shield and WAF integrations off, two replicas spread over zones and a
 disruption budget. The release is atomic: a failed install or upgrade is rolled back.
 
-Offline, the Helm release is one resource: the chart's own objects are rendered by Helm at
-deploy time and are not visible to preview or to the pack.
+The Helm release is one resource to the engine, in a real preview as offline: the chart's
+own objects (the controller's Deployment, cluster role, admission webhooks and their
+certificate) are rendered and applied by the Kubernetes provider, so no policy pack sees
+them. The pack judges the release itself (one exact chart version, an https repository, no
+credential in its values) and preflight reports it as not expanded, so a stack with this
+component fails ``preflight --strict``. Keeping AWS's chart was weighed against rendering
+it into typed resources (which the pack would see): a hand-kept copy of its CRDs, cluster
+role and webhooks would have to follow every controller release, would fail at runtime
+rather than at review when it fell behind, and would need the webhook CA's private key in
+the Pulumi state; the README ("What the pack cannot see in an EKS estate") records the
+decision.
 """
 
 

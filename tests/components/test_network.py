@@ -272,6 +272,27 @@ def test_interface_endpoints_in_private_subnets_behind_https_only_group() -> Non
     assert out["endpoint_security_group_id"] == "net-endpoints-id"
 
 
+PERIMETER = [
+    {"Sid": "OwnPrincipals", "Effect": "Allow", "Principal": "*", "Action": "*",
+     "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}},
+    {"Sid": "OwnResources", "Effect": "Allow", "Principal": "*", "Action": "*",
+     "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": "123456789012"}}}]
+
+
+def test_every_endpoint_keeps_to_this_account() -> None:
+    """Another account's credentials (or its buckets) cannot be used through the endpoints;
+    ECR's layer bucket, read with URLs ECR presigns, stays reachable for image pulls."""
+    cap, _ = run(az_count=2, endpoints=["ecr.dkr", "sts"])
+    policies = {r.name: json.loads(r.inputs["policy"])
+                for r in cap.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert policies["net-ecr-dkr"] == policies["net-sts"] == {
+        "Version": "2012-10-17", "Statement": PERIMETER}
+    assert policies["net-s3"] == {"Version": "2012-10-17", "Statement": [*PERIMETER, {
+        "Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"}]}
+
+
 def test_no_endpoint_group_without_interface_endpoints() -> None:
     cap, out = run(az_count=2, preview=False)
     assert cap.of_type("aws:ec2/securityGroup:SecurityGroup") == []

@@ -6,10 +6,12 @@ a hand-written resource or a careless edit would, since the stack-file schema re
 settings before any resource exists — and the pack must stop it as mandatory.
 """
 
+import functools
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +53,61 @@ EXEMPTED = {
 }
 
 
+@functools.cache
+def stack_report(stack: str) -> tuple[int, dict[str, Any]]:
+    """The stack's own report, run once for every test that reads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return preflight(ROOT, stack, Path(tmp))
+
+
 @pytest.mark.parametrize("stack", list(EXEMPTED))
-def test_stack_passes_the_pack(stack: str, tmp_path: Path) -> None:
-    status, report = preflight(ROOT, stack, tmp_path)
+def test_stack_passes_the_pack(stack: str) -> None:
+    status, report = stack_report(stack)
     mandatory = [v for v in report["violations"] if v["enforcementLevel"] == "mandatory"]
     assert (status, mandatory, report["couldNotRun"]) == (0, [], [])
     assert sorted((e["policy"], e["name"]) for e in report["exempted"]) == sorted(
         EXEMPTED[stack])
+
+
+# What the pack cannot judge in each stack, pinned: a component that brings a resource type
+# no policy reads, or a resource preflight cannot expand, fails here until it is covered (or
+# knowingly added to these lists).
+UNCOVERED: dict[str, list[str]] = {stack: [] for stack in EXEMPTED}
+NOT_EXPANDED = {
+    **{stack: [] for stack in ("dev", "staging", "prod")},
+    # The AWS Load Balancer Controller's chart: Helm renders its Deployment, roles and
+    # webhooks inside the provider (see components/load_balancer_controller.py).
+    "prod-k8s": [("kubernetes:helm.sh/v3:Release", "prod-k8s-lb-controller-release",
+                  "Helm release")],
+}
+# Why `preflight <stack> --strict` fails, if it does: dev and staging run some policies as
+# advisory by design (single-AZ database, Spot, no WAF...), and prod-k8s installs a chart.
+STRICT_BLOCKERS = {"dev": ["advisory violations"], "staging": ["advisory violations"],
+                   "prod": [], "prod-k8s": ["not expanded"]}
+
+
+@pytest.mark.parametrize("stack", list(EXEMPTED))
+def test_every_resource_type_of_the_stack_is_covered(stack: str) -> None:
+    _, report = stack_report(stack)
+    assert report["coverage"]["declared"] is True
+    assert report["coverage"]["uncovered"] == UNCOVERED[stack]
+    assert [(c["type"], c["name"], c["kind"]) for c in report["remoteComponents"]] == \
+        NOT_EXPANDED[stack]
+
+
+@pytest.mark.parametrize("stack", list(EXEMPTED))
+def test_what_strict_fails_on_per_stack(stack: str) -> None:
+    _, report = stack_report(stack)
+    blockers = [what for what, found in (
+        ("advisory violations", [v for v in report["violations"]
+                                 if v["enforcementLevel"] != "mandatory"]),
+        ("could not run", report["couldNotRun"]),
+        ("not expanded", report["remoteComponents"]),
+        ("unanswered data sources", [d for d in report["dataSources"] if not d["answeredBy"]]),
+        ("uncovered types", report["coverage"]["uncovered"]),
+        ("resolved pass incomplete", report["resolvedPass"]["status"] != "complete"),
+    ) if found]
+    assert blockers == STRICT_BLOCKERS[stack]
 
 
 @pytest.mark.parametrize("stack", list(EXEMPTED))
@@ -134,8 +184,8 @@ def test_breaking_a_guardrail_in_prod_is_mandatory(guardrail: str, prod_copy: Pa
     assert (policy, "mandatory") in caught, sorted(caught)
 
 
-def test_dev_report_shows_the_single_nat_egress_single_point_of_failure(tmp_path: Path) -> None:
-    status, report = preflight(ROOT, "dev", tmp_path)
+def test_dev_report_shows_the_single_nat_egress_single_point_of_failure() -> None:
+    status, report = stack_report("dev")
     assert status == 0
     nat = [r for r in report["azLoss"]["rows"] if r["kind"] == "egress"]
     assert [(r["name"], r["zones"], {z: o["left"] for z, o in r["outcomes"].items()})
