@@ -714,8 +714,8 @@ def _text_unseen(report: Report, console: Any) -> None:
         for c in report.remote_components:
             hint = f"; {c.alternative} does the same job from pulumi-aws primitives" \
                 if c.alternative else ""
-            console.print(Text.assemble("  ! ", (f"{c.name} ({c.type})", "cyan"),
-                                        _kind_note(c, ": {}, whose provider creates its objects"), hint))
+            note = _kind_note(c, ": {}, whose provider creates its objects")
+            console.print(Text.assemble("  ! ", (f"{c.name} ({c.type})", "cyan"), note, hint))
     if report.unanswered:
         console.print()
         console.print(Text(f"Data sources without an answer ({len(report.unanswered)}): "
