@@ -482,12 +482,16 @@ def namespace_default_deny(stack: Stack, s: Settings) -> Iterator[tuple[Resource
     for policy in stack.of_type(NETWORK_POLICY):
         verdicts.setdefault(_namespace(policy), []).append(_default_deny(policy))
     namespaces = {ns.get("metadata.name"): ns for ns in stack.of_type(NAMESPACE)}
-    reported: set[Any] = set()
-    for workload in stack.of_type(*WORKLOADS):
+    # Each namespace once: on its Namespace resource, else on its first workload by name.
+    first: dict[Any, Resource] = {}
+    for workload in sorted(stack.of_type(*WORKLOADS), key=lambda r: (r.name, r.urn)):
         namespace = _namespace(workload)
-        if is_unknown(namespace) or namespace in reported:
-            continue
-        reported.add(namespace)
+        if is_unknown(namespace):
+            yield workload, unknown("metadata.namespace",
+                                    "its namespace denies traffic by default")
+        else:
+            first.setdefault(namespace, workload)
+    for namespace, workload in first.items():
         found = verdicts.get(namespace, [])
         if True in found:
             continue

@@ -665,6 +665,8 @@ CASES: list[tuple[str, Callable[[StackBuilder], None], dict[str, Any] | None,
      None, [("orders-ns", "namespace orders runs workloads but has no default-deny "
                           "NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no "
                           "rules)")]),
+    ("k8s-namespace-default-deny", _set("web", metadata={"namespace": UNKNOWN}), None,
+     [("web", f"metadata.namespace {UNK} its namespace denies traffic by default")]),
     ("k8s-namespace-default-deny", _set("orders-deny", spec=UNKNOWN), None,
      [("orders-ns", f"spec of a NetworkPolicy in namespace orders {UNK} the namespace denies "
                     "traffic by default")]),
