@@ -51,7 +51,13 @@ from .load_balancer import LoadBalancer
 from .network import Network
 from .pipeline import Pipeline, pipeline_build_role_name, pipeline_service_path
 from .secret import Secret
-from .spec import PLATFORM_SECRET, PlatformSpec, internal_services, without_platform_secrets
+from .spec import (
+    PLATFORM_SECRET,
+    PlatformSpec,
+    internal_services,
+    table_variable,
+    without_platform_secrets,
+)
 from .table import Table
 from .topic import Topic
 from .tracing import Tracing
@@ -177,9 +183,10 @@ class Platform(pulumi.ComponentResource):
             grants += flow_access.grants
             environment.update(flow_access.environment)
             own = without_platform_secrets(svc)
+            managed, parameters = self._platform_secrets(svc, secrets, parameters)
             services[key_] = ContainerService(f"{name}-{key_}", {
                 **{k: v for k, v in own.items() if k not in ("database", "cache", "tables")},
-                **self._platform_secrets(svc, secrets),
+                "extra_secrets": managed,
                 "key": key_, "cluster_arn": cluster.cluster_arn,
                 "cluster_name": cluster.cluster_name, "vpc_id": network.vpc_id,
                 "subnet_ids": network.subnets_by_tier["private"], "az_count": az_count,
@@ -477,16 +484,18 @@ class Platform(pulumi.ComponentResource):
         return grants, environment, parameters, egress
 
     @staticmethod
-    def _platform_secrets(svc: Any, secrets: dict[str, Secret]) -> dict[str, Any]:
-        """``secret:<key>`` references, resolved: SSM parameters (ARN known at preview) and
-        Secrets Manager secrets (ARN known once created) go to their own channels."""
-        parameters: dict[str, Any] = {}
+    def _platform_secrets(svc: Any, secrets: dict[str, Secret], parameters: dict[str, Any]
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``secret:<key>`` references, resolved: Secrets Manager secrets (ARN known once
+        created) on their own, SSM parameters (ARN known at preview) beside the ``parameters``
+        of the service's stores (the spec keeps their names apart: ``store_variables``)."""
         managed: dict[str, Any] = {}
+        merged = dict(parameters)
         for var, ref in sorted(svc.get("secrets", {}).items()):
             if ref.startswith(PLATFORM_SECRET):
                 secret = secrets[ref[len(PLATFORM_SECRET):]]
-                (parameters if secret.kind == "parameter" else managed)[var] = secret.arn
-        return {"extra_secrets": managed, "extra_parameters": parameters}
+                (merged if secret.kind == "parameter" else managed)[var] = secret.arn
+        return managed, merged
 
 
 def _table_grants(workload: Any, tables: dict[str, Table]) -> list[GrantSpec]:
@@ -497,5 +506,4 @@ def _table_grants(workload: Any, tables: dict[str, Table]) -> list[GrantSpec]:
 def _table_environment(workload: Any, stack: str) -> dict[str, str]:
     """``TABLE_<KEY>`` -> the table's name: a Table's physical name is its component name,
     ``<stack>-<key>``, so the value is plain text and known at preview."""
-    return {f"TABLE_{key.upper().replace('-', '_')}": f"{stack}-{key}"
-            for key in sorted(workload.get("tables", {}))}
+    return {table_variable(key): f"{stack}-{key}" for key in sorted(workload.get("tables", {}))}

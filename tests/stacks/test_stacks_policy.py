@@ -40,9 +40,9 @@ def test_stack_passes_the_pack(stack: str, tmp_path: Path) -> None:
     assert sorted((e["policy"], e["name"]) for e in report["exempted"]) == sorted([
         ("apigateway-authorization", f"{stack}-edge-route-get-health"),
         ("codebuild-privileged-mode", f"{stack}-web-delivery-build"),
-        ("iam-no-wildcard-actions", f"{stack}-github-{stack}-policy"),
-        ("iam-no-wildcard-resources", f"{stack}-github-preview-{stack}-policy"),
-        ("iam-no-wildcard-resources", f"{stack}-github-{stack}-policy"),
+        ("iam-no-wildcard-actions", f"{stack}-github-deploy-policy"),
+        ("iam-no-wildcard-resources", f"{stack}-github-deploy-policy"),
+        ("iam-no-wildcard-resources", f"{stack}-github-preview-policy"),
         ("s3-access-logging", f"{stack}-logs-bucket")])
 
 
@@ -50,7 +50,7 @@ def test_stack_passes_the_pack(stack: str, tmp_path: Path) -> None:
 def test_log_bucket_exception_is_the_component_s_reason(stack: str) -> None:
     config = json.loads((ROOT / "stacks" / f"Pulumi.{stack}.policy.json").read_text())
     assert config[LOG_BUCKET_EXCEPTION["policy"]]["exceptions"] == [{
-        "resource": f"{stack}{LOG_BUCKET_EXCEPTION['resource_suffix']}",
+        "resource": LOG_BUCKET_EXCEPTION["resource"],
         "reason": LOG_BUCKET_EXCEPTION["reason"], "expires": "2027-06-30"}]
 
 
