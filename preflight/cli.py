@@ -24,7 +24,8 @@ What it does:
 Options:
 
 ``--project-dir DIR``      the Pulumi project (default: the current directory)
-``--policy-pack DIR``      the policy pack (default: ``<project>/policies`` if it exists)
+``--policy-pack DIR``      the policy pack (default: ``<project>/policies`` if it exists,
+                           else the pack installed with preflight)
 ``--policy-config FILE``   enforcement levels and policy properties, the file format of
                            ``pulumi preview --policy-pack-config`` (default:
                            ``<stackConfigDir>/Pulumi.<stack>.policy.json`` if it exists)
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--project-dir", default=".", metavar="DIR",
                    help="Pulumi project directory (default: .)")
     p.add_argument("--policy-pack", metavar="DIR",
-                   help="policy pack directory (default: <project>/policies)")
+                   help="policy pack directory (default: <project>/policies, else the pack "
+                        "installed with preflight)")
     p.add_argument("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <stackConfigDir>/Pulumi.<stack>"
                         ".policy.json if it exists)")
