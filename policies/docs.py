@@ -66,8 +66,8 @@ def _section(record: PolicyRecord, configs: dict[str, dict[str, dict[str, Any]]]
     stacks: dict[tuple[str, str, str], list[str]] = {}
     for env in ENVIRONMENTS:
         for exc in configs[env][record.name].get("exceptions") or []:
-            key = (exc["resource"], exc.get("expires") or "", exc["reason"])
-            stacks.setdefault(key, []).append(env)
+            entry = (exc["resource"], exc.get("expires") or "", exc["reason"])
+            stacks.setdefault(entry, []).append(env)
     for (resource, expires, reason), envs in stacks.items():
         expiry = f", expires {expires}" if expires else ""
         lines.append(f"- Exception ({', '.join(envs)}): `{resource}`{expiry} — {reason}")
