@@ -7,7 +7,9 @@ then times fresh processes, interleaved, and prints medians:
   with the AZ-loss, cost and diagram insights; ``no-insights`` the same with --no-insights);
 - ``floor``: ``floor.py``, the same program under plain SDK mocks, no pack, nothing recorded;
 - ``peer``: /work/shared/peers/cdk/app.py with cdk-nag, ``CDK_VALIDATION=false`` (its fastest
-  setting) and CDK defaults, when ``--peer-venv`` points at a venv with aws-cdk-lib + cdk-nag.
+  setting) and CDK defaults, when ``--peer-venv`` points at a venv with aws-cdk-lib + cdk-nag;
+- ``baseline``: with ``--baseline REF``, preflight (and its pack) as of git ref REF, extracted
+  with ``git archive``, to measure what a change costs in the same run.
 
 Peak memory: the largest single process (``ru_maxrss`` from ``wait4``, what GNU time
 reports) and the process tree's summed RSS sampled every 20 ms.
@@ -16,6 +18,7 @@ Usage::
 
     python bench/preflight_bench.py [--n 1 10 50 100] [--runs 5] [--pack fixture|real|DIR]
                                     [--peer-venv /tmp/cdk-peer] [--peer-n 1 10 50]
+                                    [--baseline REF]
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ def make_project(base: Path, n: int) -> Path:
     (project / "stacks" / "Pulumi.bench.yaml").write_text(
         f"config:\n  services: {n}\n  aws:region: us-east-1\n")
     return project
+
+
+def extract(ref: str, dest: Path) -> Path:
+    """The repository as of ``ref`` (``git archive``), to run its preflight."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
 
 
 def _tree_rss(root: int) -> int:
@@ -94,7 +106,10 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> dict:
     reader.join()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall": wall, "rss": usage.ru_maxrss / 1024, "tree": peak_tree / 1024,
+    # CPU seconds of the process and the children it reaped (the policy pack): what a run
+    # costs, whatever else the machine is doing.
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss": usage.ru_maxrss / 1024, "tree": peak_tree / 1024,
             "code": proc.returncode, "stderr": b"".join(err_chunks).decode()}
 
 
@@ -120,6 +135,8 @@ def main() -> int:
                     help="fixture (bench/pack), real (<repo>/policies) or a directory")
     ap.add_argument("--peer-venv", help="venv with aws-cdk-lib and cdk-nag")
     ap.add_argument("--peer-n", type=int, nargs="+", default=[1, 10, 50])
+    ap.add_argument("--baseline", metavar="REF",
+                    help="also time preflight as of this git ref (e.g. main)")
     args = ap.parse_args()
     pack = {"fixture": HERE / "pack", "real": ROOT / "policies"}.get(args.pack, Path(args.pack))
     if not (pack / "__main__.py").is_file():
@@ -132,6 +149,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="preflight-bench-") as tmp:
         base = Path(tmp)
         projects = {n: make_project(base, n) for n in args.n}
+        baseline = extract(args.baseline, base / "baseline") if args.baseline else None
+        base_pack = (baseline / pack.relative_to(ROOT)
+                     if baseline and pack.is_relative_to(ROOT) else pack)
         counts = {n: resources(projects[n], pack, env) for n in args.n}
         samples: dict[tuple[int, str], list[dict]] = {}
         for run in range(args.runs):
@@ -146,12 +166,17 @@ def main() -> int:
                     "floor-fast": [python, str(HERE / "floor.py"), str(project), str(n),
                                    "--fast-exit"],
                 }
+                if baseline is not None:
+                    jobs["baseline"] = [python, "-m", "preflight", "bench", "--policy-pack",
+                                        str(base_pack), "--timings"]
                 if args.peer_venv and n in args.peer_n:
                     peer_py = str(Path(args.peer_venv) / "bin" / "python")
                     jobs["peer-fast"] = [peer_py, str(PEER), str(n)]
                     jobs["peer-default"] = [peer_py, str(PEER), str(n)]
                 for name, cmd in jobs.items():
                     job_env = dict(env)
+                    if name == "baseline":
+                        job_env["PYTHONPATH"] = str(baseline)
                     if name.startswith("peer"):
                         job_env.update(NAG="1",
                                        CDK_OUTDIR_BENCH=str(base / f"cdk-{n}-{run}-{name}"))
@@ -184,8 +209,18 @@ def main() -> int:
                   f"{1000 * pf / counts[n]:>7.2f} {med(n, 'preflight', 'rss'):>8.0f} "
                   f"{med(n, 'preflight', 'tree'):>9.0f} {fast:>10.2f} {dflt:>10.2f} "
                   f"{fast / pf:>7.2f} {dflt / pf:>7.2f}")
+        if baseline is not None:
+            print(f"\nagainst {args.baseline} (same run, same pack, medians):")
+            for n in args.n:
+                pf, bl = med(n, "preflight", "wall"), med(n, "baseline", "wall")
+                pc, bc = med(n, "preflight", "cpu"), med(n, "baseline", "cpu")
+                print(f"  N={n}: wall {pf:.2f} s vs {bl:.2f} s = {pf / bl:.2f}x; CPU {pc:.2f} s "
+                      f"vs {bc:.2f} s = {pc / bc:.2f}x; peak RSS tree "
+                      f"{med(n, 'preflight', 'tree'):.0f} vs {med(n, 'baseline', 'tree'):.0f} "
+                      f"MiB")
         print("\npreflight phases (median s; in-process, interpreter start excluded):")
-        keys = ["startup", "sdk import", "program", "insights", "analyzer", "report", "total",
+        keys = ["startup", "sdk import", "program", "insights", "resolved", "analyzer", "report",
+                "total",
                 "pack ready"]
         print(f"{'N':>4} " + " ".join(f"{k:>10}" for k in keys))
         for n in args.n:

@@ -24,13 +24,24 @@ _EXPORTS: dict[str, str] = {
         "key_alias"
     ),
     "cluster": "Cluster ClusterArgs ClusterSpec check_cluster",
+    "eks_cluster": (
+        "AccessEntrySpec EksCluster EksClusterArgs EksClusterSpec FargateProfileSpec "
+        "NodeGroupSpec check_eks_cluster"
+    ),
+    "load_balancer_controller": (
+        "LoadBalancerController LoadBalancerControllerArgs LoadBalancerControllerSpec "
+        "check_load_balancer_controller"
+    ),
+    "kubernetes_service": (
+        "KubernetesService KubernetesServiceArgs check_kubernetes_service"
+    ),
     "load_balancer": "LoadBalancer LoadBalancerArgs LoadBalancerSpec check_load_balancer",
     "image_repository": (
         "ImageRepository ImageRepositoryArgs ImageRepositorySpec "
         "check_image_repository"
     ),
     "container_service": (
-        "ContainerService ContainerServiceArgs ServiceEgressArgs ServiceSpec "
+        "ContainerService ContainerServiceArgs CustomMetricSpec ServiceEgressArgs ServiceSpec "
         "check_container_service check_service"
     ),
     "function": (
@@ -51,7 +62,8 @@ _EXPORTS: dict[str, str] = {
     "alarms": (
         "AlarmOverride ApiAlarms ApiAlarmsArgs ApiAlarmsSpec CacheAlarms CacheAlarmsArgs "
         "CacheAlarmsSpec DatabaseAlarms DatabaseAlarmsArgs DatabaseAlarmsSpec "
-        "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec QueueAlarms QueueAlarmsArgs "
+        "FunctionAlarms FunctionAlarmsArgs FunctionAlarmsSpec KubernetesServiceAlarms "
+        "KubernetesServiceAlarmsArgs QueueAlarms QueueAlarmsArgs "
         "QueueAlarmsSpec RuleAlarms RuleAlarmsArgs RuleAlarmsSpec ServiceAlarms "
         "ServiceAlarmsArgs ServiceAlarmsSpec TopicAlarms TopicAlarmsArgs TopicAlarmsSpec "
         "WorkflowAlarms WorkflowAlarmsArgs WorkflowAlarmsSpec"
@@ -83,6 +95,7 @@ __all__ = [
     "ACCESS_LEVELS",
     "LOG_BUCKET_EXCEPTION",
     "TIERS",
+    "AccessEntrySpec",
     "AlarmOverride",
     "Alerting",
     "AlertingArgs",
@@ -112,6 +125,7 @@ __all__ = [
     "ContainerServiceArgs",
     "CorsSpec",
     "CustomDomainSpec",
+    "CustomMetricSpec",
     "Dashboard",
     "DashboardArgs",
     "DashboardItem",
@@ -122,6 +136,9 @@ __all__ = [
     "DatabaseAlarmsSpec",
     "DatabaseArgs",
     "DatabaseSpec",
+    "EksCluster",
+    "EksClusterArgs",
+    "EksClusterSpec",
     "EncryptionKey",
     "EncryptionKeyArgs",
     "EncryptionKeySpec",
@@ -129,6 +146,7 @@ __all__ = [
     "EventBusArgs",
     "EventBusSpec",
     "EventsSpec",
+    "FargateProfileSpec",
     "FunctionAlarms",
     "FunctionAlarmsArgs",
     "FunctionAlarmsSpec",
@@ -147,8 +165,15 @@ __all__ = [
     "IndexSpec",
     "InputTransformerSpec",
     "KeySpec",
+    "KubernetesService",
+    "KubernetesServiceAlarms",
+    "KubernetesServiceAlarmsArgs",
+    "KubernetesServiceArgs",
     "LoadBalancer",
     "LoadBalancerArgs",
+    "LoadBalancerController",
+    "LoadBalancerControllerArgs",
+    "LoadBalancerControllerSpec",
     "LoadBalancerSpec",
     "LogBucket",
     "LogBucketArgs",
@@ -158,6 +183,7 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "NetworkSpec",
+    "NodeGroupSpec",
     "Pipeline",
     "PipelineArgs",
     "PipelineSpec",
@@ -222,6 +248,7 @@ __all__ = [
     "check_container_service",
     "check_dashboard",
     "check_database",
+    "check_eks_cluster",
     "check_encryption_key",
     "check_event_bus",
     "check_events",
@@ -229,7 +256,9 @@ __all__ = [
     "check_github_oidc",
     "check_grants",
     "check_image_repository",
+    "check_kubernetes_service",
     "check_load_balancer",
+    "check_load_balancer_controller",
     "check_log_shipping",
     "check_network",
     "check_pipeline",
@@ -261,6 +290,8 @@ if TYPE_CHECKING:
         FunctionAlarms,
         FunctionAlarmsArgs,
         FunctionAlarmsSpec,
+        KubernetesServiceAlarms,
+        KubernetesServiceAlarmsArgs,
         QueueAlarms,
         QueueAlarmsArgs,
         QueueAlarmsSpec,
@@ -311,6 +342,7 @@ if TYPE_CHECKING:
     from .container_service import (
         ContainerService,
         ContainerServiceArgs,
+        CustomMetricSpec,
         ServiceEgressArgs,
         ServiceSpec,
         check_container_service,
@@ -328,6 +360,15 @@ if TYPE_CHECKING:
         DatabaseArgs,
         DatabaseSpec,
         check_database,
+    )
+    from .eks_cluster import (
+        AccessEntrySpec,
+        EksCluster,
+        EksClusterArgs,
+        EksClusterSpec,
+        FargateProfileSpec,
+        NodeGroupSpec,
+        check_eks_cluster,
     )
     from .encryption import (
         EncryptionKey,
@@ -386,11 +427,22 @@ if TYPE_CHECKING:
         ImageRepositorySpec,
         check_image_repository,
     )
+    from .kubernetes_service import (
+        KubernetesService,
+        KubernetesServiceArgs,
+        check_kubernetes_service,
+    )
     from .load_balancer import (
         LoadBalancer,
         LoadBalancerArgs,
         LoadBalancerSpec,
         check_load_balancer,
+    )
+    from .load_balancer_controller import (
+        LoadBalancerController,
+        LoadBalancerControllerArgs,
+        LoadBalancerControllerSpec,
+        check_load_balancer_controller,
     )
     from .log_shipping import (
         LogShipping,

@@ -39,13 +39,17 @@ from components import (
     Dashboard,
     Database,
     DatabaseAlarms,
+    EksCluster,
     EncryptionKey,
     EventBus,
     FunctionAlarms,
     FunctionService,
     GitHubOidc,
     ImageRepository,
+    KubernetesService,
+    KubernetesServiceAlarms,
     LoadBalancer,
+    LoadBalancerController,
     LogBucket,
     LogShipping,
     Network,
@@ -69,7 +73,8 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     FunctionService, Api, Table, Database, Cache, Secret, Pipeline, GitHubOidc, Alerting,
     ServiceAlarms, FunctionAlarms, ApiAlarms, DatabaseAlarms, CacheAlarms, Dashboard, Tracing,
     LogShipping, LogBucket, CodeSigning, Topic, EventBus, Workflow, QueueAlarms, TopicAlarms,
-    WorkflowAlarms, RuleAlarms,
+    WorkflowAlarms, RuleAlarms, EksCluster, LoadBalancerController, KubernetesService,
+    KubernetesServiceAlarms,
 ]
 """Every component the package serves; each one's type token is ``microservices:index:<Class>``."""
 

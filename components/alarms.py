@@ -368,6 +368,28 @@ def check_service_alarms(spec: ServiceAlarmsSpec) -> list[Problem]:
     return problems
 
 
+class KubernetesServiceAlarmsArgs(ServiceAlarmsSpec):
+    """Service alarm settings plus the identifiers the metrics of a service on EKS are
+    dimensioned by (Container Insights: cluster, namespace and Kubernetes Service)."""
+
+    topic_arn: pulumi.Input[str]
+    """Alerting topic for ALARM and OK notifications."""
+    cluster_name: pulumi.Input[str]
+    """EKS cluster name (``ClusterName`` dimension)."""
+    namespace: pulumi.Input[str]
+    """The service's namespace (``Namespace`` dimension)."""
+    service_name: pulumi.Input[str]
+    """Kubernetes Service in front of its pods (``Service`` dimension)."""
+    min_replicas: int
+    """Fewest pods the autoscaler keeps; the running-tasks alarm fires below it."""
+    load_balancer_arn_suffix: pulumi.Input[str]
+    """Load balancer ARN suffix, ``app/<name>/<id>`` (``LoadBalancer`` dimension)."""
+    target_group_arn_suffix: pulumi.Input[str]
+    """Target group ARN suffix, ``targetgroup/<name>/<id>`` (``TargetGroup`` dimension)."""
+    tags: NotRequired[pulumi.Input[dict[str, str]]]
+    """Tags for every alarm."""
+
+
 class FunctionAlarmsSpec(AlarmSetSpec):
     """Alarms of a Lambda function and, when it has one, its dead-letter queue."""
 
@@ -673,6 +695,52 @@ class ServiceAlarms(_AlarmSet):
         _add(ctx, name, _signal("service", "cpu-high"), ecs)
         _add(ctx, name, _signal("service", "memory-high"), ecs)
         _add(ctx, name, _signal("service", "running-tasks"), ecs)
+        self._finish(ctx)
+
+
+def _pods(signal: Signal, metric: str, description: str) -> Signal:
+    """A service signal measured on the pods of an EKS service (Container Insights)."""
+    return replace(signal, metric=metric, namespace="ContainerInsights",
+                   description=description)
+
+
+class KubernetesServiceAlarms(_AlarmSet):
+    """The alarms of an ECS service, for a service on EKS: the same load balancer signals,
+    CPU and memory as a share of the pods' limits, and fewer running pods than the
+    autoscaler's minimum (Container Insights on the cluster). Overrides use the same
+    signal names."""
+
+    def __init__(self, name: str, args: KubernetesServiceAlarmsArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("KubernetesServiceAlarms"), name, None, opts)
+        problems = check_service_alarms(args)
+        problems += check_range(("min_replicas",), args["min_replicas"], 1, 1000,
+                                "min_replicas")
+        raise_for("KubernetesServiceAlarms", name, problems)
+        ctx = _context(self, args)
+        lb = {"LoadBalancer": args["load_balancer_arn_suffix"],
+              "TargetGroup": args["target_group_arn_suffix"]}
+        pods = {"ClusterName": args["cluster_name"], "Namespace": args["namespace"],
+                "Service": args["service_name"]}
+        _add(ctx, name, _signal("service", "5xx-rate"), lb)
+        _add(ctx, name, _signal("service", "unhealthy-hosts"), lb)
+        _add(ctx, name, _signal("service", "latency-p99"), lb,
+             threshold=args.get("latency_objective_ms", 1000), scale=lambda ms: ms / 1000)
+        _add(ctx, name, _pods(_signal("service", "cpu-high"),
+                              "pod_cpu_utilization_over_pod_limit",
+                              "Pods use most of their CPU limit. No pods, no datapoints: "
+                              "running-tasks pages."), pods)
+        _add(ctx, name, _pods(_signal("service", "memory-high"),
+                              "pod_memory_utilization_over_pod_limit",
+                              "Pods near their memory limit (then the OOM killer). No pods, "
+                              "no datapoints: running-tasks pages."), pods)
+        running = replace(
+            _pods(_signal("service", "running-tasks"), "service_number_of_running_pods",
+                  "Fewer pods run than the autoscaler's minimum. Container Insights reports "
+                  "every minute while the service exists, so silence is breaching."),
+            math=(f"{args['min_replicas']} - running",
+                  {"running": ("service_number_of_running_pods", "Average")}))
+        _add(ctx, name, running, pods)
         self._finish(ctx)
 
 

@@ -51,7 +51,7 @@ grant of its own).
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired
 
 import pulumi
@@ -71,6 +71,7 @@ from .base import (
 from .environment import LOG_RETENTION_DAYS
 from .grants import ACCESS_LEVELS, GrantConfigSpec, GrantSpec, check_grants, grant_statements
 from .image_repository import ImageRepository
+from .load_balancer import listener_rule, routed_target_group
 from .validation import (
     PathItem,
     Problem,
@@ -123,21 +124,42 @@ ECR_IMAGE_RE = re.compile(
     r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([a-z0-9._/-]+)@sha256:[a-f0-9]{64}$")
 
 
+class CustomMetricSpec(TypedDict):
+    """A per-pod metric the autoscaler also tracks (served by a custom metrics adapter)."""
+
+    name: str
+    """Metric name as the custom metrics API serves it, e.g. ``http_requests_per_second``."""
+    average_value: int
+    """Average per pod the autoscaler aims for, 1-1000000."""
+
+
 class ServiceSpec(TypedDict):
     """One service as the stack file describes it (under ``services.<key>``)."""
 
+    runtime: NotRequired[str]
+    """Where it runs: ``ecs`` (default, ECS on Fargate) or ``eks`` (Kubernetes on the
+    stack's EKS cluster, which the ``eks`` section defines)."""
+    image_digest: NotRequired[str]
+    """Runtime eks (required there): the image to run from the service's own scanned
+    repository, by digest (``sha256:<64 hex>``)."""
+    custom_metric: NotRequired[CustomMetricSpec]
+    """Runtime eks: a per-pod metric the autoscaler tracks besides CPU."""
     image_tag: NotRequired[str]
-    """Tag to run from the service's own ECR repository (default ``bootstrap``). Tags are
-    immutable: deploy a new version by setting a new tag (e.g. the commit id)."""
+    """Runtime ecs: tag to run from the service's own ECR repository (default
+    ``bootstrap``). Tags are immutable: deploy a new version by setting a new tag (e.g. the
+    commit id)."""
     image: NotRequired[str]
-    """An external image instead of the service's repository, pinned by digest
+    """Runtime ecs: an external image instead of the service's repository, pinned by digest
     (``name@sha256:<64 hex>``). Conflicts with ``image_tag``."""
     cpu: NotRequired[int]
-    """Task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384 (default 256)."""
+    """CPU units, 1024 per vCPU (default 256). ecs: the task size, 256, 512, 1024, 2048,
+    4096, 8192 or 16384; eks: the container's request and limit, 64-16384."""
     memory: NotRequired[int]
-    """Task memory in MiB; must be one Fargate allows for ``cpu`` (default 512)."""
+    """Memory in MiB (default 512). ecs: one Fargate allows for ``cpu``; eks: the
+    container's request and limit, 64-65536."""
     cpu_architecture: NotRequired[str]
-    """``X86_64`` (default) or ``ARM64`` (Graviton; not available on Fargate Spot)."""
+    """``X86_64`` (default) or ``ARM64`` (Graviton; not on Fargate Spot; on eks a node
+    group must run it)."""
     port: NotRequired[int]
     """Container port the application serves HTTPS on, 1024-65535 (default 8080); the load
     balancer forwards to it, and checks readiness on it, over HTTPS."""
@@ -150,7 +172,7 @@ class ServiceSpec(TypedDict):
     cpu_target: NotRequired[int]
     """Average CPU utilisation (percent, 10-90) autoscaling aims for (default 60)."""
     requests_per_target: NotRequired[int]
-    """Load balancer requests per task autoscaling aims for (default 1000)."""
+    """Runtime ecs: load balancer requests per task autoscaling aims for (default 1000)."""
     liveness_path: NotRequired[str]
     """Path the container health check calls; failing tasks are replaced
     (default ``/health/live``)."""
@@ -158,7 +180,7 @@ class ServiceSpec(TypedDict):
     """Path the load balancer's health check calls; failing tasks get no traffic
     (default ``/health/ready``)."""
     health_check_command: NotRequired[list[str]]
-    """Container health check command, ``["CMD", ...]`` or ``["CMD-SHELL", "..."]``;
+    """Runtime ecs: container health check command, ``["CMD", ...]`` or ``["CMD-SHELL", "..."]``;
     default: curl, else wget, of ``liveness_path`` through ``/bin/sh``."""
     health_check_grace_period: NotRequired[int]
     """Seconds after start before failing load balancer health checks count, 0-3600
@@ -191,9 +213,9 @@ class ServiceSpec(TypedDict):
     user: NotRequired[str]
     """uid[:gid] the container runs as (default ``1000:1000``; root is rejected)."""
     spot: NotRequired[bool]
-    """Run on Fargate Spot capacity (default false; cheaper, may be interrupted)."""
+    """Runtime ecs: run on Fargate Spot capacity (default false; cheaper, may be interrupted)."""
     exec_enabled: NotRequired[bool]
-    """Allow ECS Exec sessions into running tasks (default false)."""
+    """Runtime ecs: allow ECS Exec sessions into running tasks (default false)."""
     database: NotRequired[str]
     """Key of a database in the stack this service connects to."""
     cache: NotRequired[str]
@@ -301,9 +323,31 @@ def _is_root(user: str) -> bool:
     return user.split(":", 1)[0] in ("0", "root", "")
 
 
+RUNTIMES = ("ecs", "eks")
+"""Where a service runs: ECS on Fargate (this module) or Kubernetes on EKS
+(:mod:`.kubernetes_service`)."""
+EKS_ONLY = ("image_digest", "custom_metric")
+"""ServiceSpec fields only the EKS runtime reads."""
+
+
 def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Problem]:
-    """Rules for one service. With ``az_count``, every availability zone must run a task."""
-    problems: list[Problem] = []
+    """Rules for one ECS service. With ``az_count``, every availability zone must run a
+    task."""
+    return _check_ecs(spec) + check_workload(spec, az_count)
+
+
+def runtime_only(spec: ServiceSpec, fields: Sequence[str], other: str,
+                 runtime: str) -> list[Problem]:
+    """Fields of ``spec`` that only the ``other`` runtime reads: an error, never ignored."""
+    return [Problem((field,), f"applies to runtime {other} only; remove it (this service "
+                              f"runs on {runtime})")
+            for field in fields if field in spec]
+
+
+def _check_ecs(spec: ServiceSpec) -> list[Problem]:
+    """What only an ECS service on Fargate is checked for: image source, task size,
+    architecture and Spot, the container health check and request-count scaling."""
+    problems = runtime_only(spec, EKS_ONLY, "eks", "ecs")
 
     # image
     if "image" in spec and "image_tag" in spec:
@@ -331,7 +375,26 @@ def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Proble
         problems.append(Problem(("spot",), "Fargate Spot does not run ARM64 tasks: use "
                                            "cpuArchitecture X86_64 or turn spot off"))
 
-    problems += check_range(("port",), spec.get("port", DEFAULTS["port"]), 1024, 65535, "port")
+    command = spec.get("health_check_command")
+    if command is not None and (len(command) < 2 or command[0] not in ("CMD", "CMD-SHELL")):
+        problems.append(Problem(("health_check_command",),
+                                "must start with CMD or CMD-SHELL followed by the command"))
+    elif command is not None and (not command[1].strip()
+                                  or (command[0] == "CMD-SHELL" and len(command) > 2)):
+        problems.append(Problem(("health_check_command",), (
+            "names no program: give CMD and the program with its arguments, or CMD-SHELL "
+            "and one shell command line")))
+    problems += check_range(("requests_per_target",),
+                            spec.get("requests_per_target", DEFAULTS["requests_per_target"]),
+                            1, 100000, "requestsPerTarget")
+    return problems
+
+
+def check_workload(spec: ServiceSpec, az_count: int | None = None) -> list[Problem]:
+    """Rules every service obeys whatever it runs on: port, counts, health paths and
+    timings, routing, configuration and secrets, container hardening, store references.
+    With ``az_count``, every availability zone must run a replica."""
+    problems = check_range(("port",), spec.get("port", DEFAULTS["port"]), 1024, 65535, "port")
 
     # counts
     desired = spec.get("desired_count", DEFAULTS["desired_count"])
@@ -354,22 +417,10 @@ def check_service(spec: ServiceSpec, az_count: int | None = None) -> list[Proble
                                                   f"task per availability zone (got {value})"))
     problems += check_range(("cpu_target",), spec.get("cpu_target", DEFAULTS["cpu_target"]),
                             10, 90, "cpuTarget")
-    problems += check_range(("requests_per_target",),
-                            spec.get("requests_per_target", DEFAULTS["requests_per_target"]),
-                            1, 100000, "requestsPerTarget")
 
     # health and lifecycle
     problems += _check_path(("liveness_path",), spec.get("liveness_path", "/"))
     problems += _check_path(("readiness_path",), spec.get("readiness_path", "/"))
-    command = spec.get("health_check_command")
-    if command is not None and (len(command) < 2 or command[0] not in ("CMD", "CMD-SHELL")):
-        problems.append(Problem(("health_check_command",),
-                                "must start with CMD or CMD-SHELL followed by the command"))
-    elif command is not None and (not command[1].strip()
-                                  or (command[0] == "CMD-SHELL" and len(command) > 2)):
-        problems.append(Problem(("health_check_command",), (
-            "names no program: give CMD and the program with its arguments, or CMD-SHELL "
-            "and one shell command line")))
     problems += check_range(("health_check_grace_period",),
                             spec.get("health_check_grace_period", 60), 0, 3600,
                             "healthCheckGracePeriod")
@@ -476,9 +527,16 @@ def check_container_service(name: str, args: ContainerServiceArgs) -> list[Probl
     elif isinstance(subnets, list | tuple) and per_az is not None and len(subnets) < per_az:
         problems.append(Problem(("subnet_ids",), f"must list a subnet in each of the {per_az} "
                                                  f"availability zones (got {len(subnets)})"))
+    return problems + check_resolved(args)
+
+
+def check_resolved(args: Mapping[str, Any]) -> list[Problem]:
+    """What the platform resolved for a service, whatever it runs on: environment values
+    that must not be credentials or clash with the service's own, secret ARNs, grants and
+    egress targets."""
     extra_env = {k: v for k, v in args.get("extra_environment", {}).items()
                  if isinstance(v, str)}
-    problems += _check_plain_environment("extra_environment", extra_env)
+    problems = _check_plain_environment("extra_environment", extra_env)
     names = set(args.get("environment", {})) | set(args.get("secrets", {}))
     for env_name in sorted(set(args.get("extra_environment", {})) |
                            set(args.get("extra_secrets", {})) |
@@ -522,6 +580,50 @@ def _ecr_pull_target(args: ContainerServiceArgs) -> tuple[str, str, str] | None:
     """(account, region, repository) of an external image that lives in ECR, else None."""
     match = ECR_IMAGE_RE.match(args.get("image", ""))
     return (match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def secret_statements(args: Mapping[str, Any], region: pulumi.Input[str],
+                      account: pulumi.Input[str],
+                      parameter_actions: Sequence[str] = ("ssm:GetParameters",)
+                      ) -> list[Statement]:
+    """Reading exactly the secrets and parameters a service's environment names (its own
+    ARNs and those the platform resolved), and the key only through those two services.
+    On ECS the execution role reads them at start; on EKS the pod's own role does."""
+    statements: list[Statement] = []
+    secrets = args.get("secrets", {})
+    secret_arns = sorted({_secret_resource(v) for v in secrets.values()
+                          if SECRET_ARN_RE.match(v)})
+    parameter_arns: list[pulumi.Input[str]] = [
+        *sorted({v for v in secrets.values() if PARAMETER_ARN_RE.match(v)}),
+        *(v for _, v in sorted(args.get("extra_parameters", {}).items()))]
+    extra = [v for _, v in sorted(args.get("extra_secrets", {}).items())]
+    via: list[pulumi.Input[str]] = []
+    if secret_arns or extra:
+        statements.append(allow("ReadSecrets", ["secretsmanager:GetSecretValue"],
+                                [*secret_arns, *extra]))
+        via.append(pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"))
+    if parameter_arns:
+        statements.append(allow("ReadParameters", parameter_actions, parameter_arns))
+        via.append(pulumi.Output.concat("ssm.", region, ".amazonaws.com"))
+    if via:
+        statements.append(key_statement(
+            "DecryptSecrets", ["kms:Decrypt"], args["kms_key_arn"],
+            alias=args.get("kms_key_alias"), region=region, account=account,
+            condition={"StringEquals": {"kms:ViaService": via}}))
+    return statements
+
+
+def application_statements(args: Mapping[str, Any], region: pulumi.Input[str],
+                           account: pulumi.Input[str]) -> list[Statement]:
+    """What the application itself may do, whatever it runs on: its own grants, the grants
+    the platform resolved, and the platform key actions its event flows need."""
+    statements = grant_statements(args.get("grants", []), "Grant")
+    statements += grant_statements(args.get("extra_grants", []), "Platform")
+    if args.get("key_actions"):
+        statements.append(key_statement("PlatformKey", args["key_actions"],
+                                        args["kms_key_arn"], alias=args.get("kms_key_alias"),
+                                        region=region, account=account))
+    return statements
 
 
 class ContainerService(pulumi.ComponentResource):
@@ -693,32 +795,12 @@ class ContainerService(pulumi.ComponentResource):
                 opts=child_opts(self))
 
         # -- load balancing
-        target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            aws.lb.TargetGroupArgs(
-                vpc_id=args["vpc_id"], target_type="ip", protocol=TARGET_PROTOCOL, port=port,
-                deregistration_delay=args.get("deregistration_delay", 30),
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True, protocol=TARGET_PROTOCOL, port="traffic-port",
-                    path=readiness,
-                    healthy_threshold=2, unhealthy_threshold=3, interval=15, timeout=5,
-                    matcher="200"),
-                tags=tags),
-            opts=child_opts(self))
-        conditions = []
-        if "host" in args:
-            conditions.append(aws.lb.ListenerRuleConditionArgs(
-                host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[args["host"]])))
-        conditions.append(aws.lb.ListenerRuleConditionArgs(
-            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths))))
-        rule = aws.lb.ListenerRule(
-            f"{name}-rule",
-            aws.lb.ListenerRuleArgs(
-                listener_arn=args["listener_arn"], priority=priority,
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward",
-                                                       target_group_arn=target_group.arn)],
-                conditions=conditions, tags=tags),
-            opts=child_opts(self))
+        target_group = routed_target_group(self, name, args["vpc_id"], port, readiness,
+                                           protocol=TARGET_PROTOCOL,
+                                           deregistration_delay=args.get(
+                                               "deregistration_delay", 30), tags=tags)
+        rule = listener_rule(self, name, args["listener_arn"], target_group.arn, list(paths),
+                             priority, args.get("host"), tags)
 
         # -- service
         capacity = "FARGATE_SPOT" if args.get("spot", False) else "FARGATE"
@@ -825,38 +907,12 @@ class ContainerService(pulumi.ComponentResource):
                                     [repository_arn]))
         statements.append(allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                                 [log_streams]))
-        secrets = args.get("secrets", {})
-        secret_arns = sorted({_secret_resource(v) for v in secrets.values()
-                              if SECRET_ARN_RE.match(v)})
-        parameter_arns: list[pulumi.Input[str]] = [
-            *sorted({v for v in secrets.values() if PARAMETER_ARN_RE.match(v)}),
-            *(v for _, v in sorted(args.get("extra_parameters", {}).items()))]
-        extra = [v for _, v in sorted(args.get("extra_secrets", {}).items())]
-        via: list[pulumi.Input[str]] = []
-        if secret_arns or extra:
-            statements.append(allow("ReadSecrets", ["secretsmanager:GetSecretValue"],
-                                    [*secret_arns, *extra]))
-            via.append(pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com"))
-        if parameter_arns:
-            statements.append(allow("ReadParameters", ["ssm:GetParameters"], parameter_arns))
-            via.append(pulumi.Output.concat("ssm.", region, ".amazonaws.com"))
-        if via:
-            statements.append(key_statement(
-                "DecryptSecrets", ["kms:Decrypt"], args["kms_key_arn"],
-                alias=args.get("kms_key_alias"), region=region, account=account,
-                condition={"StringEquals": {"kms:ViaService": via}}))
-        return statements
+        return statements + secret_statements(args, region, account)
 
     @staticmethod
     def _task_statements(args: ContainerServiceArgs, region: pulumi.Input[str],
                          account: pulumi.Input[str]) -> list[Statement]:
-        statements = grant_statements(args.get("grants", []), "Grant")
-        statements += grant_statements(args.get("extra_grants", []), "Platform")
-        if args.get("key_actions"):
-            statements.append(key_statement("PlatformKey", args["key_actions"],
-                                            args["kms_key_arn"],
-                                            alias=args.get("kms_key_alias"), region=region,
-                                            account=account))
+        statements = application_statements(args, region, account)
         if args.get("exec_enabled", False):
             # ECS Exec's Session Manager channels have no resource-level permissions.
             statements.append(allow("ExecSessions", [

@@ -51,19 +51,29 @@ class Kind:
 
 
 _ALB = {"LoadBalancer": "load_balancer_arn_suffix", "TargetGroup": "target_group_arn_suffix"}
+_ALB_WIDGETS = (
+    Widget("latency", "Response time", "AWS/ApplicationELB",
+           (Line("TargetResponseTime", "p50"), Line("TargetResponseTime", "p99"))),
+    Widget("traffic", "Requests", "AWS/ApplicationELB", (Line("RequestCount", "Sum"),)),
+    Widget("errors", "5xx", "AWS/ApplicationELB",
+           (Line("HTTPCode_Target_5XX_Count", "Sum"), Line("HTTPCode_ELB_5XX_Count", "Sum"))),
+)
+"""What a service behind a load balancer shows whatever it runs on."""
 
 KINDS: dict[str, Kind] = {
     "service": Kind(
         {"main": _ALB, "ecs": {"ClusterName": "cluster_name", "ServiceName": "service_name"}},
-        (Widget("latency", "Response time", "AWS/ApplicationELB",
-                (Line("TargetResponseTime", "p50"), Line("TargetResponseTime", "p99"))),
-         Widget("traffic", "Requests", "AWS/ApplicationELB", (Line("RequestCount", "Sum"),)),
-         Widget("errors", "5xx", "AWS/ApplicationELB",
-                (Line("HTTPCode_Target_5XX_Count", "Sum"),
-                 Line("HTTPCode_ELB_5XX_Count", "Sum"))),
+        (*_ALB_WIDGETS,
          Widget("saturation", "CPU and memory %", "AWS/ECS",
                 (Line("CPUUtilization", "Average", "ecs"),
                  Line("MemoryUtilization", "Average", "ecs"))))),
+    "kubernetes-service": Kind(
+        {"main": _ALB, "pods": {"ClusterName": "cluster_name", "Namespace": "namespace",
+                                "Service": "service_name"}},
+        (*_ALB_WIDGETS,
+         Widget("saturation", "CPU and memory % of limit", "ContainerInsights",
+                (Line("pod_cpu_utilization_over_pod_limit", "Average", "pods"),
+                 Line("pod_memory_utilization_over_pod_limit", "Average", "pods"))))),
     "function": Kind(
         {"main": {"FunctionName": "function_name"}},
         (Widget("latency", "Duration", "AWS/Lambda",
@@ -164,8 +174,9 @@ class DashboardItem(TypedDict):
     """One thing the dashboard shows."""
 
     kind: str
-    """``service``, ``function``, ``http-api``, ``rest-api``, ``aurora``, ``database``,
-    ``cache``, ``topic``, ``queue``, ``workflow`` or ``rule``."""
+    """``service`` (ECS), ``kubernetes-service`` (EKS), ``function``, ``http-api``,
+    ``rest-api``, ``aurora``, ``database``, ``cache``, ``topic``, ``queue``, ``workflow`` or
+    ``rule``."""
     key: str
     """The thing's name in the estate (section title)."""
     dimensions: dict[str, pulumi.Input[str]]

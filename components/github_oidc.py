@@ -33,7 +33,7 @@ ACCESS_LEVELS = ("deploy", "preview")
 MAX_SESSION_SECONDS = 3600
 
 MANAGED_SERVICES = ("acm", "apigateway", "application-autoscaling", "backup", "cloudwatch",
-                    "codebuild", "codepipeline", "dynamodb", "ec2", "ecr", "ecs",
+                    "codebuild", "codepipeline", "dynamodb", "ec2", "ecr", "ecs", "eks",
                     "elasticache", "elasticloadbalancing", "events", "kms", "lambda", "logs",
                     "rds", "s3", "schemas", "secretsmanager", "servicediscovery", "signer",
                     "sns", "sqs", "ssm", "states", "wafv2", "xray")

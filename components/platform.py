@@ -23,6 +23,7 @@ from .alarms import (
     CacheAlarms,
     DatabaseAlarms,
     FunctionAlarms,
+    KubernetesServiceAlarms,
     QueueAlarms,
     RuleAlarms,
     ServiceAlarms,
@@ -36,9 +37,11 @@ from .buckets import LogBucket
 from .cache import Cache
 from .cluster import Cluster
 from .code_signing import SIGNED_TIERS, CodeSigning
+from .container_service import DEFAULTS as SERVICE_DEFAULTS
 from .container_service import ContainerService
 from .dashboard import Dashboard
 from .database import Database
+from .eks_cluster import EksCluster
 from .encryption import EncryptionKey, key_alias
 from .environment import TIERS, global_tags
 from .event_bus import EventBus
@@ -47,8 +50,10 @@ from .function import FunctionService
 from .github_oidc import GitHubOidc
 from .grants import GrantSpec
 from .image_repository import ImageRepository
+from .kubernetes_service import KubernetesService
 from .load_balancer import LoadBalancer
-from .network import Network
+from .load_balancer_controller import LoadBalancerController
+from .network import Network, subnet_cidrs
 from .pipeline import Pipeline, pipeline_build_role_name, pipeline_service_path
 from .secret import Secret
 from .spec import (
@@ -156,9 +161,29 @@ class Platform(pulumi.ComponentResource):
         # --- event flow names: grants and environments below are known at preview -------
         flow = EventFlow(name, spec, spec["region"], account)
 
-        # --- services ------------------------------------------------------------------
+        # --- the EKS cluster and its load balancer controller ---------------------------
         az_count = len(network.zones)
+        eks: EksCluster | None = None
+        controller: LoadBalancerController | None = None
+        if "eks" in spec:
+            eks = EksCluster(f"{name}-eks", {
+                **spec["eks"], "vpc_id": network.vpc_id,
+                "subnet_ids": network.subnets_by_tier["private"], "az_count": az_count,
+                "require_node_per_az": tier.desired_at_least_az_count,
+                "allow_spot": tier.fargate_spot,
+                "deletion_protection": tier.deletion_protection, **kms_ref,
+                "log_retention_days": retention}, opts=self._opts())
+            controller = LoadBalancerController(f"{name}-lb-controller", {
+                "cluster_name": f"{name}-eks", "cluster_arn": eks.cluster_arn,
+                "vpc_id": network.vpc_id}, opts=self._k8s_opts(provider, eks))
+        # Stores admit EKS pods through the nodes' security group; each service's network
+        # policy then decides which pods may use the port.
+        data_cidrs = [subnet_cidrs(spec["network"]["cidr"], slot)["isolated"]
+                      for slot in range(az_count)]
+
+        # --- services ------------------------------------------------------------------
         services: dict[str, ContainerService] = {}
+        pods: dict[str, KubernetesService] = {}
         repos: dict[str, ImageRepository] = {}
         for key_, svc in sorted(spec.get("services", {}).items()):
             lb = public if svc.get("visibility", "internal") == "public" else internal
@@ -182,29 +207,45 @@ class Platform(pulumi.ComponentResource):
             flow_access = flow.access("services", key_)
             grants += flow_access.grants
             environment.update(flow_access.environment)
-            own = without_platform_secrets(svc)
-            managed, parameters = self._platform_secrets(svc, secrets, parameters)
-            services[key_] = ContainerService(f"{name}-{key_}", {
-                **{k: v for k, v in own.items() if k not in ("database", "cache", "tables")},
-                "extra_secrets": managed,
-                "key": key_, "cluster_arn": cluster.cluster_arn,
-                "cluster_name": cluster.cluster_name, "vpc_id": network.vpc_id,
-                "subnet_ids": network.subnets_by_tier["private"], "az_count": az_count,
+            # The same settings and the same resolved access, whatever the runtime.
+            common: dict[str, Any] = {
+                **{k: v for k, v in without_platform_secrets(svc).items()
+                   if k not in ("database", "cache", "tables")},
+                **self._platform_secrets(svc, secrets, parameters),
+                "key": key_, "vpc_id": network.vpc_id, "az_count": az_count,
                 "require_task_per_az": tier.desired_at_least_az_count,
                 "listener_arn": lb.https_listener_arn,
+                **image_source, **kms_ref, "extra_grants": grants,
+                "extra_environment": environment,
+                "egress": egress, **({"key_actions": flow_access.key_actions}
+                                     if flow_access.key_actions else {})}
+            if svc.get("runtime") == "eks":
+                assert eks is not None and controller is not None  # the spec requires eks
+                admitted = eks.admit("public" if lb is public else "internal",
+                                     lb.security_group_id,
+                                     svc.get("port", SERVICE_DEFAULTS["port"]))
+                pods[key_] = KubernetesService(f"{name}-{key_}", {
+                    **common, "cluster_name": f"{name}-eks", "cluster_arn": eks.cluster_arn,
+                    "vpc_cidr": network.vpc_cidr, "data_cidrs": data_cidrs},
+                    opts=self._k8s_opts(provider, eks, depends_on=[controller, admitted]))
+                continue
+            services[key_] = ContainerService(f"{name}-{key_}", {
+                **common, "cluster_arn": cluster.cluster_arn,
+                "cluster_name": cluster.cluster_name,
+                "subnet_ids": network.subnets_by_tier["private"],
                 "load_balancer_security_group_id": lb.security_group_id,
                 "load_balancer_arn_suffix": lb.arn_suffix,
-                **image_source, **kms_ref, "log_retention_days": retention, "extra_grants": grants,
-                "extra_environment": environment, "extra_parameters": parameters,
-                "egress": egress, **({"key_actions": flow_access.key_actions}
-                                     if flow_access.key_actions else {})},
-                opts=self._opts())
-        for key_, d in sorted(spec.get("databases", {}).items()):
-            for client in sorted(d.get("allowed_services", [])):
-                databases[key_].allow_from(client, services[client].security_group_id)
-        for key_, c in sorted(spec.get("caches", {}).items()):
-            for client in sorted(c.get("allowed_services", [])):
-                caches[key_].allow_from(client, services[client].security_group_id)
+                "log_retention_days": retention}, opts=self._opts())
+        stores: list[tuple[Any, Any]] = [
+            *((databases[k], d) for k, d in sorted(spec.get("databases", {}).items())),
+            *((caches[k], c) for k, c in sorted(spec.get("caches", {}).items()))]
+        for store, store_spec in stores:
+            clients = sorted(store_spec.get("allowed_services", []))
+            for client in clients:
+                if client in services:
+                    store.allow_from(client, services[client].security_group_id)
+            if eks is not None and any(client in pods for client in clients):
+                store.allow_from(f"{name}-eks-nodes", eks.node_security_group_id)
 
         # --- functions and APIs ----------------------------------------------------------
         # Staging and prod run only signed code: zips go through AWS Signer on every deploy.
@@ -287,6 +328,23 @@ class Platform(pulumi.ComponentResource):
                 "cluster_name": cluster.cluster_name, "service_name": svc_.service_name,
                 "load_balancer_arn_suffix": lb.arn_suffix,
                 "target_group_arn_suffix": tg_suffix}})
+        for key_, workload in pods.items():
+            lb = public if spec["services"][key_].get("visibility",
+                                                      "internal") == "public" else internal
+            assert lb is not None and eks is not None
+            tg_suffix = workload.target_group_arn.apply(lambda arn: arn.split(":")[-1])
+            svc_spec = spec["services"][key_]
+            dimensions = {"cluster_name": eks.cluster_name, "namespace": workload.namespace,
+                          "service_name": workload.service_name,
+                          "load_balancer_arn_suffix": lb.arn_suffix,
+                          "target_group_arn_suffix": tg_suffix}
+            KubernetesServiceAlarms(f"{name}-{key_}-alarms", {
+                **notify, "key": key_, "overrides": overrides.get(key_, {}),
+                **dimensions, "min_replicas": svc_spec.get(
+                    "min_count", svc_spec.get("desired_count", SERVICE_DEFAULTS[
+                        "desired_count"]))}, opts=self._opts())
+            items.append({"kind": "kubernetes-service", "key": key_,
+                          "dimensions": dimensions})
         for key_, fn in functions.items():
             FunctionAlarms(f"{name}-{key_}-alarms", {
                 **notify, "key": key_, "overrides": overrides.get(key_, {}),
@@ -334,20 +392,33 @@ class Platform(pulumi.ComponentResource):
                 opts=self._opts())
 
         self.public_url = pulumi.Output.concat("https://", public.dns_name)
+        if eks is not None:
+            self._eks_exports = {"eksClusterName": eks.cluster_name,
+                                 "kubernetesNamespaces": {k: p.namespace
+                                                          for k, p in pods.items()}}
+        else:
+            self._eks_exports = {}
         self.vpc_id = network.vpc_id
         self.cluster_name = cluster.cluster_name
         self._exports = {
             "publicUrl": self.public_url, "vpcId": network.vpc_id,
             "clusterName": cluster.cluster_name,
-            "repositoryUrls": {k: s.repository_url for k, s in services.items()},
+            "repositoryUrls": {k: r.repository_url for k, r in repos.items()},
             "apiEndpoints": {k: a.api_endpoint for k, a in apis.items()},
             "alertTopicArn": alerting.topic_arn,
             "topicArns": {k: t.topic_arn for k, t in topics.items()},
             "workflowArns": {k: w.state_machine_arn for k, w in workflows.items()},
             **({"eventBusName": bus.bus_name} if bus is not None else {}),
+            **self._eks_exports,
         }
         self.register_outputs({"public_url": self.public_url, "vpc_id": self.vpc_id,
                                "cluster_name": self.cluster_name})
+
+    def _k8s_opts(self, provider: aws.Provider, eks: EksCluster,
+                  depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        """Options of a child that creates Kubernetes objects on the cluster."""
+        return child_opts(self, providers={"aws": provider, "kubernetes": eks.provider},
+                          depends_on=depends_on or [])
 
     def exports(self) -> dict[str, Any]:
         """Stack outputs: what operators and other stacks need to find the estate."""
@@ -484,18 +555,20 @@ class Platform(pulumi.ComponentResource):
         return grants, environment, parameters, egress
 
     @staticmethod
-    def _platform_secrets(svc: Any, secrets: dict[str, Secret], parameters: dict[str, Any]
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``secret:<key>`` references, resolved: Secrets Manager secrets (ARN known once
-        created) on their own, SSM parameters (ARN known at preview) beside the ``parameters``
-        of the service's stores (the spec keeps their names apart: ``store_variables``)."""
+    def _platform_secrets(svc: Any, secrets: dict[str, Secret],
+                          store_parameters: dict[str, Any]) -> dict[str, Any]:
+        """``secret:<key>`` references, resolved: SSM parameters (ARN known at preview) and
+        Secrets Manager secrets (ARN known once created) go to their own channels; the
+        parameters join the ones the service's stores publish (endpoints; the spec keeps
+        their names apart: ``store_variables``)."""
+        parameters: dict[str, Any] = {}
         managed: dict[str, Any] = {}
-        merged = dict(parameters)
         for var, ref in sorted(svc.get("secrets", {}).items()):
             if ref.startswith(PLATFORM_SECRET):
                 secret = secrets[ref[len(PLATFORM_SECRET):]]
-                (merged if secret.kind == "parameter" else managed)[var] = secret.arn
-        return managed, merged
+                (parameters if secret.kind == "parameter" else managed)[var] = secret.arn
+        return {"extra_secrets": managed,
+                "extra_parameters": {**store_parameters, **parameters}}
 
 
 def _table_grants(workload: Any, tables: dict[str, Table]) -> list[GrantSpec]:

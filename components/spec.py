@@ -23,13 +23,20 @@ from .alerting import ObservabilitySpec, check_observability
 from .api import ApiSpec, check_api
 from .cache import CacheSpec, check_cache
 from .cluster import ClusterSpec, check_cluster
-from .container_service import ServiceSpec, check_service, default_priority
+from .container_service import RUNTIMES, ServiceSpec, check_service, default_priority
 from .database import DatabaseSpec, check_database
+from .eks_cluster import (
+    EksClusterSpec,
+    check_capacity,
+    check_eks_cluster,
+    node_architectures,
+)
 from .encryption import EncryptionKeySpec, check_encryption_key
 from .environment import LOG_RETENTION_DAYS, TIERS, TagsSpec, Tier, check_tags
 from .events import EventsSpec, check_event_flow, check_events, queue_keys
 from .function import FunctionSpec, check_function
 from .github_oidc import GitHubOidcSpec, check_github_oidc
+from .kubernetes_service import KUBE_ARCH, RESERVED_NAMESPACES, check_kubernetes_service
 from .load_balancer import CERTIFICATE_ARN_RE, LoadBalancerSpec, check_load_balancer
 from .network import AZ_RE, MAX_AZ_SLOTS, NetworkSpec, check_network
 from .pipeline import PipelineSpec, check_pipeline, pipeline_service_path
@@ -66,12 +73,14 @@ class PlatformSpec(TypedDict):
     """The platform's customer-managed KMS key."""
     cluster: NotRequired[ClusterSpec]
     """The ECS cluster."""
+    eks: NotRequired[EksClusterSpec]
+    """The EKS cluster that services with ``runtime: eks`` run on."""
     load_balancer: LoadBalancerSpec
     """The shared public HTTPS entry."""
     internal_load_balancer: NotRequired[LoadBalancerSpec]
     """Service-to-service entry (default: the public one's certificate, internal)."""
     services: NotRequired[dict[str, ServiceSpec]]
-    """Fargate services by key."""
+    """Services by key, on ECS Fargate or (``runtime: eks``) on the EKS cluster."""
     functions: NotRequired[dict[str, FunctionSpec]]
     """Lambda functions by key."""
     apis: NotRequired[dict[str, ApiSpec]]
@@ -325,6 +334,7 @@ _SECTION_CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
     "network": check_network,
     "encryption": check_encryption_key,
     "cluster": check_cluster,
+    "eks": check_eks_cluster,
     "load_balancer": check_load_balancer,
     "internal_load_balancer": check_load_balancer,
     "github": check_github_oidc,
@@ -460,6 +470,10 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
         if key not in services:
             problems.append(Problem(("pipelines", key), "delivers no service: "
                                     + _missing(key, "services", sorted(services))))
+        elif (services[key] or {}).get("runtime") == "eks":
+            problems.append(Problem(("pipelines", key), f"service '{key}' runs on eks and a "
+                                    "pipeline deploys to ECS: deploy it by setting its "
+                                    "imageDigest, or remove the pipeline"))
         elif (services[key] or {}).get("image"):
             problems.append(Problem(("pipelines", key), (
                 f"service '{key}' runs an external image (services.{key}.image): a pipeline "
@@ -687,11 +701,14 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
         if svc is None:
             continue
         problems += check_key(("services", key), key)
-        if svc is None:
+        runtime = svc.get("runtime", "ecs")
+        if runtime not in RUNTIMES:
+            problems += check_choice(("services", key, "runtime"), runtime, RUNTIMES)
             continue
-        problems += [p.under("services", key) for p in check_service(
+        check_runtime = check_kubernetes_service if runtime == "eks" else check_service
+        problems += [p.under("services", key) for p in check_runtime(
             without_platform_secrets(svc), az_count if tier.desired_at_least_az_count else None)]
-        if svc.get("spot") and not tier.fargate_spot:
+        if svc.get("spot") and not tier.fargate_spot and runtime == "ecs":
             problems.append(Problem(("services", key, "spot"),
                                     f"{tier.name} does not run on Fargate Spot: remove spot "
                                     "or set it to false"))
@@ -717,11 +734,59 @@ def _check_tier(spec: Mapping[str, Any], ok: set[str], tier: Tier) -> list[Probl
             problems.append(Problem(("network", "nat_strategy"),
                                     f"{tier.name} needs a NAT gateway per availability zone: "
                                     f"use per-az (got {nat})"))
+    problems += _check_eks(spec, ok, tier, az_count)
     days = spec.get("log_retention_days") if "log_retention_days" in ok else None
     if days is not None and days < tier.log_retention_days:
         problems.append(Problem(("log_retention_days",),
                                 f"{tier.name} keeps logs at least {tier.log_retention_days} "
                                 f"days (got {days})"))
+    return problems
+
+
+def eks_services(spec: Mapping[str, Any]) -> list[str]:
+    """Keys of the services that run on the EKS cluster."""
+    return sorted(key for key, svc in (spec.get("services") or {}).items()
+                  if (svc or {}).get("runtime") == "eks")
+
+
+def _check_eks(spec: Mapping[str, Any], ok: set[str], tier: Tier,
+               az_count: int | None) -> list[Problem]:
+    """What EKS services need of the cluster section, and what the tier demands of it."""
+    problems: list[Problem] = []
+    services = spec["services"] if "services" in ok else {}
+    on_eks = [key for key in eks_services(spec) if services.get(key) is not None]
+    eks = spec["eks"] if "eks" in ok else None
+    if "eks" not in spec:
+        problems += [Problem(("services", key, "runtime"), "runtime eks needs the eks "
+                             "section (the cluster: version, nodeGroups, accessEntries)")
+                     for key in on_eks]
+    for key in on_eks:
+        if key in RESERVED_NAMESPACES:
+            problems.append(Problem(("services", key), f"'{key}' names a reserved Kubernetes "
+                                                       "namespace: choose another key"))
+    if eks is None:
+        return problems
+    groups = eks.get("node_groups", {})
+    if on_eks and not groups:
+        problems.append(Problem(("eks", "node_groups"), "services run on node groups (the "
+                                "VPC CNI does not enforce network policies on Fargate): "
+                                "define one"))
+    offered = node_architectures(eks)
+    for key in on_eks:
+        arch = services[key].get("cpu_architecture", "X86_64")
+        if groups and arch in KUBE_ARCH and KUBE_ARCH[arch] not in offered:
+            problems.append(Problem(("services", key, "cpu_architecture"),
+                                    f"no node group runs {KUBE_ARCH[arch]}: add one or "
+                                    f"use {'X86_64' if arch == 'ARM64' else 'ARM64'}"))
+    for key, profile in sorted(eks.get("fargate_profiles", {}).items()):
+        for namespace in sorted(set(profile["namespaces"]) & set(on_eks)):
+            problems.append(Problem(("eks", "fargate_profiles", key, "namespaces"),
+                                    f"'{namespace}' is service {namespace}'s namespace: "
+                                    "network policies are not enforced on Fargate, so its "
+                                    "pods must stay on the node groups"))
+    problems += [p.under("eks") for p in check_capacity(
+        eks, az_count if tier.desired_at_least_az_count else None, tier.fargate_spot,
+        tier.name)]
     return problems
 
 

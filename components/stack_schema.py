@@ -10,8 +10,6 @@ minimums) is left to validation, which preflight and ``pulumi up`` run::
     python -m components.stack_schema docs/stack-file.schema.json
 """
 
-from __future__ import annotations
-
 import ast
 import inspect
 import json

@@ -16,7 +16,17 @@ from policies.guardrails.core import EXCEPTIONS_SCHEMA, EXEMPTED_PREFIX, GUARDRA
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "policies.md"
-ENVIRONMENTS = ("dev", "staging", "prod")
+TIERS = ("dev", "staging", "prod")
+
+
+def _stacks() -> tuple[str, ...]:
+    """Every stack with a policy config: the tiers first, then the others by name."""
+    found = sorted(p.name[len("Pulumi."):-len(".policy.json")]
+                   for p in (ROOT / "stacks").glob("Pulumi.*.policy.json"))
+    return (*[s for s in TIERS if s in found], *[s for s in found if s not in TIERS])
+
+
+ENVIRONMENTS = _stacks()
 REASON_MIN = EXCEPTIONS_SCHEMA["items"]["properties"]["reason"]["minLength"]
 GUARDRAIL_TITLES = {
     "multi-az": "Multi-AZ footprint",
@@ -118,8 +128,8 @@ def render() -> str:
         names = [r.name for r in records if r.guardrail == guardrail]
         lines.append(f"- {GUARDRAIL_TITLES[guardrail]}: "
                      + ", ".join(f"[{n}](#{n})" for n in names))
-    lines += ["", "## Summary", "", "| Policy | Severity | dev | staging | prod |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Summary", "", f"| Policy | Severity | {' | '.join(ENVIRONMENTS)} |",
+              "|---|---|" + "---|" * len(ENVIRONMENTS)]
     for r in records:
         levels = " | ".join(configs[env][r.name]["enforcementLevel"] for env in ENVIRONMENTS)
         lines.append(f"| [{r.name}](#{r.name}) | {r.severity} | {levels} |")

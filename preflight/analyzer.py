@@ -1,12 +1,18 @@
 """Drive a Python policy pack over the gRPC Analyzer protocol, as the Pulumi CLI does.
 
-The pack runs in its own process group: ``python -u <pack dir> <engine address>`` with the
-pack's virtualenv (``<pack>/venv``, or ``runtime.options.virtualenv`` in
-``PulumiPolicy.yaml``) when it exists, else this interpreter. It prints its gRPC port on
-stdout. The engine address is a small in-process Engine service that records log messages.
-The pack also gets the stack's identity and config through ``PULUMI_PROJECT``,
-``PULUMI_STACK``, ``PULUMI_ORGANIZATION``, ``PULUMI_DRY_RUN`` and ``PULUMI_CONFIG``, as the CLI
-sets them.
+The pack runs in its own process group exactly as the CLI's ``pulumi-analyzer-policy-python``
+starts it: ``python -u -m pulumi.policy <engine address> .`` in the pack directory (the SDK's
+``pulumi/policy/__main__.py`` sets config and project settings from the environment, then
+runs the pack's ``__main__.py``). ``python`` is the virtualenv that ``runtime.options.virtualenv``
+in ``PulumiPolicy.yaml`` names (relative to the pack; its ``bin`` goes first on ``PATH`` and
+``PYTHONHOME`` is unset), else ``PULUMI_PYTHON_CMD``, else this interpreter (also when the
+named virtualenv does not exist yet: the CLI would create it; the report says so). It prints
+its gRPC port on stdout. The engine address is a small in-process Engine service that records log
+messages. The environment carries what the CLI sets: ``PULUMI_CONFIG`` (the stack's config as
+JSON), ``PULUMI_PROJECT``, ``PULUMI_STACK``, ``PULUMI_ORGANIZATION`` and ``PULUMI_DRY_RUN``. One
+environment variable holds at most 128 KiB (Linux's ``MAX_ARG_STRLEN``): config values that
+would not fit are left out of ``PULUMI_CONFIG`` and travel only in ``ConfigureStack``, which
+carries the whole config (and says which keys are secret).
 
 Conversation: ``Handshake`` (packs that predate it answer UNIMPLEMENTED), ``GetAnalyzerInfo``,
 ``Configure`` with every policy's reconciled enforcement level and properties,
@@ -80,6 +86,11 @@ class PackLocation:
     python: str
     name: str
     version: str
+    env: dict[str, str] = field(default_factory=dict)
+    """What starting this interpreter changes in the environment (a virtualenv's PATH)."""
+    unset: tuple[str, ...] = ()
+    warning: str = ""
+    """Why the pack does not run where its PulumiPolicy.yaml says, if it does not."""
 
 
 def locate_pack(pack_dir: Path) -> PackLocation:
@@ -98,12 +109,26 @@ def locate_pack(pack_dir: Path) -> PackLocation:
         raise UsageError(f"policy pack {pack_dir}: runtime is {runtime_name!r}; "
                          "preflight runs Python packs")
     options = (runtime.get("options") if isinstance(runtime, dict) else None) or {}
-    venv = pack_dir / str(options.get("virtualenv") or "venv")
-    python = venv / "bin" / "python"
-    return PackLocation(dir=pack_dir,
-                        python=str(python) if python.exists() else sys.executable,
-                        name=str(doc.get("name") or pack_dir.name),
-                        version=str(doc.get("version") or ""))
+    if not isinstance(options, dict):
+        raise UsageError(f"{manifest}: runtime.options must be a map")
+    name, version = str(doc.get("name") or pack_dir.name), str(doc.get("version") or "")
+    command = os.environ.get("PULUMI_PYTHON_CMD") or sys.executable
+    if options.get("virtualenv"):
+        venv = (pack_dir / str(options["virtualenv"])).resolve()
+        python = venv / "bin" / "python"
+        if not python.exists():
+            # The CLI creates it from the pack's requirements on first use; offline the pack
+            # runs with this interpreter, and the report says so.
+            return PackLocation(dir=pack_dir, python=command, name=name, version=version,
+                                warning=f"the policy pack's virtualenv {venv} does not exist "
+                                        f"(the Pulumi CLI creates it from "
+                                        f"{pack_dir / 'requirements.txt'}): the pack ran with "
+                                        f"{command}")
+        return PackLocation(dir=pack_dir, python=str(python), name=name, version=version,
+                            env={"PATH": f"{venv / 'bin'}{os.pathsep}"
+                                         f"{os.environ.get('PATH', '')}"},
+                            unset=("PYTHONHOME",))
+    return PackLocation(dir=pack_dir, python=command, name=name, version=version)
 
 
 # --- the engine's log service --------------------------------------------------------------
@@ -137,7 +162,8 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 # --- the pack process -----------------------------------------------------------------------
 
 class PackProcess:
-    """``python -u <pack> <engine>`` in its own process group; always :meth:`stop` it."""
+    """``python -u -m pulumi.policy <engine> .`` in the pack directory, in its own process
+    group; always :meth:`stop` it."""
 
     def __init__(self, location: PackLocation, env: dict[str, str], start_timeout: float):
         self.location = location
@@ -153,10 +179,13 @@ class PackProcess:
         self.engine_address = f"127.0.0.1:{engine_port}"
         self.started_at = time.perf_counter()
         self.ready_at: float | None = None
+        full_env = {**os.environ, **location.env, **env}
+        for key in location.unset:
+            full_env.pop(key, None)
         try:
             self.proc = subprocess.Popen(
-                [location.python, "-u", str(location.dir), self.engine_address],
-                cwd=str(location.dir), env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+                [location.python, "-u", "-m", "pulumi.policy", self.engine_address, "."],
+                cwd=str(location.dir), env=full_env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 start_new_session=True)
         except OSError as exc:
@@ -393,13 +422,19 @@ def go_duration(text: str) -> float:
 _PROVIDER_MESSAGES: dict[str, tuple[Registration, analyzer_pb2.AnalyzerProviderResource]] = {}
 
 
-@dataclass
+@dataclass(eq=False)
 class Target:
-    """One resource as sent to the analyzer."""
+    """One resource as sent to the analyzer, in one pass (1: the preview, 2: resolved)."""
 
     reg: Registration
     provider: Registration | None = None
     properties: struct_pb2.Struct | None = None
+    phase: int = 1
+
+    def fingerprint(self) -> bytes:
+        """Everything a resource policy sees of this resource, to tell whether two passes
+        sent the same thing."""
+        return self.analyze_request().SerializeToString(deterministic=True)
 
     def props(self) -> struct_pb2.Struct:
         if self.properties is None:
@@ -408,12 +443,13 @@ class Target:
 
     def options(self) -> analyzer_pb2.AnalyzerResourceOptions:
         reg = self.reg
+        # No aliases: the engine passes only aliases of resources that exist in the stack's
+        # state, and offline no earlier state exists.
         opts = analyzer_pb2.AnalyzerResourceOptions(
             protect=reg.protect, ignoreChanges=reg.ignore_changes,
             deleteBeforeReplace=reg.delete_before_replace,
             deleteBeforeReplaceDefined=reg.delete_before_replace_defined,
-            additionalSecretOutputs=reg.additional_secret_outputs, aliases=reg.aliases,
-            parent=reg.parent)
+            additionalSecretOutputs=reg.additional_secret_outputs, parent=reg.parent)
         if reg.custom_timeouts:
             t = reg.custom_timeouts
             opts.customTimeouts.create = go_duration(t.get("create", ""))
@@ -446,7 +482,8 @@ class Target:
             options=self.options(), provider=self.provider_message(), parent=reg.parent,
             dependencies=reg.dependencies)
         for key, urns in reg.property_dependencies.items():
-            res.propertyDependencies[key].urns.extend(urns)
+            if urns:  # as the engine: properties without dependencies are left out
+                res.propertyDependencies[key].urns.extend(urns)
         return res
 
 
@@ -470,16 +507,32 @@ class AnalysisResult:
     pack_version: str
     policies: dict[str, PolicyMeta]
     responses: list[tuple[Target, analyzer_pb2.AnalyzeResponse]]
-    stack_response: analyzer_pb2.AnalyzeResponse
+    stack_responses: dict[int, analyzer_pb2.AnalyzeResponse]
+    """``AnalyzeStack``'s answer per phase."""
     warnings: list[str]
     analyzed: int
+
+    @property
+    def stack_response(self) -> analyzer_pb2.AnalyzeResponse:
+        return self.stack_responses[1]
+
+    def phase(self, phase: int) -> list[tuple[Target, analyzer_pb2.AnalyzeResponse]]:
+        return [(t, r) for t, r in self.responses if t.phase == phase]
 
 
 _DONE = object()
 
 
+@dataclass
+class _StackCall:
+    phase: int
+    targets: list[Target]
+
+
 class AnalyzerSession:
-    """Streams resources to the pack from a worker thread while the program runs."""
+    """Streams resources to the pack from a worker thread while the program runs. Each
+    phase (pass) ends with one ``AnalyzeStack`` over that phase's resources
+    (:meth:`end_phase`); ``Analyze`` calls of any phase may interleave."""
 
     def __init__(self, pack: PackProcess, stack: StackInfo, policy_config: dict[str, Any],
                  rpc_timeout: float = 600.0):
@@ -491,7 +544,6 @@ class AnalyzerSession:
         self._error: BaseException | None = None
         self._responses: list[tuple[Target, Any]] = []
         self._result: AnalysisResult | None = None
-        self._all: list[Target] = []
         self.analyzed = 0
         self.configured = threading.Event()
         """Set once the pack has accepted its configuration (or the conversation failed)."""
@@ -502,9 +554,15 @@ class AnalyzerSession:
     def submit(self, target: Target) -> None:
         self._queue.put(target)
 
-    def finish(self, targets: list[Target], timeout: float) -> AnalysisResult:
-        """Send the stack, wait for every answer; raise :class:`PackError` on failure."""
-        self._all = targets
+    def end_phase(self, phase: int, targets: list[Target]) -> None:
+        """Every resource of ``phase`` is known: analyse them as a stack."""
+        self._queue.put(_StackCall(phase, list(targets)))
+
+    def finish(self, timeout: float, targets: list[Target] | None = None) -> AnalysisResult:
+        """Wait for every answer (``targets``: end phase 1 with them first); raise
+        :class:`PackError` on failure."""
+        if targets is not None:
+            self.end_phase(1, targets)
         self._queue.put(_DONE)
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -534,13 +592,16 @@ class AnalyzerSession:
 
     @staticmethod
     def _unanswered(pending: list[tuple[Target, Any]], first: Target) -> str:
-        """Which resources were in flight: requests are pipelined, so any of them."""
-        failed = []
+        """Which resources were in flight: requests are pipelined, so any of them, most likely
+        the earliest (the pack answers in order)."""
+        failed: list[str] = []
         for target, fut in pending:
             try:  # the others fail within moments once the channel is gone
-                if fut.exception(timeout=2) is not None:
-                    failed.append(target.reg.name)
+                if fut.exception(timeout=2) is None:
+                    continue
             except grpc.FutureTimeoutError:
+                pass
+            if target.reg.name not in failed:
                 failed.append(target.reg.name)
         if len(failed) <= 1:
             return f"while analysing {first.reg.urn}"
@@ -575,8 +636,10 @@ class AnalyzerSession:
         stub = analyzer_pb2_grpc.AnalyzerStub(channel)
         timeout = self.rpc_timeout
         try:
+            # The CLI names the pack directory as both root and program directory.
             stub.Handshake(analyzer_pb2.AnalyzerHandshakeRequest(
-                engine_address=self.pack.engine_address, root_directory=self.stack.root_dir,
+                engine_address=self.pack.engine_address,
+                root_directory=str(self.pack.location.dir),
                 program_directory=str(self.pack.location.dir)),
                 timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as exc:
@@ -612,6 +675,7 @@ class AnalyzerSession:
         # sends everything queued since the last one; gRPC's own threads do the I/O and the
         # pack's server queues what it has not reached yet.
         pending: list[tuple[Target, Any]] = []
+        stacks: dict[int, Any] = {}
         done = False
         while not done:
             batch = [self._queue.get()]
@@ -624,6 +688,16 @@ class AnalyzerSession:
                 if item is _DONE:
                     done = True
                     break
+                if isinstance(item, _StackCall):
+                    # As the CLI: the stack is analysed once every resource before it has
+                    # been, and nothing else runs in the pack meanwhile.
+                    for _, fut in pending:
+                        fut.exception()
+                    request = analyzer_pb2.AnalyzeStackRequest(
+                        resources=[t.stack_resource() for t in item.targets])
+                    stacks[item.phase] = stub.AnalyzeStack.future(request, timeout=timeout)
+                    stacks[item.phase].exception()
+                    continue
                 pending.append((item, stub.Analyze.future(item.analyze_request(),
                                                           timeout=timeout)))
         for target, fut in pending:
@@ -632,26 +706,46 @@ class AnalyzerSession:
             except grpc.RpcError as exc:
                 raise self._fail(self._unanswered(pending, target), exc) from None
         self.analyzed = len(pending)
-        stack_request = analyzer_pb2.AnalyzeStackRequest(
-            resources=[t.stack_resource() for t in self._all])
-        try:
-            stack_response = stub.AnalyzeStack(stack_request, timeout=timeout)
-        except grpc.RpcError as exc:
-            raise self._fail("while analysing the stack", exc) from None
+        stack_responses = {}
+        for phase, fut in stacks.items():
+            try:
+                stack_responses[phase] = fut.result()
+            except grpc.RpcError as exc:
+                raise self._fail("while analysing the stack", exc) from None
         channel.close()
         name = info.name
         self._result = AnalysisResult(pack_name=name, pack_version=info.version,
                                       policies=policies, responses=self._responses,
-                                      stack_response=stack_response, warnings=warnings,
+                                      stack_responses=stack_responses, warnings=warnings,
                                       analyzed=self.analyzed)
 
 
-def pack_env(stack: StackInfo) -> dict[str, str]:
-    """What the CLI puts in a policy pack's environment."""
-    return {"PULUMI_PROJECT": stack.project, "PULUMI_STACK": stack.stack,
-            "PULUMI_ORGANIZATION": stack.organization, "PULUMI_DRY_RUN": "true",
-            "PULUMI_CONFIG": json.dumps(stack.config),
-            "PULUMI_CONFIG_SECRET_KEYS": json.dumps(stack.secret_keys)}
+ENV_VALUE_MAX = 128 * 1024
+"""Linux's MAX_ARG_STRLEN: the longest ``NAME=value`` string (with its NUL) a process gets."""
+
+
+def pack_env(stack: StackInfo) -> tuple[dict[str, str], list[str]]:
+    """What the CLI puts in a policy pack's environment, and a warning per config key that
+    cannot be passed there (too large for one environment variable)."""
+    config = dict(stack.config)
+    left_out: list[str] = []
+
+    def size(values: dict[str, str]) -> int:
+        return len(f"PULUMI_CONFIG={json.dumps(values)}".encode()) + 1
+
+    while config and size(config) > ENV_VALUE_MAX:
+        largest = max(config, key=lambda k: len(config[k].encode()))
+        left_out.append(largest)
+        del config[largest]
+    env = {"PULUMI_PROJECT": stack.project, "PULUMI_STACK": stack.stack,
+           "PULUMI_ORGANIZATION": stack.organization, "PULUMI_DRY_RUN": "true"}
+    if config:
+        env["PULUMI_CONFIG"] = json.dumps(config)
+    warnings = [f"config {key} ({len(stack.config[key].encode()) / 1024:.0f} KiB) does not fit "
+                f"in the policy pack's environment (one variable holds at most 128 KiB): the "
+                f"pack gets it through ConfigureStack only, so a pack that reads pulumi.Config "
+                f"from its environment does not see it" for key in sorted(left_out)]
+    return env, warnings
 
 
 def default_provider(pkg: str, version: str, stack: StackInfo, stack_urn: str) -> Registration:

@@ -1,18 +1,24 @@
 """Run a Pulumi Python program in-process under Pulumi's mock runtime and record every
 resource registration as the engine would see it.
 
-Two modes:
+Three modes:
 
-- ``preview=True`` (preflight's default) behaves like the first preview of a new stack:
+- ``preview=True`` (preflight's first pass) behaves like the first preview of a new stack:
   ids and provider-computed outputs are unknown, so whatever a policy can only learn from
   them stays unknown, exactly as in ``pulumi preview``. Inputs travel back to the program
   as outputs unchanged (unknowns stay unknown, secrets stay secret), as a provider's
   preview does for the properties it was given.
-- ``preview=False`` resolves ids and ARNs to deterministic fake values; component tests use
-  it to read documents built from other resources' outputs.
+- ``resolved=True`` (preflight's second pass) is a preview of a stack that already exists:
+  every resource also gets its id, ARN and common computed outputs in AWS's formats
+  (:mod:`.resolve`); outputs the table does not know stay unknown.
+- ``preview=False`` resolves ids and ARNs to simple fake values and every other output to
+  its input; component tests use it to read documents built from other resources' outputs.
 
-Invokes (data sources) answer with plausible values for account ``123456789012``, because a
-real first preview runs them against AWS.
+Invokes (data sources) are answered by :class:`.invokes.Answers`: the user's invokes file,
+then the stand-in account ``123456789012`` (:mod:`.account`), as a real preview runs them
+against AWS; every call is kept in a ledger, answered or not. A registration with
+``remote=True`` is a multi-language component implemented in a provider plugin: offline its
+children never exist (:attr:`Registration.remote`).
 
 Every :class:`Registration` keeps the request's property ``Struct`` exactly as the SDK
 serialised it (``properties``); ``inputs`` is decoded from it on first use only, so
@@ -35,7 +41,10 @@ from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-ACCOUNT_ID = "123456789012"
+from .account import ACCOUNT_ID, StandInAccount
+from .invokes import Answers
+from .resolve import identity
+
 STACK_TYPE = "pulumi:pulumi:Stack"
 UNKNOWN = rpc.UNKNOWN
 
@@ -59,6 +68,7 @@ class Registration:
         "property_dependencies",
         "protect",
         "provider",
+        "remote",
         "retain_on_delete",
         "type",
         "urn",
@@ -75,7 +85,8 @@ class Registration:
                  properties: struct_pb2.Struct | None = None,
                  delete_before_replace_defined: bool = False,
                  additional_secret_outputs: list[str] | None = None,
-                 custom_timeouts: dict[str, str] | None = None, version: str = "") -> None:
+                 custom_timeouts: dict[str, str] | None = None, version: str = "",
+                 remote: bool = False) -> None:
         self.type = type
         self.name = name
         self.urn = urn
@@ -96,6 +107,8 @@ class Registration:
         self.additional_secret_outputs = additional_secret_outputs or []
         self.custom_timeouts = custom_timeouts or {}
         self.version = version
+        self.remote = remote
+        """A multi-language component: its children exist only in its provider plugin."""
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -150,9 +163,12 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    def __init__(self, preview: bool, region: str):
+    """Resource outputs for ``preview=False``; invokes through ``answers``."""
+
+    def __init__(self, preview: bool, region: str, answers: Answers):
         self.preview = preview
         self.region = region
+        self.answers = answers
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         state = dict(args.inputs)
@@ -166,25 +182,7 @@ class _Mocks(pulumi_mocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
-        token = args.token
-        region = args.args.get("region") or self.region
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{region}{s}" for s in "abcdef"]
-            ids = [f"{region[:3]}{region.split('-')[-1]}-az{i + 1}" for i in range(6)]
-            return {"names": names, "zoneIds": ids, "id": region, "state": "available"}, []
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight",
-                    "id": ACCOUNT_ID, "userId": "AIDAPREFLIGHT"}, []
-        if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
-            return {"name": region, "region": region, "id": region,
-                    "endpoint": f"ec2.{region}.amazonaws.com"}, []
-        if token == "aws:elb/getServiceAccount:getServiceAccount":
-            # The regional Elastic Load Balancing account that writes access logs.
-            return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root",
-                    "region": region}, []
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
-        return {}, []
+        return self.answers.answer(args.token, args.args) or {}, []
 
 
 @dataclass
@@ -217,8 +215,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: pulumi_mocks.Mocks,
                  on_register: Callable[[Registration], None] | None = None,
-                 *, passthrough: bool = False):
+                 *, passthrough: bool = False, resolved: bool = False):
         super().__init__(mocks)
+        # Any Mocks will do; preflight's own answer invokes and reads (see capture()).
+        self.answers: Answers | None = getattr(mocks, "answers", None)
+        self.region: str = getattr(mocks, "region", "us-east-1")
+        # resolved: a preview of an existing stack, ids and computed outputs known
+        self.resolved = resolved
         self.registrations: list[Registration] = []
         self.on_register = on_register
         self.stack_urn = ""
@@ -226,6 +229,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # them (what _Mocks(preview=True) would return, minus two conversions per resource).
         self.passthrough = passthrough
         self._objects: dict[str, struct_pb2.Struct] = {}
+        self._ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -237,8 +241,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if request.type == STACK_TYPE:
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            response = resource_pb2.RegisterResourceResponse(urn=urn, object=request.object)
-            self._objects[urn] = request.object
+            obj, id_ = request.object, ""
+            if self.resolved and (request.custom or request.remote) and \
+                    not request.type.startswith("pulumi:providers:"):
+                obj, id_ = self._resolve(request, urn)
+            response = resource_pb2.RegisterResourceResponse(urn=urn, object=obj, id=id_)
+            self._objects[urn] = obj
+            self._ids[urn] = id_
         else:
             response = super().RegisterResource(request)
             if request.type == STACK_TYPE:
@@ -267,6 +276,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                               "delete": timeouts.delete}
                              if request.HasField("customTimeouts") else None),
             version=request.version,
+            remote=bool(request.remote),
         )
         if not self.passthrough:
             reg.inputs  # noqa: B018 - decode now, while this run's runtime settings are current
@@ -275,6 +285,34 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if self.on_register is not None:
             self.on_register(reg)
         return response
+
+    def _resolve(self, request: Any, urn: str) -> tuple[struct_pb2.Struct, str]:
+        """The inputs plus the computed outputs an existing resource would have. A remote
+        component gets an id only: its outputs come from children that do not exist."""
+        if request.remote:
+            return request.object, ""
+        account = self.answers.account if self.answers else StandInAccount(self.region)
+        found = identity(request.type, request.name, urn, request.object, account, self.region)
+        obj = struct_pb2.Struct()
+        obj.CopyFrom(request.object)
+        for key, value in found.outputs.items():
+            current = obj.fields.get(key)
+            if current is None or current.string_value == UNKNOWN:
+                obj[key] = value
+        return obj, found.id
+
+    def ReadResource(self, request: Any) -> Any:
+        """``Resource.get(name, id)``: a look-up of an existing resource, answered (like an
+        invoke, with the type as token) from the invokes file, else only with its id."""
+        if self.answers is None:
+            return super().ReadResource(request)
+        inputs = dict(rpc.deserialize_properties(request.properties))
+        found = self.answers.answer(request.type, {"id": request.id}) or {}
+        props = _sync_await(rpc.serialize_properties({**inputs, **found}, {}))
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self._objects[urn] = props
+        self._ids[urn] = request.id
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=props)
 
     def _alias_urns(self, request: Any, urn: str) -> list[str]:
         """Alias specs resolved to URNs, as the engine resolves them."""
@@ -297,8 +335,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if obj is None:
                 raise Exception(f"unknown resource {urn}")
             state = dict(rpc.deserialize_properties(obj, keep_unknowns=True))
-            ret = _sync_await(rpc.serialize_properties({"urn": urn, "id": "", "state": state},
-                                                       {}))
+            ret = _sync_await(rpc.serialize_properties(
+                {"urn": urn, "id": self._ids.get(urn, ""), "state": state}, {}))
             return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
         return super().Invoke(request)
 
@@ -309,6 +347,8 @@ class Capture:
     outputs: dict[str, Any]
     stack_urn: str = ""
     logs: list[LogEntry] = field(default_factory=list)
+    answers: Answers | None = None
+    """The data sources the program called, answered or not."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -324,18 +364,23 @@ def capture(program: Callable[[], Any], *, project: str = "project", stack: str 
             config: Mapping[str, str] | None = None, preview: bool = True,
             on_register: Callable[[Registration], None] | None = None,
             secret_keys: list[str] | None = None, organization: str = "organization",
-            passthrough: bool = False) -> Capture:
+            passthrough: bool = False, resolved: bool = False,
+            answers: Answers | None = None) -> Capture:
     """Run ``program`` as a Pulumi program under mocks; return what it registered.
 
     ``secret_keys`` marks config keys as secret (``Config.require_secret`` and friends).
     ``passthrough`` (preview only) answers registrations with their own inputs without
     decoding them: unknown inputs stay unknown outputs and secrets stay secret.
+    ``resolved`` (with passthrough) adds ids and computed outputs (:mod:`.resolve`).
+    ``answers`` answers invokes (default: the stand-in account in the config's region).
     Exceptions raised by the program propagate unchanged."""
     config = dict(config or {})
-    region = str(config.get("aws:region") or _region_from(config) or "us-east-1")
+    region = stack_region(config)
+    answers = answers if answers is not None else Answers(stack, StandInAccount(region))
     set_all_config(config, list(secret_keys or []))
-    monitor = RecordingMonitor(_Mocks(preview, region), on_register,
-                               passthrough=preview and passthrough)
+    monitor = RecordingMonitor(_Mocks(preview, region, answers), on_register,
+                               passthrough=preview and passthrough,
+                               resolved=preview and passthrough and resolved)
     engine = RecordingEngine()
     settings.ROOT.set(None)
     pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview,
@@ -350,15 +395,18 @@ def capture(program: Callable[[], Any], *, project: str = "project", stack: str 
         program()
 
     _sync_await(run_in_stack(run))
-    return Capture(monitor.registrations, outputs, monitor.stack_urn, engine.logs)
+    return Capture(monitor.registrations, outputs, monitor.stack_urn, engine.logs, answers)
 
 
-def _region_from(config: Mapping[str, str]) -> str | None:
+def stack_region(config: Mapping[str, str]) -> str:
+    """The AWS region a stack deploys to: ``aws:region``, else another ``*:region`` key."""
+    if config.get("aws:region"):
+        return str(config["aws:region"])
     for key, value in config.items():
-        if key.endswith(":region") and isinstance(value, str):
+        if key.endswith(":region") and isinstance(value, str) and value:
             return value
-    return None
+    return "us-east-1"
 
 
 __all__ = ["ACCOUNT_ID", "UNKNOWN", "Capture", "LogEntry", "Registration", "capture",
-           "engine_urn", "pulumi"]
+           "engine_urn", "pulumi", "stack_region"]

@@ -4,7 +4,8 @@ Usage::
 
     preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
                       [--format text|json|markdown|sarif] [--output FILE]
-                      [--strict] [--traceback] [--timings] [--timeout S] [--pack-timeout S]
+                      [--invokes FILE] [--strict] [--require-coverage] [--traceback]
+                      [--timings] [--timeout S] [--pack-timeout S]
     python -m preflight <stack> ...
 
 What it does:
@@ -13,13 +14,17 @@ What it does:
    ``<stackConfigDir>/Pulumi.<stack>.yaml``. ``{secure: ...}`` values are not decrypted: the
    program gets the placeholder ``[secret]`` as a secret config value.
 2. Runs the program in this process under Pulumi's mock runtime, as the first preview of a
-   new stack: ids and provider-computed outputs are unknown.
-3. Starts the policy pack as the Pulumi CLI does (``python <pack> <engine address>`` in the
-   pack's ``venv`` if it has one) and sends it every resource over the Analyzer gRPC
-   protocol while the program is still running, then the whole stack.
+   new stack (ids and provider-computed outputs unknown), then again resolved, as a preview
+   of the stack once it exists (:mod:`.passes`). Data sources are answered by the invokes
+   file or the stand-in account (:mod:`.invokes`).
+3. Starts the policy pack as the Pulumi CLI does (``python -u -m pulumi.policy <engine> .``
+   in the pack directory, in the virtualenv ``PulumiPolicy.yaml`` names) and sends it every
+   resource over the Analyzer gRPC protocol while the program is still running, then the
+   whole stack; then what the resolved pass changed, and the resolved stack.
 4. Reports violations by policy and level, exempted findings (diagnostics whose message
-   starts with ``[exempted] ``) and policies that could not run because a value is unknown
-   at preview.
+   starts with ``[exempted] ``), policies that could not run because a value is unknown in
+   both passes, what could be judged only in the resolved pass, remote components not
+   expanded, data sources nobody answered and resource types no policy covers.
 
 Options:
 
@@ -32,7 +37,10 @@ Options:
 ``--format FMT``           ``text`` (default), ``json``, ``markdown`` (PR comment or job
                            summary) or ``sarif`` (SARIF 2.1.0 for code scanning)
 ``--output FILE``          write the report there; the terminal still gets the summary
-``--strict``               advisory violations and policies that could not run fail too
+``--invokes FILE``         answers for data sources (default:
+                           ``<stackConfigDir>/preflight.invokes.yaml`` if it exists)
+``--strict``               advisory violations and anything not checked fail too
+``--require-coverage``     resource types no policy covers fail
 ``--traceback``            show the program's full traceback when it fails
 ``--timings``              print a timing breakdown on stderr
 ``--timeout SECONDS``      stop a program that runs longer (default 600)
@@ -40,12 +48,14 @@ Options:
                            (default 120)
 
 Exit status: 0 clean; 1 mandatory violations (with ``--strict`` also advisory ones and
-policies that could not run); 2 everything else: usage, stack file, policy config, program
-or policy pack errors, time limits, SIGINT/SIGTERM and internal errors.
+anything not checked; with ``--require-coverage`` uncovered types); 2 everything else:
+usage, stack file, policy config, program or policy pack errors, time limits, SIGINT/SIGTERM
+and internal errors.
 
 Known limits: no provider runs, so provider-side defaults (default tags, computed
-defaults) are not in the inputs the pack sees, and invokes answer with fixed values for
-account ``123456789012``; remediations are not applied.
+defaults) are not in the inputs the pack sees; data sources answer from the invokes file or
+the stand-in account ``123456789012``; remote components are not expanded; remediations are
+not applied.
 """
 
 from __future__ import annotations
@@ -79,8 +89,15 @@ def _parser() -> argparse.ArgumentParser:
                         ".policy.json if it exists)")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--invokes", metavar="FILE",
+                   help="answers for data sources (default: <stackConfigDir>/"
+                        "preflight.invokes.yaml if it exists)")
     p.add_argument("--strict", action="store_true",
-                   help="fail on advisory violations and on policies that could not run")
+                   help="fail on advisory violations and on anything not checked: policies "
+                        "that could not run, remote components, unanswered data sources, "
+                        "uncovered resource types")
+    p.add_argument("--require-coverage", action="store_true",
+                   help="fail when a resource type is covered by no policy")
     p.add_argument("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
     p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
@@ -319,29 +336,32 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     for warning in config.warnings:
         print(f"preflight: warning: {warning}", file=sys.stderr)
 
-    from .analyzer import (
-        AnalyzerSession,
-        PackError,
-        PackProcess,
-        StackInfo,
-        Target,
-        default_provider,
-        locate_pack,
-        pack_env,
-        provider_urn,
-    )
-    from .capture import STACK_TYPE, Registration, engine_urn
+    from .account import StandInAccount
+    from .analyzer import AnalyzerSession, PackError, PackProcess, StackInfo, locate_pack, pack_env
+    from .capture import STACK_TYPE, Registration, engine_urn, stack_region
     from .insights import read_base
     from .insights.settings import load_settings, settings_path
+    from .invokes import Answers, invokes_file, load_invokes
+    from .passes import Pairing, Pass, run_resolved
 
     try:
         location = locate_pack(pack_dir)
+        invokes_path = (Path(args.invokes) if args.invokes
+                        else invokes_file(project.stack_config_dir))
+        if args.invokes and not invokes_path.is_file():
+            raise UsageError(f"invokes file not found: {args.invokes}")
+        file_answers = load_invokes(invokes_path) if invokes_path.is_file() else []
         settings = load_settings(settings_path(project.stack_config_dir, args.stack,
                                                args.preflight_config))
         base = read_base(args.cost_base) if args.cost_base else None
     except UsageError as exc:
         return _error(str(exc))
     organization = os.environ.get("PULUMI_ORGANIZATION", "organization")
+    region = stack_region(config.values)
+
+    def answers() -> Answers:
+        return Answers(args.stack, StandInAccount(region), file_answers, invokes_path)
+
     info = StackInfo(project=project.name, stack=args.stack, organization=organization,
                      config=config.values, secret_keys=config.secret_keys,
                      tags={"pulumi:project": project.name, "pulumi:runtime": "python",
@@ -350,8 +370,11 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
                      root_dir=str(project_dir), program_dir=str(project.program_dir))
     pack_timeout = float(args.pack_timeout)
     timings.mark("startup")
+    env, env_warnings = pack_env(info)
+    if location.warning:
+        env_warnings.insert(0, location.warning)
     try:
-        pack = PackProcess(location, pack_env(info), pack_timeout)
+        pack = PackProcess(location, env, pack_timeout)
     except PackError as exc:
         return _error(str(exc))
     if guard is not None:
@@ -362,22 +385,16 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         session = AnalyzerSession(pack, info, policy_config, rpc_timeout=pack_timeout)
         if guard is not None:
             guard.watch_configuration(session)
-        targets: list[Target] = []
-        by_urn: dict[str, Registration] = {}
-        defaults: dict[tuple[str, str], Registration] = {}
-        lock = threading.Lock()
         stack_urn = engine_urn(args.stack, project.name, "", STACK_TYPE,
                                f"{project.name}-{args.stack}")
+        pairing = Pairing(session)
 
-        def submit(reg: Registration, provider: Registration | None = None) -> None:
-            target = Target(reg, provider)
-            targets.append(target)
-            by_urn[reg.urn] = reg
-            session.submit(target)
+        def on_preview(target: Any) -> None:
+            pairing.preview(target)
             progress.registered += 1
 
-        submit(Registration(type=STACK_TYPE, name=f"{project.name}-{args.stack}",
-                            urn=stack_urn, custom=False, parent="", provider=""))
+        first = Pass(1, info, stack_urn, on_preview)
+        second = Pass(2, info, stack_urn, pairing.resolved)
 
         def on_register(reg: Registration) -> None:
             # Nothing is registered before the pack has accepted the policy config: a
@@ -386,20 +403,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
                 session.configured.wait(pack_timeout)
             if session.error is not None:
                 raise _PackRefused()
-            with lock:
-                provider = None
-                if reg.custom:
-                    if reg.provider:
-                        provider = by_urn.get(provider_urn(reg.provider))
-                    elif not reg.type.startswith("pulumi:providers:"):
-                        key = (reg.package, reg.version)
-                        provider = defaults.get(key)
-                        if provider is None:
-                            provider = default_provider(reg.package, reg.version, info,
-                                                        stack_urn)
-                            defaults[key] = provider
-                            submit(provider)
-                submit(reg, provider)
+            first.register(reg)
 
         progress.start()
         from .program import ProgramError, run_program
@@ -409,8 +413,10 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
             guard.time_limit(args.timeout, f"the program did not finish within "
                                            f"{args.timeout:g} s (raise --timeout if it needs "
                                            "longer)")
+        preview_answers = answers()
         try:
-            result = run_program(project, args.stack, config, on_register, organization)
+            result = run_program(project, args.stack, config, on_register, organization,
+                                 answers=preview_answers)
         except ProgramError as exc:
             progress.stop()
             if session.error is not None:  # the pack refused first: that is the cause
@@ -426,17 +432,33 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         if program_errors:
             progress.stop()
             return _error("the program logged an error: " + program_errors[0].message)
+        # The pack answers the preview while the insights are drawn and the program runs
+        # again, resolved.
+        session.end_phase(1, first.targets)
         insights = None
         if not args.no_insights:
-            # While the pack works through the last resources in its own process.
             from .insights import analyse
 
-            insights = analyse([t.reg for t in targets], pack_dir=pack_dir,
+            insights = analyse([t.reg for t in first.targets], pack_dir=pack_dir,
                                policy_config=policy_config, settings=settings,
                                region=config.values.get("aws:region", ""), base=base,
                                image=args.diagram or "")
             timings.mark("insights")
-        analysis = session.finish(targets, timeout=2 * pack_timeout + 5)
+        if guard is not None:
+            guard.time_limit(args.timeout, f"the resolved pass did not finish within "
+                                           f"{args.timeout:g} s (raise --timeout if it needs "
+                                           "longer)")
+        try:
+            outcome = run_resolved(project, args.stack, config, organization, answers(),
+                                   second.register)
+        finally:
+            if guard is not None:
+                guard.cancel_time_limit()
+        timings.mark("resolved")
+        pairing.flush()
+        if outcome.ok and pairing.sent:
+            session.end_phase(2, second.targets)
+        analysis = session.finish(timeout=2 * pack_timeout + 5)
         progress.analysed = analysis.analyzed
         progress.stop()
         timings.mark("analyzer")
@@ -456,13 +478,11 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
             guard.pack = None
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
 
-    from .report import LogLine, build_report, read_text, render, render_text
+    report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
+                     config_path=config.path, pack_dir=pack_dir, pack_version=location.version,
+                     warnings=env_warnings)
+    from .report import LogLine, render, render_text
 
-    report = build_report(analysis, targets, project=project.name, stack=args.stack,
-                          stack_file=_repo_path(config.path), pack_path=_repo_path(pack_dir),
-                          strict=args.strict, pack_version=location.version,
-                          stack_urn=stack_urn)
-    report.stack_file_text = read_text(config.path)
     if insights is not None:
         from .insights import add_budget_findings
 
@@ -488,7 +508,58 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     timings.mark("report")
     if args.timings:
         print(timings.render({"pack ready": pack_ready}), file=sys.stderr)
+        print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
+              "to the pack again", file=sys.stderr)
     return report.exit_code
+
+
+def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pairing: Any,
+            outcome: Any, preview_answers: Any, *, config_path: Path, pack_dir: Path,
+            pack_version: str, warnings: list[str]) -> Any:
+    """Both passes' answers as one report (see :mod:`.passes` and :mod:`.coverage`)."""
+    from .coverage import measure, remote_components
+    from .passes import combine
+    from .report import build_report, classify, read_text
+
+    found = classify(analysis.phase(1), analysis.stack_response, analysis.policies,
+                     first.by_urn)
+    judged: list[Any] = []
+    extra = [t for t in second.targets if t.reg.urn not in first.by_urn] if outcome.ok else []
+    if outcome.ok:
+        answered = {t.reg.urn: r for t, r in analysis.phase(2)}
+        earlier = {t.reg.urn: r for t, r in analysis.phase(1)}
+        responses = [(t, answered[t.reg.urn] if t.reg.urn in pairing.sent
+                      else earlier[t.reg.urn]) for t in second.targets]
+        stack = analysis.stack_responses.get(2, analysis.stack_response)
+        found, judged = combine(found, classify(responses, stack, analysis.policies,
+                                                second.by_urn),
+                                {t.reg.urn for t in second.targets})
+    targets = first.targets + extra
+    report = build_report(found, targets, analysis.policies, project=first.info.project,
+                          stack=args.stack, stack_file=_repo_path(config_path),
+                          pack_path=_repo_path(pack_dir), strict=args.strict,
+                          pack_name=analysis.pack_name,
+                          pack_version=pack_version or analysis.pack_version,
+                          warnings=[*analysis.warnings, *warnings])
+    regs = [t.reg for t in targets]
+    report.stack_file_text = read_text(config_path)
+    report.judged = judged
+    report.resolved_only_resources = [t.reg.urn for t in extra]
+    report.remote_components = remote_components(regs)
+    report.coverage = measure(regs, found.skipped, analysis.policies.values())
+    report.require_coverage = args.require_coverage
+    report.lookups = _ledger(preview_answers.lookups, outcome.lookups)
+    if not outcome.ok:
+        report.resolved_pass = outcome.reason
+        report.warnings.append(f"the resolved pass did not complete ({outcome.reason}): "
+                               "what the preview could not judge stays 'could not run'")
+    return report
+
+
+def _ledger(first: list[Any], second: list[Any]) -> list[Any]:
+    """Both passes' data source calls, each once (the resolved pass may call others)."""
+    seen = {(item.token, repr(item.args)) for item in first}
+    return [*first, *[item for item in second if (item.token, repr(item.args)) not in seen]]
 
 
 class _PackRefused(Exception):

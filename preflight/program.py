@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .capture import Capture, Registration
+    from .invokes import Answers
     from .project import Project, StackConfig
 
 
@@ -31,8 +32,11 @@ class ProgramError(Exception):
 
 def run_program(project: Project, stack: str, config: StackConfig,
                 on_register: Callable[[Registration], None] | None = None,
-                organization: str = "organization") -> Capture:
-    """Run the project's program as a first preview of ``stack``; raise :class:`ProgramError`."""
+                organization: str = "organization", *, answers: Answers | None = None,
+                resolved: bool = False) -> Capture:
+    """Run the project's program as a first preview of ``stack`` (with ``resolved``: as a
+    preview of the stack once it exists); raise :class:`ProgramError`. When the program fails
+    after a data source went unanswered, the error names it and the invokes file."""
     from .capture import capture
 
     program_dir = str(project.program_dir)
@@ -50,19 +54,26 @@ def run_program(project: Project, stack: str, config: StackConfig,
         return capture(lambda: runpy.run_path(target, run_name="__main__"),
                        project=project.name, stack=stack, config=config.values,
                        secret_keys=config.secret_keys, preview=True, on_register=on_register,
-                       organization=organization, passthrough=True)
+                       organization=organization, passthrough=True, answers=answers,
+                       resolved=resolved)
     except SystemExit as exc:
         if exc.code in (0, None):
             raise ProgramError("the program exited before registering its resources",
                                "") from None
-        raise ProgramError(f"the program exited with status {exc.code}",
+        raise ProgramError(_with_hint(f"the program exited with status {exc.code}", answers),
                            _format(exc)) from None
     except Exception as exc:
-        raise ProgramError(describe(exc, project.dir), _format(exc)) from None
+        raise ProgramError(_with_hint(describe(exc, project.dir), answers),
+                           _format(exc)) from None
     finally:
         sys.setswitchinterval(switch)
         os.chdir(old_cwd)
         sys.path[:] = old_path
+
+
+def _with_hint(summary: str, answers: Answers | None) -> str:
+    hint = answers.hint() if answers is not None else ""
+    return f"{summary} ({hint})" if hint else summary
 
 
 def _format(exc: BaseException) -> str:
@@ -77,20 +88,35 @@ def is_config_error(exc: BaseException) -> bool:
     return isinstance(exc, RunError) or isinstance(getattr(exc, "problems", None), list)
 
 
+def own_code(filename: str, root: Path) -> bool:
+    """Whether ``filename`` is the project's own code (under ``root``, not in a virtualenv)."""
+    root_str = str(root.resolve())
+    path = os.path.realpath(filename)
+    if not path.startswith(root_str + os.sep):
+        return False
+    parts = path[len(root_str) + 1:].split(os.sep)
+    return "site-packages" not in parts and not any(p in ("venv", ".venv") for p in parts[:-1])
+
+
 def program_frame(exc: BaseException, root: Path) -> traceback.FrameSummary | None:
     """The innermost traceback frame in the project's own code (not in a virtualenv)."""
-    root_str = str(root.resolve())
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        path = os.path.realpath(frame.filename)
-        if not path.startswith(root_str + os.sep):
-            continue
-        rel = path[len(root_str) + 1:]
-        parts = rel.split(os.sep)
-        if "site-packages" in parts or any(p in ("venv", ".venv") for p in parts[:-1]):
-            continue
-        found = frame
+        if own_code(frame.filename, root):
+            found = frame
     return found
+
+
+def forget_program_modules(root: Path) -> None:
+    """Drop the project's own modules from ``sys.modules`` so the next run imports them
+    afresh (their module-level state included); libraries, and preflight itself when the
+    project holds it, stay imported."""
+    here = Path(__file__).resolve().parent
+    for name, module in list(sys.modules.items()):
+        filename = getattr(module, "__file__", None)
+        if filename and own_code(filename, root) and \
+                not Path(filename).resolve().is_relative_to(here):
+            del sys.modules[name]
 
 
 def describe(exc: BaseException, root: Path) -> str:

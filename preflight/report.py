@@ -1,6 +1,6 @@
 """Turn the analyzer's answers into a report: terminal text, JSON, Markdown or SARIF 2.1.0.
 
-Diagnostics are sorted into three kinds:
+Diagnostics are sorted into three kinds (:func:`classify`, once per pass):
 
 - **violations**: what the pack reported, at the level it reported (``mandatory`` or
   ``advisory``; ``remediate`` counts as mandatory, as the pack itself downgrades it);
@@ -10,8 +10,15 @@ Diagnostics are sorted into three kinds:
   diagnostic, raised when a policy read a value that is unknown in a first preview. These
   are never counted as passes; ``--strict`` fails on them.
 
-Exit status: 0 clean, 1 mandatory violations (with ``--strict`` also advisory violations and
-policies that could not run), 2 usage, config, program or pack errors (see :mod:`.cli`).
+Besides the findings, a report says what preflight could not see or judge, in every format
+and in the verdict line: remote components not expanded offline, data sources nobody
+answered, resource types no policy covers (:mod:`.coverage`), and which policies could be
+judged only in the resolved pass (:mod:`.passes`).
+
+Exit status: 0 clean, 1 mandatory violations (with ``--strict`` also advisory violations,
+policies that could not run, remote components, unanswered data sources and uncovered
+types; with ``--require-coverage`` uncovered types), 2 usage, config, program or pack
+errors (see :mod:`.cli`).
 """
 
 from __future__ import annotations
@@ -20,12 +27,16 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .analyzer import AnalysisResult, PolicyMeta, Target
+    from .analyzer import PolicyMeta, Target
+    from .capture import Registration
+    from .coverage import Coverage, RemoteComponent
+    from .invokes import Lookup
 
 SCHEMA_VERSION = 1
 TOOL = "preflight"
@@ -45,6 +56,35 @@ class Finding:
     level: str = "advisory"
     severity: str = ""
     description: str = ""
+    resolved_only: bool = False
+    """Found only in the resolved pass (the preview could not judge it)."""
+
+
+@dataclass
+class Judged:
+    """A policy that could not run in the preview and ran in the resolved pass."""
+
+    policy: str
+    urn: str
+    type: str
+    name: str
+    reason: str
+    """Why it could not run in the preview."""
+    outcome: str
+    """``passed``, ``mandatory``, ``advisory`` or ``exempted``."""
+
+
+@dataclass
+class Findings:
+    """One pass's diagnostics, sorted into kinds."""
+
+    violations: list[Finding] = field(default_factory=list)
+    exempted: list[Finding] = field(default_factory=list)
+    could_not_run: list[Finding] = field(default_factory=list)
+    not_applicable: dict[str, int] = field(default_factory=dict)
+    """policy -> how many resources it answered not applicable for."""
+    skipped: dict[str, set[str]] = field(default_factory=dict)
+    """urn -> the policies that answered not applicable for it."""
 
 
 @dataclass
@@ -74,6 +114,17 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     strict: bool = False
     stack_file_text: str = ""
+    remote_components: list[RemoteComponent] = field(default_factory=list)
+    lookups: list[Lookup] = field(default_factory=list)
+    """Every data source the program called, with who answered it."""
+    coverage: Coverage | None = None
+    require_coverage: bool = False
+    judged: list[Judged] = field(default_factory=list)
+    """Policies that could run only in the resolved pass."""
+    resolved_pass: str = "complete"
+    """``complete``, or why the resolved pass did not run to the end."""
+    resolved_only_resources: list[str] = field(default_factory=list)
+    """URNs only the resolved pass registered (created inside ``apply`` on known values)."""
     insights: Any = None
     """AZ loss, cost and diagram (:class:`preflight.insights.Insights`), if analysed."""
 
@@ -86,10 +137,26 @@ class Report:
         return [f for f in self.violations if f.level != "mandatory"]
 
     @property
+    def unanswered(self) -> list[Lookup]:
+        return [item for item in self.lookups if not item.answered]
+
+    @property
+    def uncovered(self) -> list[str]:
+        return [t.type for t in self.coverage.uncovered] if self.coverage else []
+
+    @property
+    def coverage_undeclared(self) -> bool:
+        return self.coverage is not None and not self.coverage.declared
+
+    @property
     def exit_code(self) -> int:
         if self.mandatory:
             return 1
-        if self.strict and (self.advisory or self.could_not_run):
+        if self.strict and (self.advisory or self.could_not_run or self.remote_components
+                            or self.unanswered or self.uncovered
+                            or self.resolved_pass != "complete"):
+            return 1
+        if self.require_coverage and (self.uncovered or self.coverage_undeclared):
             return 1
         return 0
 
@@ -116,25 +183,21 @@ def _detail(message: str, description: str) -> str:
     return message
 
 
-def build_report(analysis: AnalysisResult, targets: list[Target], *, project: str,
-                 stack: str, stack_file: str, pack_path: str, strict: bool,
-                 pack_version: str = "", stack_urn: str = "") -> Report:
-    by_urn = {t.reg.urn: t.reg for t in targets}
-    report = Report(project=project, stack=stack, stack_file=stack_file,
-                    pack_name=analysis.pack_name,
-                    pack_version=pack_version or analysis.pack_version, pack_path=pack_path,
-                    policies=list(analysis.policies.values()),
-                    resources=[(t.reg.urn, t.reg.type, t.reg.name, t.reg.parent)
-                               for t in targets],
-                    strict=strict, warnings=list(analysis.warnings))
+def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
+             policies: Mapping[str, PolicyMeta], by_urn: Mapping[str, Registration]) -> Findings:
+    """Sort one pass's diagnostics into violations, exempted findings and policies that could
+    not run; count not-applicable answers."""
+    found = Findings()
     na: Counter[str] = Counter()
     seen: set[tuple[str, str, str, str]] = set()
 
-    def add(diag: Any, default_urn: str) -> None:
-        urn = diag.urn or default_urn
+    def add(diag: Any, default_urn: str, analysed: bool = False) -> None:
+        # A resource policy's finding belongs to the resource analysed, whatever URN it
+        # names (as the engine attributes it); a stack policy's to the URN it names.
+        urn = default_urn if analysed else diag.urn
         reg = by_urn.get(urn)
         rtype, rname = (reg.type, reg.name) if reg else ("", "")
-        meta = analysis.policies.get(diag.policyName)
+        meta = policies.get(diag.policyName)
         description = diag.description or (meta.description if meta else "")
         severity = meta.severity if meta else ""
         cant = _CANT_RUN.match(diag.message)
@@ -142,37 +205,54 @@ def build_report(analysis: AnalysisResult, targets: list[Target], *, project: st
             key = ("cnr", diag.policyName, urn, cant["reason"])
             if key not in seen:
                 seen.add(key)
-                report.could_not_run.append(Finding(diag.policyName, urn, rtype, rname,
-                                                    cant["reason"], "advisory", severity,
-                                                    description))
+                found.could_not_run.append(Finding(diag.policyName, urn, rtype, rname,
+                                                   cant["reason"], "advisory", severity,
+                                                   description))
             return
         detail = _detail(diag.message, description)
         if detail.startswith(EXEMPT_PREFIX) or diag.message.startswith(EXEMPT_PREFIX):
             reason = (detail if detail.startswith(EXEMPT_PREFIX) else diag.message)
-            report.exempted.append(Finding(diag.policyName, urn, rtype, rname,
-                                           reason[len(EXEMPT_PREFIX):], "exempted", severity,
-                                           description))
+            found.exempted.append(Finding(diag.policyName, urn, rtype, rname,
+                                          reason[len(EXEMPT_PREFIX):], "exempted", severity,
+                                          description))
             return
         level = _LEVEL_NAMES.get(diag.enforcementLevel, "advisory")
         if level == "remediate":
             level = "mandatory"
-        report.violations.append(Finding(diag.policyName, urn, rtype, rname, detail, level,
-                                         severity, description))
+        found.violations.append(Finding(diag.policyName, urn, rtype, rname, detail, level,
+                                        severity, description))
 
-    for target, response in analysis.responses:
+    for target, response in responses:
         for diag in response.diagnostics:
-            add(diag, target.reg.urn)
-        for item in response.not_applicable:
-            na[item.policy_name] += 1
-    for diag in analysis.stack_response.diagnostics:
+            add(diag, target.reg.urn, analysed=True)
+        if response.not_applicable:
+            names = {item.policy_name for item in response.not_applicable}
+            found.skipped.setdefault(target.reg.urn, set()).update(names)
+            na.update(names)
+    for diag in stack_response.diagnostics:
         add(diag, "")
-    for item in analysis.stack_response.not_applicable:
+    for item in stack_response.not_applicable:
         na[item.policy_name] += 1
-    report.not_applicable = dict(sorted(na.items()))
+    found.not_applicable = dict(sorted(na.items()))
+    return found
+
+
+def build_report(found: Findings, targets: list[Target], policies: Mapping[str, PolicyMeta],
+                 *, project: str, stack: str, stack_file: str, pack_path: str, strict: bool,
+                 pack_name: str, pack_version: str, warnings: list[str]) -> Report:
+    """A report of ``found`` over ``targets`` (the resources, in registration order)."""
+    report = Report(project=project, stack=stack, stack_file=stack_file, pack_name=pack_name,
+                    pack_version=pack_version, pack_path=pack_path,
+                    policies=list(policies.values()),
+                    resources=[(t.reg.urn, t.reg.type, t.reg.name, t.reg.parent)
+                               for t in targets],
+                    strict=strict, warnings=list(warnings))
     order = {"mandatory": 0, "advisory": 1}
-    report.violations.sort(key=lambda f: (order.get(f.level, 2), f.policy, f.urn))
-    report.exempted.sort(key=lambda f: (f.policy, f.urn))
-    report.could_not_run.sort(key=lambda f: (f.policy, f.urn))
+    report.violations = sorted(found.violations,
+                               key=lambda f: (order.get(f.level, 2), f.policy, f.urn))
+    report.exempted = sorted(found.exempted, key=lambda f: (f.policy, f.urn))
+    report.could_not_run = sorted(found.could_not_run, key=lambda f: (f.policy, f.urn))
+    report.not_applicable = dict(found.not_applicable)
     return report
 
 
@@ -182,9 +262,29 @@ def _where(f: Finding) -> str:
     return f.urn or "(stack)"
 
 
+def unseen(report: Report) -> list[str]:
+    """What preflight could not see or judge besides "could not run", for the verdict."""
+    parts = []
+    if report.remote_components:
+        n = len(report.remote_components)
+        parts.append(f"{n} remote component{'s' if n > 1 else ''} not expanded")
+    if report.unanswered:
+        n = len(report.unanswered)
+        parts.append(f"{n} data source{'s' if n > 1 else ''} unanswered")
+    if report.uncovered:
+        n = len(report.uncovered)
+        parts.append(f"{n} resource type{'s' if n > 1 else ''} uncovered")
+    if report.resolved_pass != "complete":
+        parts.append("resolved pass incomplete")
+    return parts
+
+
 def summary_line(report: Report) -> str:
     parts = [f"{len(report.mandatory)} mandatory", f"{len(report.advisory)} advisory",
              f"{len(report.could_not_run)} could not run", f"{len(report.exempted)} exempted"]
+    if report.judged:
+        parts.append(f"{len(report.judged)} judged only in the resolved pass")
+    parts += unseen(report)
     status = "PASSED" if report.passed else "FAILED"
     strict = " (strict)" if report.strict else ""
     return f"{status}{strict}: {', '.join(parts)} across {len(report.resources)} resources"
@@ -194,13 +294,14 @@ def summary_line(report: Report) -> str:
 
 def to_json_data(report: Report) -> dict[str, Any]:
     def finding(f: Finding, reason_key: str = "message") -> dict[str, Any]:
-        out = {"policy": f.policy, "urn": f.urn, "type": f.type, "name": f.name,
-               reason_key: f.message}
+        out: dict[str, Any] = {"policy": f.policy, "urn": f.urn, "type": f.type,
+                               "name": f.name, reason_key: f.message}
         if reason_key == "message":
             out.update(enforcementLevel=f.level, severity=f.severity,
-                       description=f.description)
+                       description=f.description, resolvedOnly=f.resolved_only)
         return out
 
+    coverage = report.coverage
     data = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": TOOL, "version": _version()},
@@ -210,12 +311,17 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "policyPack": {"name": report.pack_name, "version": report.pack_version,
                        "path": report.pack_path},
         "result": {"status": "passed" if report.passed else "failed",
-                   "exitCode": report.exit_code, "strict": report.strict},
+                   "exitCode": report.exit_code, "strict": report.strict,
+                   "requireCoverage": report.require_coverage},
         "summary": {"resources": len(report.resources),
                     "mandatory": len(report.mandatory), "advisory": len(report.advisory),
                     "couldNotRun": len(report.could_not_run),
                     "exempted": len(report.exempted),
-                    "notApplicable": sum(report.not_applicable.values())},
+                    "notApplicable": sum(report.not_applicable.values()),
+                    "judgedInResolvedPass": len(report.judged),
+                    "remoteComponents": len(report.remote_components),
+                    "unansweredDataSources": len(report.unanswered),
+                    "uncoveredTypes": len(report.uncovered)},
         "resourcesByType": dict(report.by_type()),
         "policies": [{"name": p.name, "description": p.description,
                       "enforcementLevel": p.level, "defaultEnforcementLevel": p.default_level,
@@ -231,6 +337,18 @@ def to_json_data(report: Report) -> dict[str, Any]:
                       for u, t, n, p in report.resources],
         "logs": [asdict(line) for line in report.logs],
         "warnings": report.warnings,
+        "resolvedPass": {"status": report.resolved_pass,
+                         "judged": [asdict(j) for j in report.judged],
+                         "resourcesOnlyInResolvedPass": report.resolved_only_resources},
+        "remoteComponents": [asdict(c) for c in report.remote_components],
+        "dataSources": [{"token": item.token, "function": item.function, "args": item.args,
+                         "answeredBy": item.source or None, "calls": item.count}
+                        for item in report.lookups],
+        "coverage": {"declared": coverage.declared if coverage else False,
+                     "types": [{"type": c.type, "resources": c.resources,
+                                "policies": len(c.policies)}
+                               for c in (coverage.types if coverage else [])],
+                     "uncovered": report.uncovered},
     }
     if report.insights is not None:
         from .insights.render import to_json
@@ -266,12 +384,14 @@ def render_markdown(report: Report) -> str:
                        f"<br><sub>{_md(f.type)}</sub> | {_md(msg)} |")
         out.append("")
     if report.could_not_run:
-        out += ["### Could not run (unknown at preview)", "",
-                "These policies read a value that is unknown until deployment; they did "
-                "not pass.", "", "| Policy | Resource | Reason |", "|---|---|---|"]
+        out += ["### Could not run (value unknown offline)", "",
+                "These policies read a value that is unknown in the preview and in the "
+                "resolved pass (or until deployment); they did not pass.", "",
+                "| Policy | Resource | Reason |", "|---|---|---|"]
         for f in report.could_not_run:
             out.append(f"| `{_md(f.policy)}` | `{_md(f.name or '(stack)')}` | {_md(f.message)} |")
         out.append("")
+    out += _markdown_unseen(report)
     if report.exempted:
         out += ["<details><summary>Exempted findings "
                 f"({len(report.exempted)})</summary>", "",
@@ -279,6 +399,16 @@ def render_markdown(report: Report) -> str:
         for f in report.exempted:
             out.append(f"| `{_md(f.policy)}` | `{_md(f.name or '(stack)')}` | {_md(f.message)} |")
         out += ["", "</details>", ""]
+    if report.judged:
+        out += ["<details><summary>Judged only in the resolved pass "
+                f"({len(report.judged)})</summary>", "",
+                "Unknown at a first preview, checked with ids and ARNs resolved.", "",
+                "| Policy | Resource | Outcome | Unknown at preview |", "|---|---|---|---|"]
+        for j in report.judged:
+            out.append(f"| `{_md(j.policy)}` | `{_md(j.name or '(stack)')}` | {j.outcome} | "
+                       f"{_md(j.reason)} |")
+        out += ["", "</details>", ""]
+    out += _markdown_coverage(report)
     if report.insights is not None:
         from .insights.render import markdown
 
@@ -290,11 +420,76 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out)
 
 
+def _md_section(title: str, intro: str, columns: list[str], rows: list[str]) -> list[str]:
+    return [f"### {title}", "", intro, "", "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns), *rows, ""]
+
+
+def _markdown_unseen(report: Report) -> list[str]:
+    out: list[str] = []
+    if report.remote_components:
+        out += _md_section(
+            "Remote components not expanded",
+            "Implemented in a provider plugin: offline their children (security groups, "
+            "listeners, roles...) never exist, so nothing inside them was checked.",
+            ["Component", "Type", "Built from pulumi-aws primitives here"],
+            [f"| `{_md(c.name)}` | `{_md(c.type)}` | {_md(c.alternative) or '-'} |"
+             for c in report.remote_components])
+    if report.unanswered:
+        out += _md_section(
+            "Data sources without an answer",
+            "They returned nothing offline; answer them in the invokes file "
+            "(`preflight.invokes.yaml` beside the stack files).",
+            ["Data source", "Arguments", "Calls"],
+            [f"| `{_md(i.token)}` | `{_md(json.dumps(i.args, sort_keys=True))}` | {i.count} |"
+             for i in report.unanswered])
+    if report.resolved_pass != "complete":
+        out += ["### Resolved pass incomplete", "", _md(report.resolved_pass), ""]
+    return out
+
+
+def _markdown_coverage(report: Report) -> list[str]:
+    coverage = report.coverage
+    if coverage is None or not coverage.types:
+        return []
+    out = []
+    if report.uncovered:
+        out += ["### Resource types no policy covers", ""]
+        out += [f"- `{_md(t)}`" for t in report.uncovered]
+        out.append("")
+    note = "" if coverage.declared else (
+        " The pack does not say which types its policies check (no not-applicable "
+        "answers): every enabled policy is counted for every type.")
+    out += [f"<details><summary>Coverage ({len(coverage.types)} resource types)</summary>",
+            "", f"Policies that apply to each type.{note}", "",
+            "| Type | Resources | Policies |", "|---|---:|---:|"]
+    out += [f"| `{_md(c.type)}` | {c.resources} | {len(c.policies)} |" for c in coverage.types]
+    out += ["", "</details>", ""]
+    return out
+
+
 # --- SARIF 2.1.0 ----------------------------------------------------------------------
 
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 _SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning",
                 "disabled": "none"}
+
+
+_OWN_RULES = {
+    "preflight-remote-component": (
+        "A remote (multi-language) component was not expanded offline.",
+        "Its children exist only in its provider plugin, so no policy saw them. Build the "
+        "same thing from pulumi-aws resources (this project's components do) or check it "
+        "with `pulumi preview --policy-pack` against a real account."),
+    "preflight-unanswered-data-source": (
+        "A data source (invoke) got no answer offline.",
+        "Answer it in the invokes file beside the stack files (preflight.invokes.yaml), "
+        "keyed by token and arguments."),
+    "preflight-uncovered-type": (
+        "No policy of the pack applies to this resource type.",
+        "Add policies for the type, or accept the gap knowingly; --require-coverage fails "
+        "on it."),
+}
 
 
 def _stack_line(report: Report, name: str) -> int:
@@ -361,10 +556,35 @@ def render_sarif(report: Report) -> str:
             out["ruleIndex"] = index[f.policy]
         return out
 
+    for rule_id, (short, help_text) in _OWN_RULES.items():
+        index[rule_id] = len(rules)
+        rules.append({"id": rule_id, "name": "".join(w.capitalize() for w in rule_id.split("-")),
+                      "shortDescription": {"text": short}, "fullDescription": {"text": short},
+                      "help": {"text": help_text, "markdown": help_text},
+                      "defaultConfiguration": {"level": "warning", "enabled": True},
+                      "properties": {"tags": ["preflight", "coverage"]}})
+
     results = []
     for f in report.violations:
         text = f"{f.name or 'stack'}: {f.message or f.description}"
-        results.append(result(f, _SARIF_LEVEL[f.level], text, {"enforcementLevel": f.level}))
+        results.append(result(f, _SARIF_LEVEL[f.level], text,
+                              {"enforcementLevel": f.level, "resolvedOnly": f.resolved_only}))
+    for c in report.remote_components:
+        hint = f"; {c.alternative} does the same job from pulumi-aws primitives" \
+            if c.alternative else ""
+        results.append(result(
+            Finding("preflight-remote-component", c.urn, c.type, c.name, c.type), "warning",
+            f"{c.name}: remote component {c.type} not expanded offline: its children were "
+            f"not checked{hint}", {"remoteComponent": True}))
+    for item in report.unanswered:
+        results.append(result(
+            Finding("preflight-unanswered-data-source", "", item.token, "", item.describe()),
+            "warning", f"data source without an answer: {item.describe()}",
+            {"dataSource": item.token, "arguments": item.args}))
+    for rtype in report.uncovered:
+        results.append(result(
+            Finding("preflight-uncovered-type", "", rtype, "", rtype), "warning",
+            f"no policy covers resource type {rtype}", {"uncoveredType": rtype}))
     for f in report.could_not_run:
         results.append(result(f, "note", f"{f.name or 'stack'}: policy could not run during "
                               f"preview: {f.message}", {"couldNotRun": True}))
@@ -384,7 +604,11 @@ def render_sarif(report: Report) -> str:
             "originalUriBaseIds": {"%SRCROOT%": {"description": {
                 "text": "The repository root (the directory preflight ran in)."}}},
             "invocations": [{"executionSuccessful": True,
-                             "exitCode": report.exit_code}],
+                             "exitCode": report.exit_code,
+                             "properties": {"resolvedPass": report.resolved_pass,
+                                            "judgedInResolvedPass": len(report.judged),
+                                            "coverageDeclared": bool(report.coverage and
+                                                                     report.coverage.declared)}}],
             "results": results,
         }],
     }
@@ -408,8 +632,14 @@ def render_text(report: Report, file: Any) -> None:
                   show_edge=False, box=None, pad_edge=False)
     table.add_column("type")
     table.add_column("count", justify="right")
+    # Coverage: how many enabled policies apply to the type (cloud resources only).
+    covered = {c.type: len(c.policies) for c in report.coverage.types} \
+        if report.coverage else {}
+    table.add_column("policies", justify="right")
     for rtype, count in report.by_type():
-        table.add_row(Text(rtype), str(count))
+        policies = covered.get(rtype)
+        table.add_row(Text(rtype), str(count), "-" if policies is None else str(policies),
+                      style="magenta" if policies == 0 else None)
     console.print(table)
 
     groups: dict[tuple[str, str], list[Finding]] = {}
@@ -430,8 +660,8 @@ def render_text(report: Report, file: Any) -> None:
                 console.print(Text(f"      {line}"))
     if report.could_not_run:
         console.print()
-        console.print(Text(f"Could not run: unknown at preview ({len(report.could_not_run)})",
-                           style="bold magenta"))
+        console.print(Text(f"Could not run: a value it reads is unknown offline "
+                           f"({len(report.could_not_run)})", style="bold magenta"))
         for f in report.could_not_run:
             console.print(Text.assemble("  ? ", (f.policy, "bold"), " on ",
                                         (_where(f), "cyan"), f": {f.message}"))
@@ -441,9 +671,13 @@ def render_text(report: Report, file: Any) -> None:
         for f in report.exempted:
             console.print(Text.assemble("  ~ ", (f.policy, "bold"), " on ",
                                         (_where(f), "cyan"), f": {f.message}"))
-    if report.not_applicable:
+    _text_unseen(report, console)
+    if report.not_applicable and len(report.not_applicable) <= 8:
         na = ", ".join(f"{k} ({v})" for k, v in report.not_applicable.items())
         console.print(Text(f"Not applicable: {na}", style="dim"))
+    elif report.not_applicable:
+        console.print(Text(f"Not applicable: {sum(report.not_applicable.values())} answers from "
+                           f"{len(report.not_applicable)} policies", style="dim"))
     for w in report.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
     for log in report.logs:
@@ -455,6 +689,50 @@ def render_text(report: Report, file: Any) -> None:
         text(report.insights, console)
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
+
+
+def _text_unseen(report: Report, console: Any) -> None:
+    from rich.text import Text
+
+    if report.remote_components:
+        console.print()
+        console.print(Text(f"Remote components not expanded: children not checked "
+                           f"({len(report.remote_components)})", style="bold magenta"))
+        for c in report.remote_components:
+            hint = f"; {c.alternative} does the same job from pulumi-aws primitives" \
+                if c.alternative else ""
+            console.print(Text.assemble("  ! ", (f"{c.name} ({c.type})", "cyan"), hint))
+    if report.unanswered:
+        console.print()
+        console.print(Text(f"Data sources without an answer ({len(report.unanswered)}): "
+                           "answer them in preflight.invokes.yaml beside the stack files",
+                           style="bold magenta"))
+        for item in report.unanswered:
+            times = f" ({item.count} calls)" if item.count > 1 else ""
+            console.print(Text.assemble("  ? ", (item.describe(), "cyan"), times))
+    if report.judged:
+        console.print()
+        console.print(Text(f"Judged only in the resolved pass ({len(report.judged)})",
+                           style="bold"))
+        for j in report.judged:
+            mark = "✓" if j.outcome in ("passed", "exempted") else "✗"
+            console.print(Text.assemble(f"  {mark} ", (j.policy, "bold"), " on ",
+                                        (f"{j.name} ({j.type})" if j.name else "(stack)",
+                                         "cyan"),
+                                        f": {j.outcome}; unknown at preview: {j.reason}"))
+    coverage = report.coverage
+    if coverage is not None and coverage.types:
+        console.print()
+        line = f"Coverage: {len(coverage.types)} resource types"
+        if report.uncovered:
+            line += f", {len(report.uncovered)} covered by no policy: " + \
+                ", ".join(report.uncovered)
+        else:
+            line += ", each covered by at least one policy"
+        if not coverage.declared:
+            line += (" (the pack does not say which types its policies check: every enabled "
+                     "policy is counted for every type)")
+        console.print(Text(line, style="bold magenta" if report.uncovered else "dim"))
 
 
 def render(report: Report, fmt: str) -> str:

@@ -88,8 +88,17 @@ def plain(value: Any) -> Any:
     return value
 
 
+UNKNOWN_FINDING = re.compile(r"^(?P<path>.+) is unknown at preview; cannot prove (?P<claim>.+)$",
+                             re.S)
+"""What :func:`unknown` writes: the server reports it as "can't run" in a preview."""
+
+
 def unknown(path: str, claim: str) -> str:
-    """The fail-closed message for a value a mandatory rule needs but preview cannot see."""
+    """The fail-closed message for a value a mandatory rule needs but preview cannot see.
+
+    In a preview the pack reports it as pulumi-policy reports a policy that read an unknown
+    value (advisory "can't run policy ... during preview"); in an update, where every input
+    is known, it stays a violation at the policy's level (see ``server.py``)."""
     return f"{path} is unknown at preview; cannot prove {claim}"
 
 

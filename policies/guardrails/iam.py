@@ -8,7 +8,10 @@ Trust policies: every AWS service principal must be scoped with ``aws:SourceAcco
 ``aws:SourceArn`` or ``aws:SourceOrgID`` (confused-deputy protection), except the services
 in ``exemptServices``: by default Lambda (``lambda``, ``edgelambda``) and EC2 (``ec2``),
 which assume an execution role or instance profile role without presenting those keys, so
-the condition would lock the function or instance out.
+the condition would lock the function or instance out. EKS Pod Identity
+(``pods.eks.amazonaws.com``) is scoped by the session tags it sets on every role it assumes:
+a condition on ``aws:RequestTag/eks-cluster-arn`` (or ``eks-cluster-name``) ties the role to
+one cluster.
 
 AWS managed policies are judged by what they grant: ``data/aws_managed_policies.json`` keeps
 each one's statements that grant wildcard actions, NotAction or iam:PassRole on '*'
@@ -70,6 +73,12 @@ MANAGED_DATA = Path(__file__).resolve().parent / "data" / "aws_managed_policies.
 AWS_MANAGED_RE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid")
+SERVICE_SCOPING_KEYS: dict[str, tuple[str, ...]] = {
+    "pods.eks.amazonaws.com": ("aws:requesttag/eks-cluster-arn",
+                               "aws:requesttag/eks-cluster-name"),
+}
+"""Services scoped by other documented keys as well: EKS Pod Identity tags each session
+with the cluster it assumes the role for."""
 PUBLIC_SCOPING_KEYS = (*SCOPING_KEYS, "aws:principalorgid", "aws:principalaccount",
                        "aws:sourcevpc", "aws:sourcevpce", "aws:principalarn")
 ROOT_RE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
@@ -393,15 +402,17 @@ def _condition(st: Statement, operators: tuple[str, ...], key: str) -> list[Any]
     "iam-trust-policy-scoped",
     types=(ROLE,),
     description="Role trust policies name their principals (no '*') and scope AWS service "
-                "principals with aws:SourceAccount or aws:SourceArn (Lambda and EC2 are exempt "
-                "by default: they assume execution and instance roles without presenting "
-                "those keys).",
+                "principals with aws:SourceAccount or aws:SourceArn (EKS Pod Identity: or "
+                "the cluster's session tag; Lambda and EC2 are exempt by default: they assume "
+                "execution and instance roles without presenting those keys).",
     severity="high", refs=("checkov CKV_AWS_60", "checkov CKV_AWS_61"),
     params={"exemptServices": Param(
         "array", ["lambda.amazonaws.com", "edgelambda.amazonaws.com", "ec2.amazonaws.com"],
         "Service principals that assume roles without presenting aws:SourceAccount/SourceArn.")},
     remediation="Use components.base.service_trust(service, account_id, source_arn): it adds "
-                "StringEquals aws:SourceAccount (and ArnLike aws:SourceArn).",
+                "StringEquals aws:SourceAccount (and ArnLike aws:SourceArn); for EKS Pod "
+                "Identity, components.eks_cluster.pod_identity_trust (StringEquals "
+                "aws:RequestTag/eks-cluster-arn, namespace and service account).",
 )
 @per_statement("the trust policy is scoped", trust=True)
 def trust_scoped(r: Resource, s: Settings, where: str, st: Statement) -> Iterator[str]:
@@ -418,10 +429,15 @@ def trust_scoped(r: Resource, s: Settings, where: str, st: Statement) -> Iterato
     if not isinstance(principal, dict):
         return
     services = [p for p in as_list(principal.get("Service")) if isinstance(p, str)]
-    unscoped = [p for p in services if p not in set(s["exemptServices"])]
-    if unscoped and not any(k in SCOPING_KEYS for k in _condition_keys(st)):
+    keys = set(_condition_keys(st))
+    unscoped = [p for p in services if p not in set(s["exemptServices"])
+                and not keys & {*SCOPING_KEYS, *SERVICE_SCOPING_KEYS.get(p, ())}]
+    if unscoped:
+        others = sorted({k for p in unscoped for k in SERVICE_SCOPING_KEYS.get(p, ())})[:1]
+        alternative = f" (or {others[0].replace('aws:requesttag', 'aws:RequestTag')})" \
+            if others else ""
         yield (f"{where}: {st.label} trusts {', '.join(unscoped)} without an "
-               "aws:SourceAccount or aws:SourceArn condition")
+               f"aws:SourceAccount or aws:SourceArn condition{alternative}")
 
 
 SUB_RE = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:(?!\*$).+$")

@@ -13,11 +13,19 @@ apart: same port handshake on stdout, same diagnostics), plus what the pack need
 - Each resource is decoded once and given only to the policies written for its type, and
   each stack once for all stack policies (decoding per policy cost most of a preview).
 - Values unknown at preview reach the rules as ``UNKNOWN`` (they fail closed) instead of
-  aborting the policy.
+  aborting the policy. In a preview (``ConfigureStack``'s ``dry_run``) a finding that a value
+  is unknown (``core.unknown``) is reported as pulumi-policy reports a policy that read an
+  unknown value: advisory "can't run policy ... during preview". A value unknown at preview
+  is not a violation yet; in an update every input is known, and the finding keeps its level.
+- ``ConfigureStack``'s config (the stack's, which the CLI also sends) is set as runtime
+  config, so ``pulumi.Config`` works in rules even when the environment could not carry it.
+- Each ``Analyze`` answer names every policy not written for the resource's type as not
+  applicable, so a caller can tell which types the pack covers.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Mapping
@@ -26,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 import grpc
+import pulumi.runtime
 from google.protobuf import empty_pb2, json_format
 from pulumi.runtime import proto
 from pulumi_policy import (
@@ -41,7 +50,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .core import EXEMPTED_PREFIX, REGISTRY, set_configured_exceptions
+from .core import EXEMPTED_PREFIX, REGISTRY, UNKNOWN_FINDING, set_configured_exceptions
 from .pack import config_problems, one_stack_analysis
 
 _LEVELS = {EnforcementLevel.ADVISORY: proto.ADVISORY, EnforcementLevel.MANDATORY: proto.MANDATORY,
@@ -99,6 +108,25 @@ class GuardrailAnalyzer(proto.AnalyzerServicer):
             for type_ in (record.types if record is not None else ()):
                 self._by_type.setdefault(type_, []).append(policy)
         self._lock = threading.Lock()  # one AnalyzeStack at a time shares the stack model
+        self._reads: dict[str, set[str]] = {}
+        for record in REGISTRY.values():
+            for type_ in record.types:
+                self._reads.setdefault(type_, set()).add(record.name)
+        self._not_applicable: dict[str, list[Any]] = {}
+        # Until ConfigureStack says otherwise: the CLI's environment; unset is not a preview
+        # (unknown findings then keep their level: fail closed).
+        self._dry_run = os.environ.get("PULUMI_DRY_RUN") == "true"
+
+    def _others(self, type_: str) -> list[Any]:
+        """Not-applicable answers for every registered policy that does not read ``type_``."""
+        cached = self._not_applicable.get(type_)
+        if cached is None:
+            reads = self._reads.get(type_, set())
+            cached = [proto.PolicyNotApplicable(policy_name=p.name,
+                                                reason="checks other resource types")
+                      for p in self.policies if p.name in REGISTRY and p.name not in reads]
+            self._not_applicable[type_] = cached
+        return cached
 
     # --- metadata and configuration --------------------------------------------------------
 
@@ -156,6 +184,9 @@ class GuardrailAnalyzer(proto.AnalyzerServicer):
 
     def ConfigureStack(self, request: Any, context: Any) -> Any:
         self._stack_tags = MappingProxyType(dict(request.tags))
+        self._dry_run = bool(request.dry_run)
+        for key, value in request.config.items():
+            pulumi.runtime.set_config(key, value)
         return proto.AnalyzerStackConfigureResponse()
 
     def Cancel(self, request: Any, context: Any) -> Any:
@@ -174,17 +205,22 @@ class GuardrailAnalyzer(proto.AnalyzerServicer):
         def report(message: str, urn: str | None = None) -> None:
             text = f"{policy.description}\n{message}" if message else policy.description
             exempted = message.startswith(EXEMPTED_PREFIX)
+            unknown = not exempted and self._dry_run and bool(UNKNOWN_FINDING.match(message))
+            if unknown:
+                text = (f"can't run policy '{policy.name}' from policy pack "
+                        f"'{self.name}@v{self.version}' during preview: {message}")
             response.diagnostics.append(proto.AnalyzeDiagnostic(
                 policyName=policy.name, policyPackName=self.name,
                 policyPackVersion=self.version, message=text, urn=urn or "",
                 description=policy.description,
-                enforcementLevel=proto.ADVISORY if exempted else _LEVELS[level],
+                enforcementLevel=proto.ADVISORY if exempted or unknown else _LEVELS[level],
                 severity=_SEVERITIES.get(policy.severity,  # type: ignore[arg-type]
                                          proto.POLICY_SEVERITY_UNSPECIFIED)))
         return report
 
     def Analyze(self, request: Any, context: Any) -> Any:
         response = proto.AnalyzeResponse()
+        response.not_applicable.extend(self._others(request.type))
         policies = [p for p in (*self._by_type.get(request.type, ()), *self._any_type)
                     if self._level(p) != EnforcementLevel.DISABLED]
         if not policies:

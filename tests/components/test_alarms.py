@@ -10,6 +10,7 @@ from components.alarms import (
     CacheAlarms,
     DatabaseAlarms,
     FunctionAlarms,
+    KubernetesServiceAlarms,
     ServiceAlarms,
     check_alarm_overrides,
     check_service_alarms,
@@ -110,6 +111,44 @@ def test_service_dimensions_come_from_the_wiring():
     tasks = found["prod-orders-running-tasks"].inputs["metricQueries"]
     assert [q["metric"]["namespace"] for q in tasks[:2]] == ["ECS/ContainerInsights"] * 2
     assert [q["metric"]["dimensions"] for q in tasks[:2]] == [ECS_DIMS, ECS_DIMS]
+
+
+POD_DIMS = {"ClusterName": "prod-k8s-eks", "Namespace": "orders", "Service": "orders"}
+
+
+def kubernetes_service(**spec: Any) -> Capture:
+    args: Any = {"environment": "prod-k8s", "tier": "prod", "key": "orders",
+                 **SERVICE_WIRING, "cluster_name": "prod-k8s-eks", "namespace": "orders",
+                 "service_name": "orders", "min_replicas": 3, **spec}
+    return run(lambda: KubernetesServiceAlarms("orders", args))
+
+
+def test_kubernetes_service_alarms_are_the_service_set_on_pods():
+    found = alarms(kubernetes_service(overrides={"memory-high": {"threshold": 90}}))
+    assert {name: summary(reg) for name, reg in found.items()} == {
+        "prod-k8s-orders-5xx-rate": (RATE, ("Sum", "Sum"), GT, 1, 3, 2, NB),
+        "prod-k8s-orders-unhealthy-hosts": ("UnHealthyHostCount", "Maximum", GT, 0, 3, 2, NB),
+        "prod-k8s-orders-latency-p99": ("TargetResponseTime", "p99", GT, 1.0, 3, 2, NB),
+        "prod-k8s-orders-cpu-high": ("pod_cpu_utilization_over_pod_limit", "Average", GT, 80,
+                                     3, 2, NB),
+        "prod-k8s-orders-memory-high": ("pod_memory_utilization_over_pod_limit", "Average",
+                                        GT, 90, 3, 2, NB),
+        "prod-k8s-orders-running-tasks": (("service_number_of_running_pods", "3 - running"),
+                                          ("Average",), GT, 0, 3, 2, B),
+    }
+    assert found["prod-k8s-orders-unhealthy-hosts"].inputs["dimensions"] == ALB_DIMS
+    assert (found["prod-k8s-orders-cpu-high"].inputs["namespace"],
+            found["prod-k8s-orders-cpu-high"].inputs["dimensions"]) == (
+        "ContainerInsights", POD_DIMS)
+    running = found["prod-k8s-orders-running-tasks"].inputs["metricQueries"][0]["metric"]
+    assert (running["namespace"], running["dimensions"]) == ("ContainerInsights", POD_DIMS)
+
+
+def test_kubernetes_service_alarms_check_their_minimum():
+    with pytest.raises(ArgsError) as err:
+        kubernetes_service(min_replicas=0)
+    assert str(err.value) == ("KubernetesServiceAlarms 'orders': minReplicas: min_replicas "
+                              "must be between 1 and 1000 (got 0)")
 
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok():

@@ -101,6 +101,8 @@ def test_every_kind_needs_its_dimensions():
     assert {kind: required_dimensions(kind) for kind in KINDS} == {
         "service": ["cluster_name", "load_balancer_arn_suffix", "service_name",
                     "target_group_arn_suffix"],
+        "kubernetes-service": ["cluster_name", "load_balancer_arn_suffix", "namespace",
+                               "service_name", "target_group_arn_suffix"],
         "function": ["function_name"],
         "http-api": ["api_id"],
         "rest-api": ["api_name", "stage"],
@@ -124,9 +126,9 @@ def test_item_validation_messages():
     assert [(p.path, p.message) for p in check_dashboard({"name": "prod estate"}, items)] == [
         (("name",), "'prod estate' is not a dashboard name: use 1-255 letters, digits, hyphens "
                     "and underscores"),
-        (("items", 0, "kind"), "'lambda' is not allowed: use one of service, function, "
-                               "http-api, rest-api, aurora, database, cache, topic, queue, "
-                               "workflow, rule"),
+        (("items", 0, "kind"), "'lambda' is not allowed: use one of service, kubernetes-service, "
+                               "function, http-api, rest-api, aurora, database, cache, topic, "
+                               "queue, workflow, rule"),
         (("items", 1, "dimensions"), "a rest-api needs api_name, stage (missing stage)"),
         (("items", 1, "dimensions"), "a rest-api takes only api_name, stage (got api_id)"),
         (("items", 3), "function 'resize' is listed twice"),
@@ -172,3 +174,24 @@ def test_event_flow_sections_show_their_own_metrics():
     assert by_title["order-paid: errors: Failed and dead-lettered"][0] == [
         "AWS/Events", "FailedInvocations", "EventBusName", "prod-events", "RuleName",
         "prod-events-order-paid", {"stat": "Sum", "label": "FailedInvocations Sum"}]
+
+
+def test_kubernetes_service_section_reads_container_insights():
+    name, parsed = body([{"kind": "kubernetes-service", "key": "inventory", "dimensions": {
+        "cluster_name": "prod-k8s-eks", "namespace": "inventory", "service_name": "inventory",
+        "load_balancer_arn_suffix": "app/internal/1",
+        "target_group_arn_suffix": "targetgroup/prod-k8s-eks-inventory/2"}}],
+        environment="prod-k8s")
+    assert name == "prod-k8s-platform"
+    metrics = {w["properties"]["title"]: w["properties"]["metrics"]
+               for w in parsed["widgets"] if w["type"] == "metric"}
+    pods = ["ClusterName", "prod-k8s-eks", "Namespace", "inventory", "Service", "inventory"]
+    assert metrics["inventory: saturation: CPU and memory % of limit"] == [
+        ["ContainerInsights", "pod_cpu_utilization_over_pod_limit", *pods,
+         {"stat": "Average", "label": "pod_cpu_utilization_over_pod_limit Average"}],
+        ["ContainerInsights", "pod_memory_utilization_over_pod_limit", *pods,
+         {"stat": "Average", "label": "pod_memory_utilization_over_pod_limit Average"}]]
+    assert metrics["inventory: traffic: Requests"] == [
+        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/internal/1",
+         "TargetGroup", "targetgroup/prod-k8s-eks-inventory/2",
+         {"stat": "Sum", "label": "RequestCount Sum"}]]

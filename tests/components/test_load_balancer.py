@@ -223,7 +223,7 @@ def test_bucket_policy_is_exact_and_known_at_preview() -> None:
          "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
          "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "ElbAccountWritesAccessLogs", "Effect": "Allow",
-         "Principal": {"AWS": "arn:aws:iam::127311923021:root"}, "Action": "s3:PutObject",
+         "Principal": {"AWS": "arn:aws:iam::156460612806:root"}, "Action": "s3:PutObject",
          "Resource": logs},
         {"Sid": "ElbLogDeliveryWritesAccessLogs", "Effect": "Allow",
          "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},

@@ -12,13 +12,15 @@ from components.validation import ArgsError
 from preflight.capture import Capture, capture
 
 REGION = "eu-west-1"
+SIX_ZONES = "us-east-1"  # eu-west-1 has three Availability Zones; us-east-1 has six
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OUTPUTS = ("vpc_id", "vpc_cidr", "availability_zones", "public_subnet_ids",
            "private_subnet_ids", "isolated_subnet_ids", "private_route_table_ids",
            "endpoint_security_group_id", "nat_gateway_ids")
 
 
-def run(preview: bool = True, name: str = "net", **spec: Any) -> tuple[Capture, dict[str, Any]]:
+def run(preview: bool = True, name: str = "net", region: str = REGION,
+        **spec: Any) -> tuple[Capture, dict[str, Any]]:
     args: NetworkArgs = {"cidr": "10.0.0.0/16", "kms_key_arn": KEY, **spec}  # type: ignore[typeddict-item]
     out: dict[str, Any] = {}
 
@@ -27,7 +29,7 @@ def run(preview: bool = True, name: str = "net", **spec: Any) -> tuple[Capture, 
         for attr in OUTPUTS:
             getattr(net, attr).apply(lambda v, a=attr: out.__setitem__(a, v))
 
-    return capture(program, config={"aws:region": REGION}, preview=preview), out
+    return capture(program, config={"aws:region": region}, preview=preview), out
 
 
 def zones(n: int) -> list[str]:
@@ -70,7 +72,8 @@ def expected(n: int, nats: int, private_routes: int, endpoints: int = 0) -> Coun
     (2, "none", 0, 0), (3, "none", 0, 0), (6, "none", 0, 0),
 ])
 def test_child_counts(az_count: int, strategy: str, nats: int, routes: int) -> None:
-    cap, _ = run(az_count=az_count, nat_strategy=strategy)
+    cap, _ = run(az_count=az_count, nat_strategy=strategy,
+                 region=SIX_ZONES if az_count > 3 else REGION)
     assert counts(cap) == expected(az_count, nats, routes)
 
 
@@ -108,20 +111,20 @@ def test_exact_subnet_cidrs_for_a_16() -> None:
 
 
 def test_exact_subnet_cidrs_for_the_smallest_block_and_six_zones() -> None:
-    cap, _ = run(cidr="10.1.0.0/22", az_count=6)
+    cap, _ = run(cidr="10.1.0.0/22", az_count=6, region=SIX_ZONES)
     got = subnets_by_name(cap)
     assert {n: c for n, (_, c) in got.items() if "-private-" in n} == {
-        "net-private-eu-west-1a": "10.1.0.0/25", "net-private-eu-west-1b": "10.1.0.128/25",
-        "net-private-eu-west-1c": "10.1.1.0/25", "net-private-eu-west-1d": "10.1.1.128/25",
-        "net-private-eu-west-1e": "10.1.2.0/25", "net-private-eu-west-1f": "10.1.2.128/25"}
+        "net-private-us-east-1a": "10.1.0.0/25", "net-private-us-east-1b": "10.1.0.128/25",
+        "net-private-us-east-1c": "10.1.1.0/25", "net-private-us-east-1d": "10.1.1.128/25",
+        "net-private-us-east-1e": "10.1.2.0/25", "net-private-us-east-1f": "10.1.2.128/25"}
     assert {n: c for n, (_, c) in got.items() if "-public-" in n} == {
-        "net-public-eu-west-1a": "10.1.3.0/28", "net-public-eu-west-1b": "10.1.3.16/28",
-        "net-public-eu-west-1c": "10.1.3.32/28", "net-public-eu-west-1d": "10.1.3.48/28",
-        "net-public-eu-west-1e": "10.1.3.64/28", "net-public-eu-west-1f": "10.1.3.80/28"}
+        "net-public-us-east-1a": "10.1.3.0/28", "net-public-us-east-1b": "10.1.3.16/28",
+        "net-public-us-east-1c": "10.1.3.32/28", "net-public-us-east-1d": "10.1.3.48/28",
+        "net-public-us-east-1e": "10.1.3.64/28", "net-public-us-east-1f": "10.1.3.80/28"}
     assert {n: c for n, (_, c) in got.items() if "-isolated-" in n} == {
-        "net-isolated-eu-west-1a": "10.1.3.128/28", "net-isolated-eu-west-1b": "10.1.3.144/28",
-        "net-isolated-eu-west-1c": "10.1.3.160/28", "net-isolated-eu-west-1d": "10.1.3.176/28",
-        "net-isolated-eu-west-1e": "10.1.3.192/28", "net-isolated-eu-west-1f": "10.1.3.208/28"}
+        "net-isolated-us-east-1a": "10.1.3.128/28", "net-isolated-us-east-1b": "10.1.3.144/28",
+        "net-isolated-us-east-1c": "10.1.3.160/28", "net-isolated-us-east-1d": "10.1.3.176/28",
+        "net-isolated-us-east-1e": "10.1.3.192/28", "net-isolated-us-east-1f": "10.1.3.208/28"}
 
 
 def test_subnet_cidrs_function_matches_the_documented_example() -> None:
@@ -145,7 +148,7 @@ def test_adding_a_zone_moves_no_existing_subnet_or_urn() -> None:
 
 
 def test_no_subnet_assigns_public_ips() -> None:
-    cap, _ = run(az_count=6)
+    cap, _ = run(az_count=6, region=SIX_ZONES)
     values = [r.inputs["mapPublicIpOnLaunch"] for r in cap.of_type("aws:ec2/subnet:Subnet")]
     assert values == [False] * 18
 

@@ -90,7 +90,8 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
     # preflight with its insights package and the price table it reads offline.
     assert [n for n in code if n.startswith("preflight/")] == sorted(
         [f"preflight/{p.relative_to(ROOT / 'preflight').as_posix()}"
-         for p in (ROOT / "preflight").rglob("*.py")] + ["preflight/insights/prices.json"])
+         for p in (ROOT / "preflight").rglob("*.py")]
+        + ["preflight/data/regions.json", "preflight/insights/prices.json"])
     # The pack whole (the components use its credential vocabulary): rules, data, and what
     # the Pulumi CLI needs to run it from there; its virtualenv stays out.
     assert [n for n in code if n.startswith("policies/")] == sorted(
@@ -122,8 +123,8 @@ def test_sdist_holds_sources_and_changelog_only(built: dict[str, Path]) -> None:
         names = [n.removeprefix(f"{DIST}/") for n in tar.getnames()]
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "components/py.typed",
             "components/PulumiPlugin.yaml", "components/requirements.txt",
-            "components/__main__.py", "preflight/capture.py", "policies/PulumiPolicy.yaml",
-            "policies/requirements.txt"} <= set(names)
+            "components/__main__.py", "preflight/capture.py", "preflight/data/regions.json",
+            "policies/PulumiPolicy.yaml", "policies/requirements.txt"} <= set(names)
     top = {n.split("/")[0] for n in names if n != DIST}
     assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "PKG-INFO",
                    "setup.cfg", "components", "preflight", "policies",
@@ -264,5 +265,5 @@ def test_installed_package_serves_the_component_schema(venv: Path, tmp_path: Pat
     assert (Path(plugin_dir) / "PulumiPlugin.yaml").is_file()
     schema = served_schema(python, Path(plugin_dir), tmp_path)
     assert (schema["name"], schema["version"]) == ("microservices", VERSION)
-    assert len(schema["resources"]) == 32
+    assert len(schema["resources"]) == 36
     assert "microservices:index:ContainerService" in schema["resources"]

@@ -3,6 +3,7 @@ resolves, a component package schema Pulumi accepts with every input and output
 described, and examples shaped like projects outside this repository."""
 
 import ast
+import importlib.metadata
 import inspect
 import re
 import subprocess
@@ -29,7 +30,8 @@ PUBLIC_COMPONENTS = [
     "Pipeline", "GitHubOidc", "Alerting", "ServiceAlarms", "FunctionAlarms", "ApiAlarms",
     "DatabaseAlarms", "CacheAlarms", "Dashboard", "Tracing", "LogShipping", "LogBucket",
     "CodeSigning", "Topic", "EventBus", "Workflow", "QueueAlarms", "TopicAlarms",
-    "WorkflowAlarms", "RuleAlarms",
+    "WorkflowAlarms", "RuleAlarms", "EksCluster", "LoadBalancerController", "KubernetesService",
+    "KubernetesServiceAlarms",
 ]
 EXAMPLES = ["service-in-existing-vpc", "network-service-api"]
 
@@ -91,8 +93,22 @@ def test_plugin_requirements_are_the_components_dependencies() -> None:
         "dependencies"]
     plugin = _requirements(ROOT / "components" / "requirements.txt")
     assert plugin == dependencies[:len(plugin)]
-    assert [Requirement(r).name for r in plugin] == [
-        "pulumi", "pulumi-aws", "pydantic", "typing-extensions", "PyYAML", "cfn-lint"]
+    # Exactly the distributions the components' modules import (the pack's credential
+    # vocabulary, which they also import, needs only the standard library).
+    imported: set[str] = set()
+    for path in (ROOT / "components").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"components", "policies"}
+    distributions = importlib.metadata.packages_distributions()
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    assert {canonical(Requirement(r).name) for r in plugin} == {
+        canonical(distributions[module][0]) for module in third_party}
 
 
 def test_the_distribution_installs_what_preflight_and_the_pack_import() -> None:
@@ -183,7 +199,7 @@ def test_every_input_output_and_type_is_described(schema: dict[str, Any]) -> Non
     assert undocumented(schema) == []
     service = schema["resources"]["microservices:index:ContainerService"]
     # Declared on ServiceSpec, inherited by ContainerServiceArgs.
-    assert service["inputProperties"]["cpu"]["description"].startswith("Task CPU units")
+    assert service["inputProperties"]["cpu"]["description"].startswith("CPU units, 1024 per")
     assert "clusterArn" in service["requiredInputs"]
     assert "cpu" not in service["requiredInputs"]
     assert service["properties"]["serviceArn"]["description"] == "ECS service ARN."

@@ -53,6 +53,12 @@ class Engine:
                 enforcementLevel=LEVELS[entry["enforcementLevel"]], properties=struct(props)))
         self.stub.Configure(request)
 
+    def configure_stack(self, dry_run: bool, config: Mapping[str, str] | None = None) -> None:
+        """What the CLI sends before analysing: the stack, preview or update, its config."""
+        self.stub.ConfigureStack(proto.AnalyzerStackConfigureRequest(
+            stack="prod", project="platform", organization="organization", dry_run=dry_run,
+            config=dict(config or {})))
+
     def analyze(self, type_: str, name: str, props: Mapping[str, Any],
                 protect: bool = False) -> list[tuple[str, str, str]]:
         response = self.stub.Analyze(proto.AnalyzeRequest(

@@ -339,3 +339,79 @@ def test_real_policy_configs_fit_the_packs_schemas(engine: Engine) -> None:
     for env in ("dev", "staging", "prod"):
         policies, warnings = reconcile(engine.info(), stack_config(env))
         assert warnings == [] and len(policies) == len(REGISTRY)
+
+
+# --- previews: unknown values, coverage answers, stack config --------------------------------
+
+@pytest.fixture
+def preview() -> Iterator[Engine]:
+    """A fresh pack told, as the CLI tells it, that this run is a preview."""
+    pack = InProcessPack()
+    pack.engine.configure(stack_config("prod"))
+    pack.engine.configure_stack(dry_run=True)
+    yield pack.engine
+    pack.stop()
+
+
+def test_in_a_preview_an_unknown_value_is_a_policy_that_could_not_run(preview: Engine) -> None:
+    repo = patched(REPO, {"imageTagMutability": UNKNOWN_STRING})
+    assert preview.analyze(REPO, "orders", repo, protect=True) == [
+        ("ecr-immutable-tags", "advisory",
+         "can't run policy 'ecr-immutable-tags' from policy pack "
+         "'microservices-platform@v0.1.0' during preview: imageTagMutability is unknown at "
+         "preview; cannot prove image tags are immutable")]
+    preview.configure(stack_config("staging"))  # two zones: two subnets can span them
+    resources = _two_az_service()
+    resources[1] = (SUBNET, "private-b", {"availabilityZone": UNKNOWN_STRING}, {})
+    assert only(preview.analyze_stack(resources), "multi-az-footprint") == [
+        ("multi-az-footprint", "advisory", "orders",
+         "can't run policy 'multi-az-footprint' from policy pack "
+         "'microservices-platform@v0.1.0' during preview: availabilityZone of subnet private-b "
+         "is unknown at preview; cannot prove networkConfiguration spans 2 availability zones")]
+
+
+def test_in_an_update_an_unknown_value_stays_a_violation(preview: Engine) -> None:
+    preview.configure_stack(dry_run=False)
+    repo = patched(REPO, {"imageTagMutability": UNKNOWN_STRING})
+    assert preview.analyze(REPO, "orders", repo, protect=True) == [
+        ("ecr-immutable-tags", "mandatory",
+         "imageTagMutability is unknown at preview; cannot prove image tags are immutable")]
+
+
+def test_known_violations_keep_their_level_in_a_preview(preview: Engine) -> None:
+    repo = patched(REPO, {"imageTagMutability": "MUTABLE"})
+    assert [(p, level) for p, level, _ in preview.analyze(REPO, "orders", repo, protect=True)] \
+        == [("ecr-immutable-tags", "mandatory")]
+
+
+def test_each_answer_names_the_policies_that_do_not_read_the_type(preview: Engine) -> None:
+    response = preview.stub.Analyze(proto.AnalyzeRequest(
+        urn="urn:pulumi:prod::platform::aws:ecr/repository:Repository::orders", type=REPO,
+        name="orders"))
+    skipped = {item.policy_name for item in response.not_applicable}
+    reads = {name for name, record in REGISTRY.items() if REPO in record.types}
+    assert {"ecr-scan-on-push", "ecr-immutable-tags"} <= reads  # a stack and a resource rule
+    assert skipped == set(REGISTRY) - reads
+    assert {item.reason for item in response.not_applicable} == {"checks other resource types"}
+    stack_only = preview.stub.Analyze(proto.AnalyzeRequest(
+        urn="urn:pulumi:prod::platform::aws:ec2/vpc:Vpc::net", type="aws:ec2/vpc:Vpc",
+        name="net"))
+    # The VPC is read only by stack policies: they are not named as not applicable.
+    assert {"vpc-flow-logs-enabled", "default-security-group-closed"}.isdisjoint(
+        item.policy_name for item in stack_only.not_applicable)
+
+
+def test_stack_config_from_configure_stack_reaches_pulumi_config(preview: Engine) -> None:
+    import threading
+
+    import pulumi
+
+    big = "x" * (1 << 20)  # more than one environment variable can hold
+    preview.configure_stack(dry_run=True, config={"platform:catalogue": big})
+    seen: list[str | None] = []
+    # Rules run in the server's threads, each with a fresh context: read it from one.
+    reader = threading.Thread(target=lambda: seen.append(pulumi.Config("platform").get(
+        "catalogue")))
+    reader.start()
+    reader.join()
+    assert seen == [big]

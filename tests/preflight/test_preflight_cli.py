@@ -35,9 +35,13 @@ def test_json_report_sorts_violations_by_level_and_policy(outputs):
     assert data["violations"][0]["urn"] == (
         "urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket")
     assert data["violations"][0]["description"] == "Buckets must not be public."
-    assert data["summary"] == {"resources": 11, "mandatory": 1, "advisory": 1,
-                               "couldNotRun": 1, "exempted": 1, "notApplicable": 6}
-    assert data["result"] == {"status": "failed", "exitCode": 1, "strict": False}
+    assert data["summary"] == {"resources": 12, "mandatory": 1, "advisory": 1,
+                               "couldNotRun": 1, "exempted": 1, "notApplicable": 6,
+                               "judgedInResolvedPass": 1, "remoteComponents": 0,
+                               "unansweredDataSources": 0, "uncoveredTypes": 0}
+    assert data["result"] == {"status": "failed", "exitCode": 1, "strict": False,
+                              "requireCoverage": False}
+    assert [v["resolvedOnly"] for v in data["violations"]] == [False, False]
 
 
 def test_json_shape_is_the_documented_one(outputs):
@@ -45,7 +49,8 @@ def test_json_shape_is_the_documented_one(outputs):
     assert list(data) == ["schemaVersion", "tool", "project", "stack", "stackFile",
                           "policyPack", "result", "summary", "resourcesByType", "policies",
                           "violations", "exempted", "couldNotRun", "notApplicable",
-                          "resources", "logs", "warnings", "azLoss", "cost", "diagram"]
+                          "resources", "logs", "warnings", "resolvedPass", "remoteComponents",
+                          "dataSources", "coverage", "azLoss", "cost", "diagram"]
     # The fixture pack has no AZ-loss simulation: the analysis says so instead of passing.
     assert data["azLoss"] == {"skipped": "the policy pack has no AZ-loss simulation "
                                          "(guardrails/az_loss.py)",
@@ -70,14 +75,35 @@ def test_not_applicable_is_counted_per_policy(outputs):
     assert data["notApplicable"] == [{"policy": "bucket-encryption", "resources": 6}]
 
 
-def test_unknown_value_is_listed_as_could_not_run(outputs):
+def test_value_unknown_in_both_passes_is_listed_as_could_not_run(outputs):
     data = json.loads(outputs["json"][1])
     assert data["couldNotRun"] == [{
         "policy": "bucket-policy-known",
+        "urn": "urn:pulumi:dev::fixture::fixture:index:Bucket::archive",
+        "type": "fixture:index:Bucket", "name": "archive",
+        "reason": "string value at .policy can't be known during preview"}]
+    assert all(v["name"] not in ("uploads", "archive") for v in data["violations"])
+
+
+def test_value_known_once_the_stack_exists_is_judged_in_the_resolved_pass(outputs):
+    data = json.loads(outputs["json"][1])
+    assert data["resolvedPass"] == {"status": "complete", "judged": [{
+        "policy": "bucket-policy-known",
         "urn": "urn:pulumi:dev::fixture::fixture:index:Bucket::uploads",
         "type": "fixture:index:Bucket", "name": "uploads",
-        "reason": "string value at .policy can't be known during preview"}]
-    assert all(v["name"] != "uploads" for v in data["violations"])
+        "reason": "string value at .policy can't be known during preview",
+        "outcome": "passed"}], "resourcesOnlyInResolvedPass": []}
+
+
+def test_coverage_and_data_sources_are_reported(outputs):
+    data = json.loads(outputs["json"][1])
+    assert data["coverage"] == {"declared": True, "uncovered": [], "types": [
+        {"type": "fixture:index:Bucket", "resources": 6, "policies": 8},
+        {"type": "fixture:index:Database", "resources": 1, "policies": 7},
+        {"type": "fixture:index:Queue", "resources": 1, "policies": 7},
+        {"type": "pulumi:providers:fixture", "resources": 1, "policies": 7}]}
+    assert data["dataSources"] == []
+    assert data["remoteComponents"] == []
 
 
 def test_exempted_findings_are_reported_not_counted(outputs):
@@ -110,14 +136,19 @@ def test_text_report_groups_by_policy(outputs):
     assert "[mandatory] no-public-buckets  Buckets must not be public." in text
     assert "    ✗ public-bucket (fixture:index:Bucket)" in text
     assert "      urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket" in text
-    assert ("  ? bucket-policy-known on uploads (fixture:index:Bucket): string value at "
+    assert ("  ? bucket-policy-known on archive (fixture:index:Bucket): string value at "
             ".policy can't be known during preview") in text
+    assert ("  ✓ bucket-policy-known on uploads (fixture:index:Bucket): passed; unknown at "
+            "preview: string value at .policy can't be known during preview") in text
+    assert "Coverage: 4 resource types, each covered by at least one policy" in text
     assert ("  ~ no-public-buckets on legacy-bucket (fixture:index:Bucket): migrating off the "
             "public bucket by Q3") in text
     assert "Not applicable: bucket-encryption (6)" in text
     assert text.rstrip().endswith(
-        "FAILED: 1 mandatory, 1 advisory, 1 could not run, 1 exempted across 11 resources")
-    assert re.search(r"fixture:index:Bucket\s+5\n", text)
+        "FAILED: 1 mandatory, 1 advisory, 1 could not run, 1 exempted, 1 judged only in the "
+        "resolved pass across 12 resources")
+    assert re.search(r"fixture:index:Bucket\s+6\s+8\n", text)
+    assert re.search(r"fixture:index:Outer\s+1\s+-\n", text)
 
 
 def test_markdown_report(outputs):
@@ -127,9 +158,13 @@ def test_markdown_report(outputs):
     assert "| Level | Policy | Resource | Message |" in md
     assert ("| 🛑 mandatory | `no-public-buckets` | `public-bucket` <br><sub>fixture:index:Bucket"
             "</sub> | acl is public-read; use private and a CDN |") in md
-    assert "### Could not run (unknown at preview)" in md
+    assert "### Could not run (value unknown offline)" in md
+    assert "<details><summary>Judged only in the resolved pass (1)</summary>" in md
+    assert ("| `bucket-policy-known` | `uploads` | passed | string value at .policy can't be "
+            "known during preview |") in md
+    assert "| `fixture:index:Bucket` | 6 | 8 |" in md
     assert "<details><summary>Exempted findings (1)</summary>" in md
-    assert "| `fixture:index:Bucket` | 5 |" in md
+    assert "| `fixture:index:Bucket` | 6 |" in md
 
 
 def test_sarif_report_is_structurally_valid(outputs):
@@ -144,7 +179,9 @@ def test_sarif_report_is_structurally_valid(outputs):
     ids = [r["id"] for r in driver["rules"]]
     assert ids == ["no-public-buckets", "bucket-versioning", "bucket-policy-known",
                    "bucket-encryption", "crash-on-demand", "database-password",
-                   "provider-and-options", "queue-has-consumers"]
+                   "provider-and-options", "queue-has-consumers",
+                   "preflight-remote-component", "preflight-unanswered-data-source",
+                   "preflight-uncovered-type"]
     for rule in driver["rules"]:
         assert rule["help"]["text"] and rule["shortDescription"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note", "none")

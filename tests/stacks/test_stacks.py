@@ -83,7 +83,7 @@ INVALID = [
     ('prod', [('network.natStratgy', 'single')],
      ["network.natStratgy: unknown key (did you mean 'natStrategy'?); allowed keys: cidr, azCount, availabilityZones, natStrategy, endpoints"]),
     ('prod', [('servics', {})],
-     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability, events, workflows"]),
+     ["servics: unknown key (did you mean 'services'?); allowed keys: environment, region, tags, network, logRetentionDays, encryption, cluster, eks, loadBalancer, internalLoadBalancer, services, functions, apis, tables, databases, caches, secrets, pipelines, github, observability, events, workflows"]),
     ('prod', [('logRetentionDays', 30)],
      ['logRetentionDays: prod keeps logs at least 365 days (got 30)']),
     ('dev', [('logRetentionDays', 13)],
@@ -258,6 +258,13 @@ INVALID = [
                          ids=[" + ".join(p for p, _ in m) for _, m, _ in INVALID])
 def test_invalid_config_is_reported_exactly_and_registers_nothing(
         stack: str, mutations: list[tuple[str, Any]], expected: list[str]) -> None:
+    assert_rejected(stack, mutations, expected)
+
+
+def assert_rejected(stack: str, mutations: list[tuple[str, Any]],
+                    expected: list[str]) -> None:
+    """The mutated stack file fails with exactly ``expected`` (one line per problem), both
+    when parsed and through the program, and registers nothing."""
     config = copy.deepcopy(stack_config(stack))
     for path, value in mutations:
         mutate(config, path, value)
@@ -384,3 +391,19 @@ def test_hardened_estate_tls_to_tasks_monitoring_logging_signing(stack: str) -> 
     unlogged = sorted(b.name for b in of("aws:s3/bucket:Bucket") if b.urn not in logged)
     assert unlogged == [f"{stack}-logs-bucket"]
     assert len(logged) == len(of("aws:s3/bucket:Bucket")) - 1 >= 4
+
+
+def test_platform_secret_parameters_join_the_store_endpoints() -> None:
+    """orders reads a platform SSM secret and the database and cache endpoints: all three
+    reach its container, and its execution role may read exactly those parameters."""
+    cap = run_program("prod", stack_config("prod"))
+    container = json.loads(cap.named("prod-orders-taskdef").inputs["containerDefinitions"])[0]
+    assert [s["name"] for s in container["secrets"]] == [
+        "CACHE_HOST", "DATABASE_HOST", "PAYMENTS_API_KEY"]
+    statements = json.loads(cap.named("prod-orders-execution-policy").inputs["policy"])[
+        "Statement"]
+    read = next(s for s in statements if s["Sid"] == "ReadParameters")
+    assert sorted(read["Resource"]) == [
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prod-orders-db/endpoint",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prod-payments-api-key",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prod-sessions/endpoint"]

@@ -1,0 +1,5 @@
+"""Mirrors pulumi-policy tests/integration/config/program/index.ts."""
+
+import pulumi_random as random
+
+random.RandomString("str", length=10)
