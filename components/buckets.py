@@ -33,13 +33,14 @@ NONCURRENT_DAYS = 30
 
 LOG_BUCKET_EXCEPTION: dict[str, str] = {
     "policy": "s3-access-logging",
-    "resource_suffix": "-logs-bucket",
+    "resource": "*-logs-bucket",
     "reason": "The platform's log bucket receives every other bucket's access logs; logging "
               "its own access into itself would write a log object per log object without "
               "end, and logging it to another bucket only moves the question one bucket "
               "further. Access to it is limited by its policy and recorded by CloudTrail.",
 }
-"""Policy exception for each Platform's log bucket (resource ``<platform name>-logs-bucket``)."""
+"""Policy exception for each Platform's log bucket (``<platform name>-logs-bucket``): a name
+pattern without the stack's name, so a copied policy configuration fits a new stack."""
 
 
 def tls_only_statement(bucket_arn: str) -> Statement:

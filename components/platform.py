@@ -60,6 +60,7 @@ from .spec import (
     PLATFORM_SECRET,
     PlatformSpec,
     internal_services,
+    table_variable,
     without_platform_secrets,
 )
 from .table import Table
@@ -558,7 +559,8 @@ class Platform(pulumi.ComponentResource):
                           store_parameters: dict[str, Any]) -> dict[str, Any]:
         """``secret:<key>`` references, resolved: SSM parameters (ARN known at preview) and
         Secrets Manager secrets (ARN known once created) go to their own channels; the
-        parameters join the ones the service's stores publish (endpoints)."""
+        parameters join the ones the service's stores publish (endpoints; the spec keeps
+        their names apart: ``store_variables``)."""
         parameters: dict[str, Any] = {}
         managed: dict[str, Any] = {}
         for var, ref in sorted(svc.get("secrets", {}).items()):
@@ -577,5 +579,4 @@ def _table_grants(workload: Any, tables: dict[str, Table]) -> list[GrantSpec]:
 def _table_environment(workload: Any, stack: str) -> dict[str, str]:
     """``TABLE_<KEY>`` -> the table's name: a Table's physical name is its component name,
     ``<stack>-<key>``, so the value is plain text and known at preview."""
-    return {f"TABLE_{key.upper().replace('-', '_')}": f"{stack}-{key}"
-            for key in sorted(workload.get("tables", {}))}
+    return {table_variable(key): f"{stack}-{key}" for key in sorted(workload.get("tables", {}))}

@@ -450,6 +450,14 @@ def _check_references(spec: Mapping[str, Any], ok: set[str]) -> list[Problem]:
             if ref.startswith(PLATFORM_SECRET) and secret not in keys("secrets"):
                 problems.append(Problem(("services", key, "secrets", var),
                                         _missing(secret, "secrets", keys("secrets"))))
+    for section, workloads in (("services", services), ("functions", functions)):
+        for key, workload in sorted(workloads.items()):
+            taken = store_variables(workload or {})
+            for field in ("environment", "secrets"):
+                for var in sorted(set((workload or {}).get(field, {})) & set(taken)):
+                    problems.append(Problem((section, key, field, var), (
+                        f"is set by the platform from the {taken[var]}: choose another "
+                        "name")))
     for section in ("databases", "caches"):
         for key, store in sorted((spec[section] if section in ok else {}).items()):
             if store is None:
@@ -622,6 +630,24 @@ def _project_directory(path: tuple[Any, ...], value: str, root: str,
 PLATFORM_SECRET = "secret:"
 """Prefix of a service secret that names a secret of this stack (``secret:<key>``) rather
 than an ARN; the Platform resolves it to that secret's ARN."""
+
+
+def table_variable(key: str) -> str:
+    """The environment variable that carries a table's name to a workload."""
+    return f"TABLE_{key.upper().replace('-', '_')}"
+
+
+def store_variables(workload: Any) -> dict[str, str]:
+    """The variables the Platform sets for a workload's stores, each with what sets it: its
+    own ``environment`` and ``secrets`` may not use these names."""
+    names = {table_variable(key): f"table '{key}'" for key in workload.get("tables", {})}
+    if "database" in workload:
+        names.update(dict.fromkeys(("DATABASE_HOST", "DATABASE_PORT", "DATABASE_USER"),
+                                   f"database '{workload['database']}'"))
+    if "cache" in workload:
+        names.update(dict.fromkeys(("CACHE_HOST", "CACHE_PORT"),
+                                   f"cache '{workload['cache']}'"))
+    return names
 
 
 def without_platform_secrets(svc: Any) -> Any:

@@ -72,10 +72,16 @@ def _section(record: PolicyRecord, configs: dict[str, dict[str, dict[str, Any]]]
         kind = f"one of {', '.join(param.choices)}" if param.choices else param.type
         lines.append(f"- Parameter `{key}` ({kind}, default {_value(param.default)}): "
                      f"{param.description} Per stack: {per_env}.")
+    # One line per exception, naming every stack that has it (a copied configuration
+    # carries the same exceptions).
+    stacks: dict[tuple[str, str, str], list[str]] = {}
     for env in ENVIRONMENTS:
         for exc in configs[env][record.name].get("exceptions") or []:
-            expiry = f", expires {exc['expires']}" if exc.get("expires") else ""
-            lines.append(f"- Exception ({env}): `{exc['resource']}`{expiry} — {exc['reason']}")
+            entry = (exc["resource"], exc.get("expires") or "", exc["reason"])
+            stacks.setdefault(entry, []).append(env)
+    for (resource, expires, reason), envs in stacks.items():
+        expiry = f", expires {expires}" if expires else ""
+        lines.append(f"- Exception ({', '.join(envs)}): `{resource}`{expiry} — {reason}")
     lines += ["", f"Remediation: {record.remediation}", ""]
     return lines
 

@@ -29,7 +29,8 @@ What it does:
 Options:
 
 ``--project-dir DIR``      the Pulumi project (default: the current directory)
-``--policy-pack DIR``      the policy pack (default: ``<project>/policies`` if it exists)
+``--policy-pack DIR``      the policy pack (default: ``<project>/policies`` if it exists,
+                           else the pack installed with preflight)
 ``--policy-config FILE``   enforcement levels and policy properties, the file format of
                            ``pulumi preview --policy-pack-config`` (default:
                            ``<stackConfigDir>/Pulumi.<stack>.policy.json`` if it exists)
@@ -81,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--project-dir", default=".", metavar="DIR",
                    help="Pulumi project directory (default: .)")
     p.add_argument("--policy-pack", metavar="DIR",
-                   help="policy pack directory (default: <project>/policies)")
+                   help="policy pack directory (default: <project>/policies, else the pack "
+                        "installed with preflight)")
     p.add_argument("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <stackConfigDir>/Pulumi.<stack>"
                         ".policy.json if it exists)")
@@ -299,7 +301,13 @@ def _check_output(output: str) -> None:
 
 def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> int:
     from .policy_config import PolicyConfig, read_policy_config
-    from .project import UsageError, display_path, load_project, load_stack_config
+    from .project import (
+        UsageError,
+        default_pack_dir,
+        display_path,
+        load_project,
+        load_stack_config,
+    )
 
     try:
         if args.timeout <= 0 or args.pack_timeout <= 0:
@@ -313,10 +321,10 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         if args.policy_pack:
             pack_dir = Path(args.policy_pack).resolve()
         else:
-            pack_dir = project_dir / "policies"
-            if not pack_dir.is_dir():
-                raise UsageError("no policy pack: pass --policy-pack DIR "
-                                 f"({display_path(pack_dir)} does not exist)")
+            pack_dir, installed = default_pack_dir(project_dir)
+            if installed:
+                print(f"preflight: policy pack: {display_path(pack_dir)} (installed with "
+                      "preflight; --policy-pack DIR for another)", file=sys.stderr)
         policy_config_path = (Path(args.policy_config) if args.policy_config else
                               project.stack_config_dir / f"Pulumi.{args.stack}.policy.json")
         if args.policy_config and not policy_config_path.is_file():

@@ -307,3 +307,27 @@ def display_path(path: Path) -> str:
     """``path`` relative to the working directory when that is shorter."""
     rel = _display(path)
     return rel if not rel.startswith("..") else str(path)
+
+
+def installed_pack() -> Path | None:
+    """The policy pack installed beside preflight (``pip install microservices-platform``
+    ships it with its PulumiPolicy.yaml), or None."""
+    try:
+        import policies
+    except ImportError:
+        return None
+    where = Path(policies.__file__).resolve().parent
+    return where if (where / "PulumiPolicy.yaml").is_file() else None
+
+
+def default_pack_dir(project_dir: Path) -> tuple[Path, bool]:
+    """The pack to run when none is given: the project's own ``policies`` directory, else the
+    one installed beside preflight. The flag says whether it is the installed one."""
+    own = project_dir / "policies"
+    if own.is_dir():
+        return own, False
+    installed = installed_pack()
+    if installed is None:
+        raise UsageError("no policy pack: pass --policy-pack DIR "
+                         f"({display_path(own)} does not exist)")
+    return installed, True

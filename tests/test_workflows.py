@@ -19,6 +19,7 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 ALLOWED_JOB_PERMISSIONS = {
     ("contents", "read"), ("id-token", "write"), ("security-events", "write"),
+    ("pull-requests", "write"),
 }
 
 
@@ -113,6 +114,7 @@ def test_write_permissions_only_where_needed() -> None:
     assert permissions_of(pr) == {
         "test": {"contents": "read"},
         "preflight": {"contents": "read", "security-events": "write"},
+        "comment": {"pull-requests": "write"},
         "preview": {"contents": "read", "id-token": "write"},
     }
     deploy = ROOT / ".github/workflows/deploy.yml"
@@ -132,10 +134,12 @@ def test_no_dangerous_triggers_or_injection(path: Path) -> None:
 def test_pr_triggers_and_jobs() -> None:
     pr = load(ROOT / ".github/workflows/pr.yml")
     assert list(pr["on"]) == ["pull_request"]
-    assert list(pr["jobs"]) == ["test", "preflight", "preview"]
+    assert list(pr["jobs"]) == ["test", "preflight", "comment", "preview"]
     test_runs = [s["run"] for s in pr["jobs"]["test"]["steps"] if "run" in s]
+    # What .ci/run checks: the pack is type-checked like the rest.
     assert test_runs == ["python -m pip install -e '.[dev]'", "ruff check .",
-                         "mypy components preflight", "pytest -q"]
+                         "mypy components policies preflight", "pytest -q"]
+    assert "mypy components policies preflight" in (ROOT / ".ci" / "run").read_text()
     python = [s for s in pr["jobs"]["test"]["steps"]
               if s.get("uses", "").startswith("actions/setup-python@")]
     assert python[0]["with"]["python-version"] == "3.11"
@@ -166,7 +170,8 @@ def test_preview_guarded_for_forks() -> None:
     assert job["environment"] == "preview-${{ matrix.stack }}"
     pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"] == {
-        "command": "preview", "stack-name": "${{ vars.PULUMI_ORG }}/${{ matrix.stack }}",
+        "command": "preview", "pulumi-version-file": ".pulumi.version",
+        "stack-name": "${{ vars.PULUMI_ORG }}/${{ matrix.stack }}",
         "policyPacks": "policies",
         "policyPackConfigs": "stacks/Pulumi.${{ matrix.stack }}.policy.json"}
     assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
@@ -203,6 +208,66 @@ def test_pulumi_up_uses_environment_oidc_and_policy_pack() -> None:
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"] == {
-        "command": "up", "stack-name": "${{ vars.PULUMI_ORG }}/${{ inputs.stack }}",
+        "command": "up", "pulumi-version-file": ".pulumi.version",
+        "stack-name": "${{ vars.PULUMI_ORG }}/${{ inputs.stack }}",
         "policyPacks": "policies",
         "policyPackConfigs": "stacks/Pulumi.${{ inputs.stack }}.policy.json"}
+
+
+def test_pull_request_comment_is_sticky_same_repository_only_and_runs_no_pr_code() -> None:
+    pr = load(ROOT / ".github/workflows/pr.yml")
+    job = pr["jobs"]["comment"]
+    assert job["if"] == ("always() && github.event.pull_request.head.repo.full_name == "
+                         "github.repository")
+    assert job["needs"] == ["preflight"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    uses = [s["uses"].split("@")[0] for s in job["steps"]]
+    # Nothing of the pull request is checked out or run with the write token.
+    assert uses == ["actions/download-artifact", "marocchino/sticky-pull-request-comment"]
+    assert not [s for s in job["steps"] if "run" in s]
+    sticky = job["steps"][1]["with"]
+    assert sticky == {"header": "preflight-${{ matrix.stack }}",
+                      "path": "preflight-${{ matrix.stack }}.md"}
+    assert job["steps"][0]["with"] == {"name": "preflight-${{ matrix.stack }}"}
+    # The preflight job hands its Markdown over, whatever its verdict, and every pull
+    # request (forks included) gets the report in its job summary.
+    steps = pr["jobs"]["preflight"]["steps"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"].startswith("always()")
+    assert upload["with"]["name"] == "preflight-${{ matrix.stack }}"
+    assert upload["with"]["path"] == "preflight-${{ matrix.stack }}.md"
+
+
+def test_pulumi_cli_is_pinned_once() -> None:
+    """Every job that runs the Pulumi CLI installs the version in .pulumi.version, one the
+    program's SDK range admits."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    version = (ROOT / ".pulumi.version").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    sdk = next(Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"]["dependencies"] if Requirement(r).name == "pulumi")
+    assert Version(version) in sdk.specifier
+    pulumi_steps = [s for path in WORKFLOWS for s in steps(path)
+                    if s.get("uses", "").startswith("pulumi/actions@")]
+    assert len(pulumi_steps) == 2
+    assert {s["with"]["pulumi-version-file"] for s in pulumi_steps} == {".pulumi.version"}
+
+
+def test_every_action_is_on_one_version_everywhere() -> None:
+    """An action pinned to two commits would leave one of them behind on the next upgrade."""
+    pins: dict[str, set[str]] = {}
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            match = re.search(r"uses: ([\w./-]+)@([0-9a-f]{40}) # (v[\d.]+)$", line)
+            if match:
+                pins.setdefault(match[1], set()).add(f"{match[2]} {match[3]}")
+    assert {action: len(found) for action, found in pins.items()} == dict.fromkeys(pins, 1)
+    assert sorted(pins) == [
+        "actions/checkout", "actions/download-artifact", "actions/setup-python",
+        "actions/upload-artifact", "aws-actions/configure-aws-credentials",
+        "github/codeql-action/upload-sarif", "marocchino/sticky-pull-request-comment",
+        "pulumi/actions"]

@@ -3,7 +3,8 @@
 The VPC, its private subnets, the ECS cluster, the HTTPS load balancer and the KMS key
 belong to someone else (another stack, another team, the console); this program only
 adds the service: its image repository, task definition, roles, security group, target
-group, listener rule, ECS service and autoscaling.
+group, listener rule, ECS service and autoscaling. The repository is protected unless the
+stack sets ``protect: false``.
 """
 
 import pulumi
@@ -16,6 +17,8 @@ cluster_arn = config.require("clusterArn")
 listener_arn = config.require("listenerArn")
 kms_key_arn = config.require("kmsKeyArn")
 host = config.get("host") or None
+protect = config.get_bool("protect")
+protect = True if protect is None else protect
 
 # ARNs carry the names the service needs: arn:...:cluster/<name> and
 # arn:...:listener/app/<lb name>/<lb id>/<listener id> -> app/<lb name>/<lb id>.
@@ -26,6 +29,7 @@ images = ImageRepository("orders-images", {
     "repository_name": "orders",
     "kms_key_arn": kms_key_arn,
     "keep_images": 30,
+    "protect": protect,
 })
 
 args: ContainerServiceArgs = {

@@ -1,5 +1,6 @@
 """The platform's log bucket, and the bucket helper every component's buckets come from."""
 
+import fnmatch
 import json
 
 import pytest
@@ -58,7 +59,8 @@ def test_log_bucket_is_sse_s3_private_versioned_and_expires_logs() -> None:
 
 def test_log_bucket_exception_names_the_log_bucket_with_a_reason() -> None:
     assert LOG_BUCKET_EXCEPTION["policy"] == "s3-access-logging"
-    assert f"prod{LOG_BUCKET_EXCEPTION['resource_suffix']}" == "prod-logs-bucket"
+    assert fnmatch.fnmatchcase("prod-logs-bucket", LOG_BUCKET_EXCEPTION["resource"])
+    assert not fnmatch.fnmatchcase("prod-web-delivery-artifacts", LOG_BUCKET_EXCEPTION["resource"])
     assert len(LOG_BUCKET_EXCEPTION["reason"]) >= 10
 
 

@@ -8,9 +8,7 @@ looks at them), which keeps the test offline and quick.
 """
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tarfile
@@ -19,9 +17,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from install_helpers import clean_env, copy_tree, run, served_schema
 
 import components
 
@@ -31,9 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VERSION = components.__version__
 DIST = f"microservices_platform-{VERSION}"
-REPO_ONLY = ("tests/", "stacks/", "services/", "policies/venv/", "examples/", "functions/",
-             "workflows/",
-             "docs/", "bench/", ".github/")
+REPO_ONLY = ("tests/", "stacks/", "services/", "policies/venv/", "components/venv/",
+             "examples/", "functions/", "workflows/", "docs/", "bench/", ".github/")
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -44,22 +40,15 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f0e0d0c-aaaa-bbbb-cccc-1234567890ab"
 
 
-def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=240)
-    assert proc.returncode == 0, f"{args}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """sdist from a copy of the whole tree (as a checkout has it), then the wheel from the
     unpacked sdist: the wheel can only contain what the sdist carries."""
     work = tmp_path_factory.mktemp("build")
-    tree = work / "tree"
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"))
+    tree = copy_tree(work / "tree")
+    # A plugin virtualenv left in a checkout (by `pulumi package add`) stays out of both.
+    (tree / "components" / "venv" / "lib").mkdir(parents=True)
+    (tree / "components" / "venv" / "lib" / "stray.py").write_text("")
     out = work / "out"
     run(sys.executable, "-c",
         f"from setuptools import build_meta; build_meta.build_sdist({str(out)!r})", cwd=tree)
@@ -87,10 +76,6 @@ def venv(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Pa
     return env_dir
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-
-
 # --- contents -------------------------------------------------------------------------------
 
 def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str, Path]) -> None:
@@ -99,7 +84,7 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
     assert {n.split("/")[0] for n in code} == {"components", "preflight", "policies"}
     expected_components = sorted(
         f"components/{p.name}" for p in (ROOT / "components").iterdir()
-        if p.suffix == ".py" or p.name in ("py.typed", "PulumiPlugin.yaml"))
+        if p.suffix == ".py" or p.name in ("py.typed", "PulumiPlugin.yaml", "requirements.txt"))
     assert [n for n in code if n.startswith("components/")] == expected_components
     assert "components/py.typed" in code and "components/__main__.py" in code
     # preflight with its insights package and the price table it reads offline.
@@ -107,12 +92,13 @@ def test_wheel_holds_the_packages_and_nothing_of_the_repository(built: dict[str,
         [f"preflight/{p.relative_to(ROOT / 'preflight').as_posix()}"
          for p in (ROOT / "preflight").rglob("*.py")]
         + ["preflight/data/regions.json", "preflight/insights/prices.json"])
-    # The pack's rules (the components use its credential vocabulary), with their data; the
-    # pack's own metadata and virtualenv stay out.
+    # The pack whole (the components use its credential vocabulary): rules, data, and what
+    # the Pulumi CLI needs to run it from there; its virtualenv stays out.
     assert [n for n in code if n.startswith("policies/")] == sorted(
         [f"policies/{p.name}" for p in (ROOT / "policies").glob("*.py")]
         + [f"policies/guardrails/{p.name}" for p in (ROOT / "policies" / "guardrails").glob("*.py")]
-        + ["policies/guardrails/data/aws_managed_policies.json"])
+        + ["policies/guardrails/data/aws_managed_policies.json", "policies/PulumiPolicy.yaml",
+           "policies/requirements.txt"])
     assert not [n for n in names if n.startswith(REPO_ONLY) or "/tests/" in n]
 
 
@@ -136,14 +122,15 @@ def test_sdist_holds_sources_and_changelog_only(built: dict[str, Path]) -> None:
     with tarfile.open(built["sdist"]) as tar:
         names = [n.removeprefix(f"{DIST}/") for n in tar.getnames()]
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "components/py.typed",
-            "components/PulumiPlugin.yaml", "components/__main__.py",
-            "preflight/capture.py", "preflight/data/regions.json"} <= set(names)
+            "components/PulumiPlugin.yaml", "components/requirements.txt",
+            "components/__main__.py", "preflight/capture.py", "preflight/data/regions.json",
+            "policies/PulumiPolicy.yaml", "policies/requirements.txt"} <= set(names)
     top = {n.split("/")[0] for n in names if n != DIST}
     assert top == {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "PKG-INFO",
                    "setup.cfg", "components", "preflight", "policies",
                    "microservices_platform.egg-info"}
     assert "policies/guardrails/data/aws_managed_policies.json" in names
-    assert not [n for n in names if n.startswith("policies/venv")]
+    assert not [n for n in names if n.startswith(("policies/venv", "components/venv"))]
 
 
 # --- installed ------------------------------------------------------------------------------
@@ -240,20 +227,29 @@ def test_service_in_existing_vpc(venv: Path, tmp_path: Path) -> None:
 def test_network_service_api(venv: Path, tmp_path: Path) -> None:
     counts, regs = run_example(venv, "network-service-api", {
         "aws:region": REGION, "shop:certificateArn": CERT}, tmp_path)
-    for component in ("EncryptionKey", "Network", "Cluster", "LoadBalancer", "ContainerService",
-                      "FunctionService", "Api"):
+    for component in ("EncryptionKey", "LogBucket", "Network", "Cluster", "LoadBalancer",
+                      "ImageRepository", "ContainerService", "CodeSigning", "FunctionService",
+                      "Api"):
         assert counts[f"microservices:index:{component}"] == 1, component
     assert one(regs, "aws:ec2/vpc:Vpc")["inputs"]["cidrBlock"] == "10.20.0.0/16"
     subnets = [r["inputs"] for r in regs if r["type"] == "aws:ec2/subnet:Subnet"]
     assert len(subnets) == 6
     assert sorted({s["availabilityZone"] for s in subnets}) == [f"{REGION}a", f"{REGION}b"]
-    assert counts["aws:ec2/natGateway:NatGateway"] == 1
+    # A NAT gateway in each zone, each private route table through its own zone's.
+    nats = {r["name"]: r["inputs"] for r in regs if r["type"] == "aws:ec2/natGateway:NatGateway"}
+    assert sorted(nats) == [f"shop-network-nat-{REGION}a", f"shop-network-nat-{REGION}b"]
     listeners = [r["inputs"] for r in regs if r["type"] == "aws:lb/listener:Listener"]
     assert sorted((x["port"], x["protocol"]) for x in listeners) == [(80, "HTTP"),
                                                                        (443, "HTTPS")]
     assert [x["certificateArn"] for x in listeners if x["port"] == 443] == [CERT]
     assert counts["aws:ecs/service:Service"] == 1
-    assert one(regs, "aws:lambda/function:Function")["inputs"]["name"] == "shop-orders"
+    assert one(regs, "aws:lb/loadBalancer:LoadBalancer")["inputs"][
+        "enableDeletionProtection"] is True
+    assert counts["aws:wafv2/webAclAssociation:WebAclAssociation"] == 1
+    function = one(regs, "aws:lambda/function:Function")["inputs"]
+    assert (function["name"], function["reservedConcurrentExecutions"]) == ("shop-orders", 20)
+    signing = one(regs, "aws:lambda/codeSigningConfig:CodeSigningConfig")["inputs"]
+    assert signing["policies"]["untrustedArtifactOnDeployment"] == "Enforce"
     assert one(regs, "aws:apigatewayv2/api:Api")["inputs"]["protocolType"] == "HTTP"
     route = one(regs, "aws:apigatewayv2/route:Route")["inputs"]
     assert (route["routeKey"], route["authorizationType"]) == ("GET /orders", "AWS_IAM")
@@ -267,24 +263,7 @@ def test_installed_package_serves_the_component_schema(venv: Path, tmp_path: Pat
     plugin_dir = run(python, "-c", "import components, os; print(os.path.dirname("
                      "components.__file__))", cwd=tmp_path, env=clean_env()).stdout.strip()
     assert (Path(plugin_dir) / "PulumiPlugin.yaml").is_file()
-    proc = subprocess.Popen([str(python), plugin_dir, "127.0.0.1:1"],
-                            cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip()
-        assert port.isdigit(), proc.stderr.read() if proc.stderr else ""
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            grpc.channel_ready_future(channel).result(timeout=30)
-            stub = provider_pb2_grpc.ResourceProviderStub(channel)
-            schema = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0)).schema)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    schema = served_schema(python, Path(plugin_dir), tmp_path)
     assert (schema["name"], schema["version"]) == ("microservices", VERSION)
     assert len(schema["resources"]) == 36
     assert "microservices:index:ContainerService" in schema["resources"]

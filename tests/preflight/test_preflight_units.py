@@ -8,6 +8,7 @@ from conftest import FIXTURES
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
+from preflight import project as project_module
 from preflight.analyzer import (
     RESOURCE_SIG,
     SIG_KEY,
@@ -23,6 +24,7 @@ from preflight.project import (
     SECRET_PLACEHOLDER,
     UsageError,
     config_string,
+    default_pack_dir,
     load_project,
     load_stack_config,
 )
@@ -172,3 +174,19 @@ def test_describe_names_the_program_frame(tmp_path: Path):
 def test_describe_shows_config_errors_as_they_stand(tmp_path: Path):
     exc = pulumi.RunError("app:size: must be 1-5 (got 9)\napp:name: required")
     assert describe(exc, tmp_path) == "app:size: must be 1-5 (got 9)\napp:name: required"
+
+
+def test_default_pack_is_the_project_s_own_else_the_installed_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import policies
+
+    installed = Path(policies.__file__).resolve().parent
+    assert default_pack_dir(tmp_path) == (installed, True)
+    (tmp_path / "policies").mkdir()
+    assert default_pack_dir(tmp_path) == (tmp_path / "policies", False)
+    (tmp_path / "policies").rmdir()
+    monkeypatch.setattr(project_module, "installed_pack", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as err:
+        default_pack_dir(tmp_path)
+    assert str(err.value) == "no policy pack: pass --policy-pack DIR (policies does not exist)"

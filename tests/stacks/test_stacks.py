@@ -11,7 +11,13 @@ import pulumi
 import pytest
 import yaml
 
-from components.spec import NAMESPACE, SpecError, namespace_values, parse_platform_spec
+from components.spec import (
+    NAMESPACE,
+    SpecError,
+    namespace_values,
+    parse_platform_spec,
+    store_variables,
+)
 from preflight.capture import Registration, capture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,6 +222,14 @@ INVALID = [
      ['services.web.healthCheckCommand: names no program: give CMD and the program with its arguments, or CMD-SHELL and one shell command line']),
     ('prod', [('services.web.user', '-1')],
      ["services.web.user: '-1' is not uid[:gid]: use numbers from 1 to 2147483647 or names, such as 1000:1000"]),
+    # Silently reinterpreted before: a variable the platform sets for a store.
+    ('prod', [('services.orders.secrets.DATABASE_HOST', 'secret:payments-api-key'),
+              ('services.orders.environment', {'CACHE_PORT': '6380', 'TABLE_CATALOG': 'x'})],
+     ["services.orders.environment.CACHE_PORT: is set by the platform from the cache 'sessions': choose another name",
+      "services.orders.environment.TABLE_CATALOG: is set by the platform from the table 'catalog': choose another name",
+      "services.orders.secrets.DATABASE_HOST: is set by the platform from the database 'orders-db': choose another name"]),
+    ('prod', [('functions.catalog.environment', {'TABLE_CATALOG': 'prod-other'})],
+     ["functions.catalog.environment.TABLE_CATALOG: is set by the platform from the table 'catalog': choose another name"]),
     # Silently reinterpreted before.
     ('prod', [('tags.extra', {'environment': 'production'})],
      ["tags.extra.environment: the platform sets 'environment' itself: choose another key"]),
@@ -293,6 +307,20 @@ def test_stack_builds_the_reference_estate(stack: str) -> None:
     protected = stack == "prod"
     assert {(r.type, r.protect, r.retain_on_delete) for r in stateful} == {
         (r.type, protected, protected) for r in stateful}
+
+
+def test_store_variables_are_the_ones_the_platform_sets() -> None:
+    """The names the stack-file check reserves are exactly those the orders service gets
+    from its database, cache and table (besides its own stack secret and its event wiring,
+    which the service component itself keeps apart)."""
+    config = stack_config("prod")
+    container = json.loads(run_program("prod", config).named("prod-orders-taskdef").inputs[
+        "containerDefinitions"])[0]
+    from_platform = {v["name"] for v in container["environment"] + container["secrets"]}
+    orders = config[f"{NAMESPACE}:services"]["orders"]
+    assert sorted(from_platform - set(orders.get("environment", {}))) == sorted(
+        [*store_variables(orders), "PAYMENTS_API_KEY", "EVENT_BUS_NAME", "EVENT_SOURCE",
+         "QUEUE_ORDER_EVENTS_URL", "WORKFLOW_FULFILMENT_ARN"])
 
 
 def test_reordering_services_changes_no_urn() -> None:

@@ -34,9 +34,9 @@ def preflight(project: Path, stack: str, tmp_path: Path) -> tuple[int, dict[str,
 
 def shared_exemptions(stack: str) -> list[tuple[str, str]]:
     """GitHub's deploy and preview roles, and the log bucket that cannot log into itself."""
-    return [("iam-no-wildcard-actions", f"{stack}-github-{stack}-policy"),
-            ("iam-no-wildcard-resources", f"{stack}-github-preview-{stack}-policy"),
-            ("iam-no-wildcard-resources", f"{stack}-github-{stack}-policy"),
+    return [("iam-no-wildcard-actions", f"{stack}-github-deploy-policy"),
+            ("iam-no-wildcard-resources", f"{stack}-github-deploy-policy"),
+            ("iam-no-wildcard-resources", f"{stack}-github-preview-policy"),
             ("s3-access-logging", f"{stack}-logs-bucket")]
 
 
@@ -114,7 +114,7 @@ def test_what_strict_fails_on_per_stack(stack: str) -> None:
 def test_log_bucket_exception_is_the_component_s_reason(stack: str) -> None:
     config = json.loads((ROOT / "stacks" / f"Pulumi.{stack}.policy.json").read_text())
     assert config[LOG_BUCKET_EXCEPTION["policy"]]["exceptions"] == [{
-        "resource": f"{stack}{LOG_BUCKET_EXCEPTION['resource_suffix']}",
+        "resource": LOG_BUCKET_EXCEPTION["resource"],
         "reason": LOG_BUCKET_EXCEPTION["reason"], "expires": "2027-06-30"}]
 
 
