@@ -477,6 +477,10 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         if guard is not None:
             guard.pack = None
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pack_cpu = children.ru_utime + children.ru_stime
 
     report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
                      config_path=config.path, pack_dir=pack_dir, pack_version=location.version,
@@ -507,7 +511,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     sys.stdout.flush()
     timings.mark("report")
     if args.timings:
-        print(timings.render({"pack ready": pack_ready}), file=sys.stderr)
+        print(timings.render({"pack ready": pack_ready, "pack cpu": pack_cpu,
+                                      "cpu": time.process_time()}), file=sys.stderr)
         print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
               "to the pack again", file=sys.stderr)
     return report.exit_code
