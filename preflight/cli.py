@@ -2,7 +2,7 @@
 
 Usage::
 
-    preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
+    preflight <stack>... | --all [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
                       [--format text|json|markdown|sarif] [--output FILE]
                       [--invokes FILE] [--strict] [--require-coverage] [--traceback]
                       [--timings] [--timeout S] [--pack-timeout S]
@@ -51,6 +51,9 @@ Exit status: 0 clean; 1 mandatory violations (with ``--strict`` also advisory on
 anything not checked; with ``--require-coverage`` uncovered types); 2 everything else:
 usage, stack file, policy config, program or policy pack errors, time limits, SIGINT/SIGTERM
 and internal errors.
+
+Several stacks (or ``--all``): each runs as above in a process forked after the imports,
+and the reports are merged (:mod:`.batch`); the status is the worst stack's.
 
 Known limits: no provider runs, so provider-side defaults (default tags, computed
 defaults) are not in the inputs the pack sees; data sources answer from the invokes file or
