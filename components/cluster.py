@@ -35,9 +35,9 @@ class ClusterArgs(ClusterSpec):
     log_retention_days: NotRequired[int]
     """Retention of the execute-command log group (default 365)."""
     allow_spot: NotRequired[bool]
-    """Offer Fargate Spot capacity to services that ask for it (default true; false in tiers
-    where a task must not be stopped at two minutes' notice: the cluster then offers
-    on-demand Fargate only)."""
+    """Offer Fargate Spot capacity to services that ask for it (default false: on-demand
+    Fargate only, as the pack's ``ecs-no-fargate-spot`` requires unless an environment
+    accepts that AWS may stop a Spot task at two minutes' notice)."""
     name_prefix: NotRequired[str]
     """First part of physical names (log group ``/<prefix>/ecs/exec``); default the
     component name."""
@@ -100,7 +100,7 @@ class Cluster(pulumi.ComponentResource):
         aws.ecs.ClusterCapacityProviders(f"{name}-capacity",
                                          aws.ecs.ClusterCapacityProvidersArgs(
             cluster_name=cluster.name,
-            capacity_providers=[ON_DEMAND, SPOT] if args.get("allow_spot", True) else [ON_DEMAND],
+            capacity_providers=[ON_DEMAND, SPOT] if args.get("allow_spot", False) else [ON_DEMAND],
             default_capacity_provider_strategies=[
                 aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
                     capacity_provider=ON_DEMAND, base=1, weight=1)]), opts=child_opts(self))

@@ -240,7 +240,8 @@ class ContainerServiceArgs(ServiceSpec):
     """The service's key in the stack file (default: the component name); names the
     container and gives the default paths and priority."""
     cluster_arn: pulumi.Input[str]
-    """ECS cluster to run in (it must offer the FARGATE and FARGATE_SPOT capacity providers)."""
+    """ECS cluster to run in (it must offer the FARGATE capacity provider, and FARGATE_SPOT
+    for a service that asks for Spot)."""
     cluster_name: pulumi.Input[str]
     """Name of that cluster (for the autoscaling resource id)."""
     vpc_id: pulumi.Input[str]

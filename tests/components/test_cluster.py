@@ -45,8 +45,8 @@ def test_container_insights_enabled_level() -> None:
         {"name": "containerInsights", "value": "enabled"}]
 
 
-def test_fargate_and_spot_with_on_demand_default() -> None:
-    cap, _ = run(preview=False)
+def test_fargate_and_spot_with_on_demand_default_where_allowed() -> None:
+    cap, _ = run(preview=False, allow_spot=True)
     assert cap.named("apps-capacity").inputs == {
         "clusterName": "apps",
         "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
@@ -54,8 +54,9 @@ def test_fargate_and_spot_with_on_demand_default() -> None:
             {"capacityProvider": "FARGATE", "base": 1, "weight": 1}]}
 
 
-def test_no_spot_capacity_where_the_tier_forbids_it() -> None:
-    cap, _ = run(preview=False, allow_spot=False)
+@pytest.mark.parametrize("spec", [{}, {"allow_spot": False}])
+def test_no_spot_capacity_by_default_or_where_the_tier_forbids_it(spec: dict[str, Any]) -> None:
+    cap, _ = run(preview=False, **spec)
     assert cap.named("apps-capacity").inputs["capacityProviders"] == ["FARGATE"]
 
 
