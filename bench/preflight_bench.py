@@ -25,6 +25,7 @@ Usage::
     python bench/preflight_bench.py [--n 1 10 50 100] [--runs 5] [--pack fixture|real|DIR]
                                     [--peer-venv /tmp/cdk-peer] [--peer-n 1 10 50]
                                     [--baseline REF] [--levers] [--skip floor no-insights]
+    python bench/preflight_bench.py --multi-stack [--runs 5] [--stacks dev staging prod]
 """
 
 from __future__ import annotations
@@ -133,6 +134,42 @@ def resources(project: Path, pack: Path, env: dict[str, str]) -> int:
     return data["summary"]["resources"]
 
 
+def multi_stack(stacks: list[str], runs: int) -> int:
+    """This repository's stacks in one invocation, against the first stack alone and against
+    one invocation per stack (one after another, as CI ran them), in interleaved rounds."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    base = [sys.executable, "-m", "preflight"]
+    jobs = {"one stack": [[*base, stacks[0]]], "batch": [base + stacks],
+            "separate": [[*base, stack] for stack in stacks]}
+    samples: dict[str, list[dict]] = {name: [] for name in jobs}
+    for run in range(runs):
+        for name, cmds in jobs.items():
+            results = [timed(cmd, env, ROOT) for cmd in cmds]
+            for result in results:
+                if result["code"] not in (0, 1):
+                    print(result["stderr"], file=sys.stderr)
+                    return 2
+            samples[name].append({"wall": sum(r["wall"] for r in results),
+                                  "cpu": sum(r["cpu"] for r in results),
+                                  "tree": max(r["tree"] for r in results)})
+        print(f"run {run + 1}/{runs} done", file=sys.stderr)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"\nstacks: {' '.join(stacks)}  runs: {runs}  usable cores: {cores}  load average "
+          f"now: {os.getloadavg()[0]:.2f}")
+    print(f"{'':>10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9}   (median)")
+    for name in jobs:
+        print(f"{name:>10} " + " ".join(
+            f"{statistics.median(s[k] for s in samples[name]):>8.2f}"
+            for k in ("wall", "cpu")) +
+            f" {statistics.median(s['tree'] for s in samples[name]):>9.0f}")
+    for other in ("one stack", "separate"):
+        ratios = [b["wall"] / o["wall"] for b, o in zip(samples["batch"], samples[other],
+                                                           strict=True)]
+        print(f"batch / {other}, per round: " + " ".join(f"{r:.2f}" for r in ratios) +
+              f"  median {statistics.median(ratios):.2f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[1, 10, 50, 100])
@@ -147,7 +184,13 @@ def main() -> int:
                     help="also time preflight with each runtime lever switched off")
     ap.add_argument("--skip", nargs="+", default=[], choices=["floor", "no-insights"],
                     help="jobs not to run (to keep a long run short)")
+    ap.add_argument("--multi-stack", action="store_true",
+                    help="time this repository's stacks in one invocation instead (against "
+                         "one stack alone and one invocation per stack)")
+    ap.add_argument("--stacks", nargs="+", default=["dev", "staging", "prod"])
     args = ap.parse_args()
+    if args.multi_stack:
+        return multi_stack(args.stacks, args.runs)
     from preflight.runtime import LEVERS
     pack = {"fixture": HERE / "pack", "real": ROOT / "policies"}.get(args.pack, Path(args.pack))
     if not (pack / "__main__.py").is_file():

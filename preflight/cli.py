@@ -2,7 +2,7 @@
 
 Usage::
 
-    preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
+    preflight <stack>... | --all [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
                       [--format text|json|markdown|sarif] [--output FILE]
                       [--invokes FILE] [--strict] [--require-coverage] [--traceback]
                       [--timings] [--timeout S] [--pack-timeout S]
@@ -52,6 +52,9 @@ anything not checked; with ``--require-coverage`` uncovered types); 2 everything
 usage, stack file, policy config, program or policy pack errors, time limits, SIGINT/SIGTERM
 and internal errors.
 
+Several stacks (or ``--all``): each runs as above in a process forked after the imports,
+and the reports are merged (:mod:`.batch`); the status is the worst stack's.
+
 Known limits: no provider runs, so provider-side defaults (default tags, computed
 defaults) are not in the inputs the pack sees; data sources answer from the invokes file or
 the stand-in account ``123456789012``; remote components are not expanded; remediations are
@@ -78,7 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="preflight",
         description="Offline preview of a Pulumi Python program, checked by a policy pack.")
-    p.add_argument("stack", help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml)")
+    p.add_argument("stack", nargs="*", metavar="STACK",
+                   help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml); several run "
+                        "in one invocation, each in a process of its own (one after another "
+                        "where the platform cannot fork), with one merged report")
+    p.add_argument("--all", action="store_true",
+                   help="every stack of the project (each Pulumi.<stack>.yaml in "
+                        "stackConfigDir)")
     p.add_argument("--project-dir", default=".", metavar="DIR",
                    help="Pulumi project directory (default: .)")
     p.add_argument("--policy-pack", metavar="DIR",
@@ -251,27 +260,43 @@ def main(argv: list[str] | None = None) -> int:
     is flushed and the pack is stopped, skipping the interpreter's teardown of the thousands
     of SDK modules the program imported (about 0.4 s). With ``argv`` it returns the exit
     status instead and leaves signals alone."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if bool(args.stack) == args.all:
+        parser.error("name a stack, several stacks, or --all (not both)")
+    batch = args.all or len(args.stack) > 1
+    if not batch:
+        args.stack = args.stack[0]
     timings = _Timings()
-    guard = _Guard() if argv is None else None
+    guard = _Guard() if argv is None and not batch else None
     try:
-        code = _run(args, timings, guard)
+        if batch:
+            from .batch import run_batch
+
+            code = run_batch(args, timings)
+        else:
+            code = _run(args, timings, guard)
     except KeyboardInterrupt:
         print("preflight: interrupted", file=sys.stderr)
         code = 2
     except Exception as exc:  # a fault of preflight itself: never mistaken for a verdict
-        if args.traceback:
-            traceback.print_exc()
-        first = (str(exc).strip().splitlines() or [""])[0]
-        hint = "" if args.traceback else " (run with --traceback for details)"
-        print(f"preflight: internal error: {type(exc).__name__}"
-              f"{': ' + first if first else ''}{hint}", file=sys.stderr)
-        code = 2
+        code = internal_error(exc, args.traceback)
     if argv is None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def internal_error(exc: BaseException, show_traceback: bool) -> int:
+    """A fault of preflight itself, as one line on stderr (the traceback if asked); status 2."""
+    if show_traceback:
+        traceback.print_exception(exc)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    hint = "" if show_traceback else " (run with --traceback for details)"
+    print(f"preflight: internal error: {type(exc).__name__}"
+          f"{': ' + first if first else ''}{hint}", file=sys.stderr)
+    return 2
 
 
 def _error_lines(message: str) -> list[str]:
@@ -299,7 +324,10 @@ def _check_output(output: str) -> None:
         raise UsageError(f"{output}: not writable: choose another path")
 
 
-def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> int:
+def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
+         deliver: Any = None) -> int:
+    """One stack, start to end. With ``deliver`` (a stack of a batch) the finished report
+    goes to it instead of being rendered."""
     from .policy_config import PolicyConfig, read_policy_config
     from .project import (
         UsageError,
@@ -353,7 +381,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         file_answers = load_invokes(invokes_path) if invokes_path.is_file() else []
         settings = load_settings(settings_path(project.stack_config_dir, args.stack,
                                                args.preflight_config))
-        base = read_base(args.cost_base) if args.cost_base else None
+        base = read_base(args.cost_base, args.stack) if args.cost_base else None
     except UsageError as exc:
         return _error(str(exc))
     organization = os.environ.get("PULUMI_ORGANIZATION", "organization")
@@ -494,6 +522,9 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         add_budget_findings(report, insights)
     report.logs = ([LogLine("program", e.severity, e.message, e.urn) for e in result.logs]
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
+    if deliver is not None:
+        deliver(report)
+        return report.exit_code
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:

@@ -113,11 +113,12 @@ def program_frame(exc: BaseException, root: Path) -> traceback.FrameSummary | No
 def forget_program_modules(root: Path) -> None:
     """Drop the project's own modules from ``sys.modules`` so the next run imports them
     afresh (their module-level state included); libraries, and preflight itself when the
-    project holds it, stay imported."""
+    project holds it (with what it loads under its name, such as the pack's AZ-loss
+    simulation), stay imported."""
     here = Path(__file__).resolve().parent
     for name, module in list(sys.modules.items()):
         filename = getattr(module, "__file__", None)
-        if filename and own_code(filename, root) and \
+        if filename and own_code(filename, root) and not name.startswith("preflight.") and \
                 not Path(filename).resolve().is_relative_to(here):
             del sys.modules[name]
 

@@ -77,9 +77,13 @@ class Project:
     def stacks(self) -> list[str]:
         if not self.stack_config_dir.is_dir():
             return []
-        return sorted(p.name[len("Pulumi."):-len(".yaml")]
-                      for p in self.stack_config_dir.glob("Pulumi.*.yaml")
-                      if not p.name.endswith(".policy.yaml"))
+        # Pulumi.<stack>.preflight.yaml (and .policy.yaml) beside a stack file are its
+        # companions, not stacks.
+        names = {p.name[len("Pulumi."):-len(".yaml")]
+                 for p in self.stack_config_dir.glob("Pulumi.*.yaml")}
+        return sorted(n for n in names
+                      if n.rsplit(".", 1)[-1] not in ("preflight", "policy")
+                      or n.rsplit(".", 1)[0] not in names)
 
 
 def load_project(project_dir: Path) -> Project:

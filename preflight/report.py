@@ -777,3 +777,190 @@ def read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+# --- several stacks in one run ---------------------------------------------------------------
+
+@dataclass
+class StackOutcome:
+    """One stack of a run over several: its report, or the errors that ended it (status 2)."""
+
+    project: str
+    stack: str
+    stack_file: str
+    exit_code: int
+    report: Report | None = None
+    errors: list[str] = field(default_factory=list)
+    """The lines that ended the run (``preflight: error: ...``), when there is no report."""
+    seconds: float = 0.0
+    output: list[str] = field(default_factory=list)
+    """What the stack's run printed (the program's output, warnings, errors), each line
+    naming the stack."""
+
+    @property
+    def verdict(self) -> str:
+        return {0: "PASSED", 1: "FAILED"}.get(self.exit_code, "ERROR")
+
+    def not_seen(self) -> str:
+        """What could not be seen or judged, for the summary table."""
+        if self.report is None:
+            return "-"
+        parts = [f"{len(self.report.could_not_run)} could not run"] \
+            if self.report.could_not_run else []
+        return ", ".join(parts + unseen(self.report)) or "none"
+
+
+def batch_exit_code(outcomes: list[StackOutcome]) -> int:
+    """2 if any stack could not be checked, else 1 if any failed, else 0."""
+    codes = {o.exit_code for o in outcomes}
+    return 2 if codes - {0, 1} else (1 if 1 in codes else 0)
+
+
+def batch_summary_line(outcomes: list[StackOutcome]) -> str:
+    reports = [o.report for o in outcomes if o.report is not None]
+    verdicts = Counter(o.verdict for o in outcomes)
+    counts = ", ".join(f"{verdicts[v]} {word}" for v, word in
+                       (("PASSED", "passed"), ("FAILED", "failed"), ("ERROR", "error"))
+                       if verdicts[v])
+    unseen_count = sum(len(r.remote_components) + len(r.unanswered) + len(r.uncovered)
+                       + (r.resolved_pass != "complete") for r in reports)
+    parts = [f"{sum(len(r.mandatory) for r in reports)} mandatory",
+             f"{sum(len(r.advisory) for r in reports)} advisory",
+             f"{sum(len(r.could_not_run) for r in reports)} could not run",
+             f"{sum(len(r.exempted) for r in reports)} exempted"]
+    if unseen_count:
+        parts.append(f"{unseen_count} not seen or not expanded")
+    status = {0: "PASSED", 1: "FAILED"}.get(batch_exit_code(outcomes), "ERROR")
+    strict = " (strict)" if any(r.strict for r in reports) else ""
+    return (f"{status}{strict}: {len(outcomes)} stacks ({counts}): {', '.join(parts)} across "
+            f"{sum(len(r.resources) for r in reports)} resources")
+
+
+def _batch_rows(outcomes: list[StackOutcome]) -> list[tuple[str, str, str, str, str]]:
+    return [(o.stack, o.verdict,
+             str(len(o.report.mandatory)) if o.report else "-",
+             str(len(o.report.advisory)) if o.report else "-", o.not_seen())
+            for o in outcomes]
+
+
+def render_outcome(outcome: StackOutcome, fmt: str) -> str:
+    """One stack's report in ``fmt``; for a stack that could not be checked, its errors."""
+    if outcome.report is not None:
+        return render(outcome.report, fmt)
+    if fmt == "json":
+        return json.dumps(_error_json(outcome), indent=2) + "\n"
+    if fmt == "markdown":
+        return "\n".join(_error_markdown(outcome, "##"))
+    if fmt == "sarif":
+        return json.dumps(_sarif_doc([_error_run(outcome)]), indent=2) + "\n"
+    return "".join(f"{line}\n" for line in outcome.errors)
+
+
+def render_batch(outcomes: list[StackOutcome], fmt: str, project: str) -> str:
+    """Every stack's report as one document: JSON with an entry per stack, Markdown with one
+    summary table and a section per stack, SARIF with one run per stack, text with a section
+    per stack; each with one overall verdict."""
+    if fmt == "json":
+        return json.dumps(_batch_json(outcomes, project), indent=2) + "\n"
+    if fmt == "markdown":
+        return _batch_markdown(outcomes, project)
+    if fmt == "sarif":
+        runs = [json.loads(render_sarif(o.report))["runs"][0] if o.report is not None
+                else _error_run(o) for o in outcomes]
+        return json.dumps(_sarif_doc(runs), indent=2) + "\n"
+    import io
+
+    buf = io.StringIO()
+    render_batch_text(outcomes, buf)
+    return buf.getvalue()
+
+
+def render_batch_text(outcomes: list[StackOutcome], file: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=file, highlight=False, soft_wrap=True)
+    for o in outcomes:
+        console.rule(Text(f"stack {o.stack}", style="bold"), align="left")
+        if o.report is not None:
+            render_text(o.report, file)
+        else:
+            for line in o.errors:
+                console.print(Text(line, style="red"))
+        console.print()
+    table = Table(title=f"Stacks ({len(outcomes)})", title_justify="left", show_edge=False,
+                  box=None, pad_edge=False)
+    for column in ("stack", "verdict", "mandatory", "advisory", "not seen / not expanded"):
+        table.add_column(column, justify="right" if column in ("mandatory", "advisory")
+                         else "left")
+    for row in _batch_rows(outcomes):
+        table.add_row(*row, style={"PASSED": None, "FAILED": "red"}.get(row[1], "magenta"))
+    console.print(table)
+    console.print()
+    code = batch_exit_code(outcomes)
+    console.print(Text(batch_summary_line(outcomes),
+                       style="bold green" if code == 0 else "bold red"))
+
+
+_ICON = {"PASSED": "✅", "FAILED": "❌", "ERROR": "💥"}
+
+
+def _batch_markdown(outcomes: list[StackOutcome], project: str) -> str:
+    status = {0: "PASSED", 1: "FAILED"}.get(batch_exit_code(outcomes), "ERROR")
+    out = [f"## {_ICON[status]} Preflight: `{project}`, {len(outcomes)} stacks", "",
+           f"**{batch_summary_line(outcomes)}**", "",
+           "| Stack | Verdict | Mandatory | Advisory | Not seen / not expanded |",
+           "|---|---|---:|---:|---|"]
+    out += [f"| `{_md(stack)}` | {_ICON[verdict]} {verdict.lower()} | {mandatory} | "
+            f"{advisory} | {_md(not_seen)} |"
+            for stack, verdict, mandatory, advisory, not_seen in _batch_rows(outcomes)]
+    out.append("")
+    for o in outcomes:
+        if o.report is None:
+            out += _error_markdown(o, "###")
+            continue
+        fenced = False
+        for line in render_markdown(o.report).split("\n"):
+            fenced ^= line.startswith("```")
+            out.append(f"#{line}" if not fenced and re.match(r"#{1,5} ", line) else line)
+    return "\n".join(out)
+
+
+def _error_markdown(outcome: StackOutcome, level: str) -> list[str]:
+    return [f"{level} 💥 Preflight: `{_md(outcome.stack)}` could not be checked", "",
+            f"Stack file `{_md(outcome.stack_file)}`; exit status {outcome.exit_code}.", "",
+            "```text", *(line.replace("```", "'''") for line in outcome.errors), "```", ""]
+
+
+def _error_json(outcome: StackOutcome) -> dict[str, Any]:
+    return {"schemaVersion": SCHEMA_VERSION, "tool": {"name": TOOL, "version": _version()},
+            "stack": outcome.stack, "stackFile": outcome.stack_file,
+            "result": {"status": "error", "exitCode": outcome.exit_code},
+            "errors": outcome.errors}
+
+
+def _batch_json(outcomes: list[StackOutcome], project: str) -> dict[str, Any]:
+    code = batch_exit_code(outcomes)
+    return {"schemaVersion": SCHEMA_VERSION, "tool": {"name": TOOL, "version": _version()},
+            "project": project,
+            "result": {"status": {0: "passed", 1: "failed"}.get(code, "error"),
+                       "exitCode": code, "summary": batch_summary_line(outcomes)},
+            "stacks": {o.stack: (to_json_data(o.report) if o.report is not None
+                                 else _error_json(o)) for o in outcomes}}
+
+
+def _error_run(outcome: StackOutcome) -> dict[str, Any]:
+    """A SARIF run for a stack that could not be checked: no results, a failed invocation."""
+    return {"tool": {"driver": {"name": TOOL, "version": _version(), "rules": []}},
+            "automationDetails": {"id": f"preflight/{outcome.project}/{outcome.stack}/"},
+            "invocations": [{"executionSuccessful": False, "exitCode": outcome.exit_code,
+                             "toolExecutionNotifications": [
+                                 {"level": "error", "message": {"text": line}}
+                                 for line in outcome.errors]}],
+            "results": []}
+
+
+def _sarif_doc(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+            "runs": runs}

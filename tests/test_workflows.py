@@ -146,22 +146,33 @@ def test_pr_triggers_and_jobs() -> None:
 
 
 def test_preflight_runs_every_stack_without_secrets() -> None:
-    job = load(ROOT / ".github/workflows/pr.yml")["jobs"]["preflight"]
-    # Every stack file, tiers first.
+    workflow = load(ROOT / ".github/workflows/pr.yml")
+    job = workflow["jobs"]["preflight"]
+    # Every stack file in one invocation per format; a sticky comment per stack, tiers first.
     stacks = sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
                     if len(p.name.split(".")) == 3)
-    assert job["strategy"]["matrix"]["stack"][:3] == ["dev", "staging", "prod"]
-    assert sorted(job["strategy"]["matrix"]["stack"]) == stacks
+    assert "strategy" not in job
+    comment = workflow["jobs"]["comment"]
+    assert comment["strategy"]["matrix"]["stack"][:3] == ["dev", "staging", "prod"]
+    assert sorted(comment["strategy"]["matrix"]["stack"]) == stacks
     assert "if" not in job and "environment" not in job
     text = yaml.safe_dump(job)
     assert "secrets." not in text and "id-token" not in text
     script = next(s["run"] for s in job["steps"] if s.get("name") == "Preflight")
-    assert 'python -m preflight "$STACK" --format markdown --output "preflight-$STACK.md"' in script
-    assert 'python -m preflight "$STACK" --format sarif --output "preflight-$STACK.sarif"' in script
+    assert ("python -m preflight --all --format markdown --output 'preflight-{stack}.md'"
+            in script)
+    assert "python -m preflight --all --format sarif --output preflight.sarif" in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
     upload = next(s for s in job["steps"]
                   if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
-    assert upload["with"]["sarif_file"] == "preflight-${{ matrix.stack }}.sarif"
+    # One run per stack, each its own category (automationDetails.id): none set here.
+    assert upload["with"] == {"sarif_file": "preflight.sarif"}
+    reports = next(s for s in job["steps"]
+                   if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert reports["with"]["name"] == "preflight-reports"
+    download = next(s for s in comment["steps"]
+                    if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"] == {"name": "preflight-reports"}
 
 
 def test_preview_guarded_for_forks() -> None:
@@ -220,7 +231,7 @@ def test_pull_request_comment_is_sticky_same_repository_only_and_runs_no_pr_code
     assert job["if"] == ("always() && github.event.pull_request.head.repo.full_name == "
                          "github.repository")
     assert job["needs"] == ["preflight"]
-    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod", "prod-k8s"]
     uses = [s["uses"].split("@")[0] for s in job["steps"]]
     # Nothing of the pull request is checked out or run with the write token.
     assert uses == ["actions/download-artifact", "marocchino/sticky-pull-request-comment"]
@@ -228,14 +239,14 @@ def test_pull_request_comment_is_sticky_same_repository_only_and_runs_no_pr_code
     sticky = job["steps"][1]["with"]
     assert sticky == {"header": "preflight-${{ matrix.stack }}",
                       "path": "preflight-${{ matrix.stack }}.md"}
-    assert job["steps"][0]["with"] == {"name": "preflight-${{ matrix.stack }}"}
+    assert job["steps"][0]["with"] == {"name": "preflight-reports"}
     # The preflight job hands its Markdown over, whatever its verdict, and every pull
     # request (forks included) gets the report in its job summary.
     steps = pr["jobs"]["preflight"]["steps"]
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"].startswith("always()")
-    assert upload["with"]["name"] == "preflight-${{ matrix.stack }}"
-    assert upload["with"]["path"] == "preflight-${{ matrix.stack }}.md"
+    assert upload["with"]["name"] == "preflight-reports"
+    assert upload["with"]["path"] == "preflight-*.md"
 
 
 def test_pulumi_cli_is_pinned_once() -> None:

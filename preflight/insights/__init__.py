@@ -58,8 +58,9 @@ class Insights:
         return self.cost.total_max if at == "max" else self.cost.total
 
 
-def read_base(path: str) -> BaseCost:
-    """The cost section of a previous JSON report (the base branch's); raises UsageError."""
+def read_base(path: str, stack: str = "") -> BaseCost:
+    """The cost section of a previous JSON report (the base branch's); of a report of several
+    stacks, ``stack``'s entry. Raises UsageError."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -67,6 +68,11 @@ def read_base(path: str) -> BaseCost:
     except ValueError as exc:
         raise UsageError(f"{path}: not a JSON report ({exc})") from None
     base = BaseCost(display_path(Path(path)))
+    if isinstance(doc, dict) and isinstance(doc.get("stacks"), dict):
+        doc = doc["stacks"].get(stack)
+        if not isinstance(doc, dict):
+            base.note = f"the base report has no stack {stack}"
+            return base
     cost = doc.get("cost") if isinstance(doc, dict) else None
     if not isinstance(cost, dict) or "monthly" not in cost:
         base.note = "the base report has no cost estimate (made before preflight estimated costs)"

@@ -2,9 +2,12 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from conftest import CIPHERTEXT, FIXTURES, Runner
+
+import policies
 
 NESTED_URN = ("urn:pulumi:dev::fixture::fixture:index:Outer$fixture:index:Inner"
               "$fixture:index:Bucket::app-inner-data")
@@ -324,11 +327,16 @@ def test_missing_stack_file(runner: Runner):
                            "(stacks: dev)\n")
 
 
-def test_missing_policy_pack(runner: Runner):
+def test_a_project_without_a_pack_gets_the_one_installed_with_preflight(runner: Runner):
+    """No ``policies`` beside the program: the pack installed with preflight judges it, and
+    stderr says which (with no pack installed at all it is exit 2: a unit test covers it)."""
     proc = runner("dev", pack=None)
-    assert proc.returncode == 2
-    assert proc.stderr == ("preflight: error: no policy pack: pass --policy-pack DIR "
-                           "(policies does not exist)\n")
+    installed = Path(policies.__file__).resolve().parent
+    assert proc.stderr.splitlines()[0] == (
+        f"preflight: policy pack: {installed} (installed with preflight; --policy-pack DIR "
+        "for another)")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.stdout.splitlines()[-1].startswith("PASSED: 0 mandatory")
 
 
 def test_invalid_policy_config_level(runner: Runner):
