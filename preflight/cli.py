@@ -505,10 +505,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         if guard is not None:
             guard.pack = None
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
-    import resource
-
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    pack_cpu = children.ru_utime + children.ru_stime
+    children = os.times()  # not ``resource``: a program's own module may bear that name
+    pack_cpu = children.children_user + children.children_system
 
     report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
                      config_path=config.path, pack_dir=pack_dir, pack_version=location.version,
