@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 TOOL = "preflight"
 EXEMPT_PREFIX = "[exempted] "
+BUDGET_POLICY = "preflight-monthly-budget"
+"""The name budget findings carry in the report (like a policy's)."""
 _CANT_RUN = re.compile(r"^can't run policy '(?P<policy>[^']+)' from policy pack '[^']*' "
                        r"during preview: (?P<reason>.*)$", re.S)
 _LEVEL_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
@@ -263,6 +265,17 @@ def _where(f: Finding) -> str:
     return f.urn or "(stack)"
 
 
+def remedy(report: Report, policy: str) -> tuple[str, str]:
+    """What to do about a policy's findings and where it is documented: the pack's own
+    metadata (``remediationSteps`` and ``url`` of ``GetAnalyzerInfo``), the one source every
+    format uses; preflight's own rules carry theirs in :data:`OWN_RULES`."""
+    meta = report.policy(policy)
+    if meta is not None:
+        return meta.remediation, meta.url
+    own = OWN_RULES.get(policy)
+    return (own[1], "") if own else ("", "")
+
+
 def unseen(report: Report) -> list[str]:
     """What preflight could not see or judge besides "could not run", for the verdict."""
     parts = []
@@ -376,14 +389,23 @@ def render_markdown(report: Report) -> str:
            f"{'@' + report.pack_version if report.pack_version else ''}` "
            f"({len(report.policies)} policies)", ""]
     if report.violations:
-        out += ["### Violations", "", "| Level | Policy | Resource | Message |",
-                "|---|---|---|---|"]
+        out += [f"### Violations ({len(report.violations)})", ""]
+        groups: dict[tuple[str, str], list[Finding]] = {}
         for f in report.violations:
-            badge = "🛑 mandatory" if f.level == "mandatory" else "⚠️ advisory"
-            msg = f.message or f.description
-            out.append(f"| {badge} | `{_md(f.policy)}` | `{_md(f.name or '(stack)')}` "
-                       f"<br><sub>{_md(f.type)}</sub> | {_md(msg)} |")
-        out.append("")
+            groups.setdefault((f.level, f.policy), []).append(f)
+        for (level, policy), items in groups.items():
+            badge = "🛑 mandatory" if level == "mandatory" else "⚠️ advisory"
+            desc = items[0].description
+            out.append(f"#### {badge}: `{_md(policy)}`" + (f": {_md(desc)}" if desc else ""))
+            out.append("")
+            fix, docs = remedy(report, policy)
+            if fix or docs:
+                out += [f"**Fix:** {_md(fix)}" + (f" ([docs]({docs}))" if docs else ""), ""]
+            out += ["| Resource | Message |", "|---|---|"]
+            for f in items:
+                out.append(f"| `{_md(f.name or '(stack)')}` <br><sub>{_md(f.type)}</sub> | "
+                           f"{_md(f.message or f.description)} |")
+            out.append("")
     if report.could_not_run:
         out += ["### Could not run (value unknown offline)", "",
                 "These policies read a value that is unknown in the preview and in the "
@@ -485,7 +507,7 @@ _SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning
                 "disabled": "none"}
 
 
-_OWN_RULES = {
+OWN_RULES = {
     "preflight-remote-component": (
         "A remote component or an opaque resource (Helm release, CloudFormation stack) was "
         "not expanded offline.",
@@ -502,6 +524,10 @@ _OWN_RULES = {
         "No policy of the pack applies to this resource type.",
         "Add policies for the type, or accept the gap knowingly; --require-coverage fails "
         "on it."),
+    BUDGET_POLICY: (
+        "The stack's estimated monthly cost stays within its budget.",
+        "Lower desired counts, sizes or autoscaling maximums, or raise cost.monthlyBudget in "
+        "Pulumi.<stack>.preflight.yaml knowingly; price what is not priced."),
 }
 
 
@@ -569,7 +595,7 @@ def render_sarif(report: Report) -> str:
             out["ruleIndex"] = index[f.policy]
         return out
 
-    for rule_id, (short, help_text) in _OWN_RULES.items():
+    for rule_id, (short, help_text) in OWN_RULES.items():
         index[rule_id] = len(rules)
         rules.append({"id": rule_id, "name": "".join(w.capitalize() for w in rule_id.split("-")),
                       "shortDescription": {"text": short}, "fullDescription": {"text": short},
@@ -632,7 +658,6 @@ def render_sarif(report: Report) -> str:
 
 def render_text(report: Report, file: Any) -> None:
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     console = Console(file=file, highlight=False, soft_wrap=True)
@@ -641,20 +666,6 @@ def render_text(report: Report, file: Any) -> None:
                          f"{'@' + report.pack_version if report.pack_version else ''} "
                          f"({len(report.policies)} policies)")
     console.print(head)
-    table = Table(title=f"Resources ({len(report.resources)})", title_justify="left",
-                  show_edge=False, box=None, pad_edge=False)
-    table.add_column("type")
-    table.add_column("count", justify="right")
-    # Coverage: how many enabled policies apply to the type (cloud resources only).
-    covered = {c.type: len(c.policies) for c in report.coverage.types} \
-        if report.coverage else {}
-    table.add_column("policies", justify="right")
-    for rtype, count in report.by_type():
-        policies = covered.get(rtype)
-        table.add_row(Text(rtype), str(count), "-" if policies is None else str(policies),
-                      style="magenta" if policies == 0 else None)
-    console.print(table)
-
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in report.violations:
         groups.setdefault((f.level, f.policy), []).append(f)
@@ -666,6 +677,11 @@ def render_text(report: Report, file: Any) -> None:
         desc = items[0].description
         console.print(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
                                     f"  {desc}" if desc else ""))
+        fix, docs = remedy(report, policy)
+        if fix:
+            console.print(Text(f"    fix: {fix}"))
+        if docs:
+            console.print(Text(f"    docs: {docs}", style="blue"))
         for f in items:
             console.print(Text.assemble("    ✗ ", (_where(f), "cyan")))
             console.print(Text(f"      {f.urn}", style="dim"))
@@ -700,8 +716,38 @@ def render_text(report: Report, file: Any) -> None:
         from .insights.render import text
 
         text(report.insights, console)
+    _text_resources(report, console)
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
+
+
+TEXT_TYPES = 10
+"""Resource types the terminal lists (most resources first); JSON and Markdown list all."""
+
+
+def _text_resources(report: Report, console: Any) -> None:
+    """The resources by type, after the findings and kept short: the most numerous types."""
+    from rich.table import Table
+    from rich.text import Text
+
+    kinds = report.by_type()
+    console.print()
+    table = Table(title=f"Resources ({len(report.resources)}, {len(kinds)} types)",
+                  title_justify="left", show_edge=False, box=None, pad_edge=False)
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    # Coverage: how many enabled policies apply to the type (cloud resources only).
+    covered = {c.type: len(c.policies) for c in report.coverage.types} \
+        if report.coverage else {}
+    table.add_column("policies", justify="right")
+    for rtype, count in kinds[:TEXT_TYPES]:
+        policies = covered.get(rtype)
+        table.add_row(Text(rtype), str(count), "-" if policies is None else str(policies),
+                      style="magenta" if policies == 0 else None)
+    console.print(table)
+    if len(kinds) > TEXT_TYPES:
+        console.print(Text(f"  ... {len(kinds) - TEXT_TYPES} more types (every type in "
+                           "--format json or markdown)", style="dim"))
 
 
 def _text_unseen(report: Report, console: Any) -> None:

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import CIPHERTEXT, FIXTURES, Runner
+from conftest import CIPHERTEXT, FIXTURES, ROOT, Runner
 
 NESTED_URN = ("urn:pulumi:dev::fixture::fixture:index:Outer$fixture:index:Inner"
               "$fixture:index:Bucket::app-inner-data")
@@ -133,7 +133,12 @@ def test_engine_format_urns(outputs):
 
 def test_text_report_groups_by_policy(outputs):
     text = outputs["json"][0].stdout
-    assert "[mandatory] no-public-buckets  Buckets must not be public." in text
+    assert ("  [mandatory] no-public-buckets  Buckets must not be public.\n"
+            "    fix: Set acl to private; serve reads through a CDN.\n"
+            "    docs: https://example.com/policies#no-public-buckets\n"
+            "    ✗ public-bucket (fixture:index:Bucket)") in text
+    # The findings come before the resource table, the verdict last.
+    assert text.index("Violations (2)") < text.index("Resources (12, 7 types)")
     assert "    ✗ public-bucket (fixture:index:Bucket)" in text
     assert "      urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket" in text
     assert ("  ? bucket-policy-known on archive (fixture:index:Bucket): string value at "
@@ -155,9 +160,17 @@ def test_markdown_report(outputs):
     proc, md = outputs["markdown"]
     assert proc.returncode == 1
     assert md.startswith("## ❌ Preflight: `fixture` / `dev`\n")
-    assert "| Level | Policy | Resource | Message |" in md
-    assert ("| 🛑 mandatory | `no-public-buckets` | `public-bucket` <br><sub>fixture:index:Bucket"
-            "</sub> | acl is public-read; use private and a CDN |") in md
+    # Violations first, each policy with its fix and docs link, then the rest.
+    assert md.index("### Violations (2)") < md.index("### Could not run") \
+        < md.index("<summary>Resources by type")
+    assert ("#### 🛑 mandatory: `no-public-buckets`: Buckets must not be public.\n\n"
+            "**Fix:** Set acl to private; serve reads through a CDN. "
+            "([docs](https://example.com/policies#no-public-buckets))\n\n"
+            "| Resource | Message |\n|---|---|\n"
+            "| `public-bucket` <br><sub>fixture:index:Bucket</sub> | acl is public-read; use "
+            "private and a CDN |\n") in md
+    assert ("#### ⚠️ advisory: `bucket-versioning`: Buckets keep versions.\n\n"
+            "| Resource | Message |") in md
     assert "### Could not run (value unknown offline)" in md
     assert "<details><summary>Judged only in the resolved pass (1)</summary>" in md
     assert ("| `bucket-policy-known` | `uploads` | passed | string value at .policy can't be "
@@ -181,7 +194,7 @@ def test_sarif_report_is_structurally_valid(outputs):
                    "bucket-encryption", "crash-on-demand", "database-password",
                    "provider-and-options", "queue-has-consumers",
                    "preflight-remote-component", "preflight-unanswered-data-source",
-                   "preflight-uncovered-type"]
+                   "preflight-uncovered-type", "preflight-monthly-budget"]
     for rule in driver["rules"]:
         assert rule["help"]["text"] and rule["shortDescription"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note", "none")
@@ -324,11 +337,21 @@ def test_missing_stack_file(runner: Runner):
                            "(stacks: dev)\n")
 
 
-def test_missing_policy_pack(runner: Runner):
+def test_without_a_project_pack_the_installed_pack_runs_and_is_named(runner: Runner):
     proc = runner("dev", pack=None)
-    assert proc.returncode == 2
-    assert proc.stderr == ("preflight: error: no policy pack: pass --policy-pack DIR "
-                           "(policies does not exist)\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (f"preflight: policy pack: {ROOT / 'policies'} (installed with "
+                           "preflight; --policy-pack DIR for another)\n")
+
+
+def test_missing_policy_pack(tmp_path, monkeypatch):
+    from preflight import project
+
+    monkeypatch.setattr(project, "installed_pack", lambda: None)
+    with pytest.raises(project.UsageError) as caught:
+        project.default_pack_dir(tmp_path)
+    assert str(caught.value) == (f"no policy pack: pass --policy-pack DIR "
+                                 f"({tmp_path / 'policies'} does not exist)")
 
 
 def test_invalid_policy_config_level(runner: Runner):
