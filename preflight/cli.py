@@ -479,8 +479,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
 
     report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
-                     config_path=config.path, pack_dir=pack_dir, pack_version=location.version,
-                     warnings=env_warnings)
+                     config=config, program_dir=project.program_dir, pack_dir=pack_dir,
+                     pack_version=location.version, warnings=env_warnings)
     from .report import LogLine, render, render_text
 
     if insights is not None:
@@ -514,12 +514,13 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
 
 
 def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pairing: Any,
-            outcome: Any, preview_answers: Any, *, config_path: Path, pack_dir: Path,
-            pack_version: str, warnings: list[str]) -> Any:
+            outcome: Any, preview_answers: Any, *, config: Any, program_dir: Path,
+            pack_dir: Path, pack_version: str, warnings: list[str]) -> Any:
     """Both passes' answers as one report (see :mod:`.passes` and :mod:`.coverage`)."""
     from .coverage import measure, remote_components
+    from .locations import locate, repo_path
     from .passes import combine
-    from .report import build_report, classify, read_text
+    from .report import build_report, classify
 
     found = classify(analysis.phase(1), analysis.stack_response, analysis.policies,
                      first.by_urn)
@@ -536,13 +537,13 @@ def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pa
                                 {t.reg.urn for t in second.targets})
     targets = first.targets + extra
     report = build_report(found, targets, analysis.policies, project=first.info.project,
-                          stack=args.stack, stack_file=_repo_path(config_path),
-                          pack_path=_repo_path(pack_dir), strict=args.strict,
+                          stack=args.stack, stack_file=repo_path(config.path),
+                          pack_path=repo_path(pack_dir), strict=args.strict,
                           pack_name=analysis.pack_name,
                           pack_version=pack_version or analysis.pack_version,
                           warnings=[*analysis.warnings, *warnings])
     regs = [t.reg for t in targets]
-    report.stack_file_text = read_text(config_path)
+    report.origins = locate(regs, config.document, args.stack, report.stack_file, program_dir)
     report.judged = judged
     report.resolved_only_resources = [t.reg.urn for t in extra]
     report.remote_components = remote_components(regs)
@@ -564,15 +565,6 @@ def _ledger(first: list[Any], second: list[Any]) -> list[Any]:
 
 class _PackRefused(Exception):
     """Raised into the program when the pack refused its configuration, to stop it."""
-
-
-def _repo_path(path: Path) -> str:
-    """A path as code scanning wants it: relative to the working directory when inside it."""
-    try:
-        return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix() \
-            if path.resolve().is_relative_to(Path.cwd()) else path.as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 if __name__ == "__main__":

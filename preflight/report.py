@@ -30,7 +30,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from .capture import Registration
     from .coverage import Coverage, RemoteComponent
     from .invokes import Lookup
+    from .locations import Origin, Place
 
 SCHEMA_VERSION = 1
 TOOL = "preflight"
@@ -116,7 +116,8 @@ class Report:
     logs: list[LogLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     strict: bool = False
-    stack_file_text: str = ""
+    origins: dict[str, Origin] = field(default_factory=dict)
+    """Where each resource comes from (stack-file key, program line), by URN."""
     remote_components: list[RemoteComponent] = field(default_factory=list)
     lookups: list[Lookup] = field(default_factory=list)
     """Every data source the program called, with who answered it."""
@@ -265,6 +266,19 @@ def _where(f: Finding) -> str:
     return f.urn or "(stack)"
 
 
+def finding_id(policy: str, subject: str) -> str:
+    """A finding's identity across runs: the policy and what it is about (a URN, or a data
+    source's token and arguments, or a resource type), never the message, whose counts and
+    wording change from run to run."""
+    return hashlib.sha256(f"{policy}\0{subject}".encode()).hexdigest()[:32]
+
+
+def place(report: Report, urn: str) -> Place | None:
+    """The line to look at for a resource: its stack-file key, else its program line."""
+    origin = report.origins.get(urn)
+    return origin.primary if origin else None
+
+
 def remedy(report: Report, policy: str) -> tuple[str, str]:
     """What to do about a policy's findings and where it is documented: the pack's own
     metadata (``remediationSteps`` and ``url`` of ``GetAnalyzerInfo``), the one source every
@@ -313,6 +327,11 @@ def to_json_data(report: Report) -> dict[str, Any]:
         if reason_key == "message":
             out.update(enforcementLevel=f.level, severity=f.severity,
                        description=f.description, resolvedOnly=f.resolved_only)
+        origin = report.origins.get(f.urn)
+        out["id"] = finding_id(f.policy, f.urn)
+        out["location"] = {
+            "stackFile": asdict(origin.stack_file) if origin and origin.stack_file else None,
+            "program": asdict(origin.program) if origin and origin.program else None}
         return out
 
     coverage = report.coverage
@@ -403,7 +422,9 @@ def render_markdown(report: Report) -> str:
                 out += [f"**Fix:** {_md(fix)}" + (f" ([docs]({docs}))" if docs else ""), ""]
             out += ["| Resource | Message |", "|---|---|"]
             for f in items:
-                out.append(f"| `{_md(f.name or '(stack)')}` <br><sub>{_md(f.type)}</sub> | "
+                at = place(report, f.urn)
+                sub = " · ".join(x for x in (_md(f.type), f"`{_md(str(at))}`" if at else "") if x)
+                out.append(f"| `{_md(f.name or '(stack)')}` <br><sub>{sub}</sub> | "
                            f"{_md(f.message or f.description)} |")
             out.append("")
     if report.could_not_run:
@@ -531,25 +552,9 @@ OWN_RULES = {
 }
 
 
-def _stack_line(report: Report, name: str) -> int:
-    """The stack file line that best names a resource: the longest leading ``-`` part of its
-    name that appears there as a YAML key; else line 1."""
-    if not report.stack_file_text or not name:
-        return 1
-    lines = report.stack_file_text.splitlines()
-    parts = name.split("-")
-    for n in range(len(parts), 0, -1):
-        key = "-".join(parts[:n])
-        if len(key) < 3:
-            break
-        pattern = re.compile(rf"^\s*(?:-\s+)?[\"']?{re.escape(key)}[\"']?\s*:")
-        for i, line in enumerate(lines, start=1):
-            if pattern.match(line):
-                return i
-    return 1
-
-
 def render_sarif(report: Report) -> str:
+    from .locations import Place
+
     rules = []
     index: dict[str, int] = {}
     for i, p in enumerate(report.policies):
@@ -575,22 +580,34 @@ def render_sarif(report: Report) -> str:
             rule["properties"]["framework"] = p.framework
         rules.append(rule)
 
-    def result(f: Finding, level: str, text: str, extra: dict[str, Any]) -> dict[str, Any]:
-        fingerprint = hashlib.sha256(f"{f.policy}\0{f.urn}\0{f.message}".encode()).hexdigest()
+    def physical(where: Place) -> dict[str, Any]:
+        artifact: dict[str, Any] = {"uri": where.path}
+        if not where.path.startswith("/"):
+            artifact["uriBaseId"] = "%SRCROOT%"
+        return {"artifactLocation": artifact, "region": {"startLine": where.line}}
+
+    def result(f: Finding, level: str, text: str, extra: dict[str, Any],
+               subject: str = "") -> dict[str, Any]:
+        origin = report.origins.get(f.urn)
+        where = (origin.primary if origin else None) or Place(report.stack_file, 1)
+        location: dict[str, Any] = {
+            "physicalLocation": physical(where),
+            "logicalLocations": [{"name": f.name or report.stack,
+                                  "fullyQualifiedName": f.urn or report.stack,
+                                  "kind": "resource" if f.urn else "module"}]}
         out: dict[str, Any] = {
             "ruleId": f.policy,
             "level": level,
             "message": {"text": text},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": report.stack_file, "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": _stack_line(report, f.name)}},
-                "logicalLocations": [{"name": f.name or report.stack,
-                                      "fullyQualifiedName": f.urn or report.stack,
-                                      "kind": "resource" if f.urn else "module"}]}],
-            "partialFingerprints": {"preflightFinding/v1": fingerprint},
+            "locations": [location],
+            "partialFingerprints": {
+                "preflightFinding/v2": finding_id(f.policy, subject or f.urn)},
             "properties": {"urn": f.urn, "resourceType": f.type, **extra},
         }
+        if origin and origin.stack_file and origin.program:
+            out["relatedLocations"] = [{
+                "id": 1, "physicalLocation": physical(origin.program),
+                "message": {"text": "the program line that registered the resource"}}]
         if f.policy in index:
             out["ruleIndex"] = index[f.policy]
         return out
@@ -619,11 +636,13 @@ def render_sarif(report: Report) -> str:
         results.append(result(
             Finding("preflight-unanswered-data-source", "", item.token, "", item.describe()),
             "warning", f"data source without an answer: {item.describe()}",
-            {"dataSource": item.token, "arguments": item.args}))
+            {"dataSource": item.token, "arguments": item.args},
+            subject=f"{item.token} {json.dumps(item.args, sort_keys=True)}"))
     for rtype in report.uncovered:
         results.append(result(
             Finding("preflight-uncovered-type", "", rtype, "", rtype), "warning",
-            f"no policy covers resource type {rtype}", {"uncoveredType": rtype}))
+            f"no policy covers resource type {rtype}", {"uncoveredType": rtype},
+            subject=rtype))
     for f in report.could_not_run:
         results.append(result(f, "note", f"{f.name or 'stack'}: policy could not run during "
                               f"preview: {f.message}", {"couldNotRun": True}))
@@ -683,7 +702,9 @@ def render_text(report: Report, file: Any) -> None:
         if docs:
             console.print(Text(f"    docs: {docs}", style="blue"))
         for f in items:
-            console.print(Text.assemble("    ✗ ", (_where(f), "cyan")))
+            at = place(report, f.urn)
+            console.print(Text.assemble("    ✗ ", (_where(f), "cyan"),
+                                        (f"  {at}" if at else "", "blue")))
             console.print(Text(f"      {f.urn}", style="dim"))
             for line in (f.message or "").splitlines():
                 console.print(Text(f"      {line}"))
@@ -816,10 +837,3 @@ def _version() -> str:
         return version("microservices-platform")
     except Exception:
         return "0.0.0"
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
