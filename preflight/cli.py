@@ -71,52 +71,120 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("text", "json", "markdown", "sarif")
+FORMATS = ("text", "json", "markdown", "sarif", "junit")
+
+_EPILOG = """\
+examples:
+  preflight dev                                    the report on the terminal
+  preflight prod --strict                          fail on anything not checked too
+  preflight prod --format sarif --output prod.sarif
+  preflight prod --format markdown --output prod.md --format sarif --output prod.sarif \\
+                 --format junit --output prod.xml  several reports from one run
+  preflight dev --quiet                            the verdict and the violations only
+  preflight --print-completion bash > /etc/bash_completion.d/preflight
+
+exit status:
+  0  no mandatory violations (with --strict: no violations at all and nothing unchecked;
+     with --require-coverage: every resource type covered)
+  1  mandatory violations; with --strict also advisory violations, policies that could not
+     run, remote components and opaque resources not expanded, unanswered data sources,
+     uncovered resource types and an incomplete resolved pass; with --require-coverage
+     uncovered types
+  2  anything else: bad usage, a missing or invalid stack file, policy config or invokes
+     file, a program that fails or runs past --timeout, a policy pack that fails, crashes
+     or does not answer, an interrupt, an internal error
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
+    import shtab
+
+    from .report import tool_version
+
     p = argparse.ArgumentParser(
         prog="preflight",
-        description="Offline preview of a Pulumi Python program, checked by a policy pack.")
-    p.add_argument("stack", help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml)")
-    p.add_argument("--project-dir", default=".", metavar="DIR",
+        description="Offline preview of a Pulumi Python program, checked by a policy pack.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    shtab.add_argument_to(p, ["--print-completion"],
+                          help="print a shell completion script (bash, zsh or tcsh)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
+    completes = {"DIR": shtab.DIRECTORY, "FILE": shtab.FILE}
+
+    def add(*names: str, **kwargs: Any) -> None:
+        action = p.add_argument(*names, **kwargs)
+        if kwargs.get("metavar") in completes:  # what the shell completes (shtab's attribute)
+            setattr(action, "complete", completes[kwargs["metavar"]])  # noqa: B010
+
+    add("stack", help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml)")
+    add("--project-dir", default=".", metavar="DIR",
                    help="Pulumi project directory (default: .)")
-    p.add_argument("--policy-pack", metavar="DIR",
+    add("--policy-pack", metavar="DIR",
                    help="policy pack directory (default: <project>/policies, else the pack "
                         "installed with preflight)")
-    p.add_argument("--policy-config", metavar="FILE",
+    add("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <stackConfigDir>/Pulumi.<stack>"
                         ".policy.json if it exists)")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", metavar="FILE", help="write the report to FILE")
-    p.add_argument("--invokes", metavar="FILE",
+    add("--format", choices=FORMATS, action="append", metavar="FORMAT",
+                   help=f"report format: {', '.join(FORMATS)} (default: text); repeat it, "
+                        "each with its own --output, for several reports from one run")
+    add("--output", metavar="FILE", action="append",
+                   help="write the report to FILE (the terminal still gets the text "
+                        "summary); the Nth --output takes the Nth --format")
+    add("--quiet", "-q", action="store_true",
+                   help="on the terminal, only the violations, what was not checked and the "
+                        "verdict line")
+    add("--invokes", metavar="FILE",
                    help="answers for data sources (default: <stackConfigDir>/"
                         "preflight.invokes.yaml if it exists)")
-    p.add_argument("--strict", action="store_true",
+    add("--strict", action="store_true",
                    help="fail on advisory violations and on anything not checked: policies "
                         "that could not run, remote components, unanswered data sources, "
                         "uncovered resource types")
-    p.add_argument("--require-coverage", action="store_true",
+    add("--require-coverage", action="store_true",
                    help="fail when a resource type is covered by no policy")
-    p.add_argument("--traceback", action="store_true",
+    add("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
-    p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
-    p.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+    add("--timings", action="store_true", help="timing breakdown on stderr")
+    add("--timeout", type=float, default=600, metavar="SECONDS",
                    help="stop a program that runs longer (default: 600)")
-    p.add_argument("--pack-timeout", type=float, default=120, metavar="SECONDS",
+    add("--pack-timeout", type=float, default=120, metavar="SECONDS",
                    help="stop when the pack takes longer to start or to answer one call "
                         "(default: 120)")
-    p.add_argument("--preflight-config", metavar="FILE",
+    add("--preflight-config", metavar="FILE",
                    help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
                         ".preflight.yaml if it exists)")
-    p.add_argument("--cost-base", metavar="FILE",
+    add("--cost-base", metavar="FILE",
                    help="the base branch's JSON report: show the cost difference against it")
-    p.add_argument("--diagram", metavar="FILE",
+    add("--diagram", metavar="FILE",
                    help="also draw the architecture diagram to FILE (.svg or .png; needs "
                         "Graphviz)")
-    p.add_argument("--no-insights", action="store_true",
+    add("--no-insights", action="store_true",
                    help="skip the AZ-loss, cost and diagram analyses")
     return p
+
+
+def reports(formats: list[str] | None, outputs: list[str] | None) -> list[tuple[str, str]]:
+    """``(format, path)`` pairs, the Nth ``--format`` with the Nth ``--output``; a path of
+    ``""`` is the terminal. One format may go to the terminal; several need a file each."""
+    from .project import UsageError
+
+    formats, outputs = list(formats or []), list(outputs or [])
+    if not formats:
+        formats = ["text"] * max(1, len(outputs))
+    if not outputs and len(formats) == 1:
+        return [(formats[0], "")]
+    if len(formats) != len(outputs):
+        raise UsageError(f"--format is given {len(formats)} times and --output "
+                         f"{len(outputs)} times: give each --format its --output, in the "
+                         "same order (--format markdown --output a.md --format sarif "
+                         "--output a.sarif)")
+    seen: set[str] = set()
+    for output in outputs:
+        key = os.path.realpath(output)
+        if key in seen:
+            raise UsageError(f"--output {output} is given twice: one file per report")
+        seen.add(key)
+    return list(zip(formats, outputs, strict=True))
 
 
 class _Timings:
@@ -140,32 +208,36 @@ class _Timings:
 
 
 class _Progress:
-    """``registered N · analysed M`` on stderr, only when stderr is a terminal."""
+    """``registered N, analysed M`` on stderr, only when stderr is a terminal; counts move
+    while the program runs (the pack's answers arrive meanwhile)."""
 
     def __init__(self) -> None:
         self.registered = 0
-        self.analysed = 0
+        self.phase = "preview"
+        self.session: Any = None
         self.enabled = sys.stderr.isatty()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._live: Any = None
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        analysed = self.session.analyzed if self.session is not None else 0
+        return Text(f"preflight: {self.phase}: {self.registered} resources registered, "
+                    f"{analysed} analysed")
 
     def start(self) -> None:
         if self.enabled:
-            self._thread = threading.Thread(target=self._loop, daemon=True)
-            self._thread.start()
+            from rich.console import Console
+            from rich.live import Live
 
-    def _loop(self) -> None:
-        while not self._stop.wait(0.25):
-            sys.stderr.write(f"\rpreflight: {self.registered} resources registered, "
-                             f"{self.analysed} analysed ")
-            sys.stderr.flush()
+            self._live = Live(self, console=Console(stderr=True), refresh_per_second=8,
+                              transient=True)
+            self._live.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
 
 class _Guard:
@@ -312,7 +384,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     try:
         if args.timeout <= 0 or args.pack_timeout <= 0:
             raise UsageError("--timeout and --pack-timeout take a number of seconds above 0")
-        for output in (args.output, args.diagram):
+        pairs = reports(args.format, args.output)
+        for output in [*(path for _, path in pairs), args.diagram]:
             if output:
                 _check_output(output)
         project_dir = Path(args.project_dir).resolve()
@@ -383,6 +456,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
     session = None
     try:
         session = AnalyzerSession(pack, info, policy_config, rpc_timeout=pack_timeout)
+        progress.session = session
         if guard is not None:
             guard.watch_configuration(session)
         stack_urn = engine_urn(args.stack, project.name, "", STACK_TYPE,
@@ -444,6 +518,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
                                region=config.values.get("aws:region", ""), base=base,
                                image=args.diagram or "")
             timings.mark("insights")
+        progress.phase = "resolved pass"
         if guard is not None:
             guard.time_limit(args.timeout, f"the resolved pass did not finish within "
                                            f"{args.timeout:g} s (raise --timeout if it needs "
@@ -458,8 +533,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         pairing.flush()
         if outcome.ok and pairing.sent:
             session.end_phase(2, second.targets)
+        progress.phase = "waiting for the pack"
         analysis = session.finish(timeout=2 * pack_timeout + 5)
-        progress.analysed = analysis.analyzed
         progress.stop()
         timings.mark("analyzer")
     except PackError as exc:
@@ -490,20 +565,22 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None) -> i
         add_budget_findings(report, insights)
     report.logs = ([LogLine("program", e.severity, e.message, e.urn) for e in result.logs]
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
-    if args.output:
+    terminal = True
+    for fmt, path in pairs:
+        if not path:
+            terminal = False
+            if fmt == "text":
+                render_text(report, sys.stdout, quiet=args.quiet)
+            else:
+                sys.stdout.write(render(report, fmt))
+            continue
         try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                if args.format == "text":
-                    render_text(report, handle)
-                else:
-                    handle.write(render(report, args.format))
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(render(report, fmt))
         except OSError as exc:
-            return _error(f"cannot write {args.output}: {exc.strerror}")
-        render_text(report, sys.stdout)
-    elif args.format == "text":
-        render_text(report, sys.stdout)
-    else:
-        sys.stdout.write(render(report, args.format))
+            return _error(f"cannot write {path}: {exc.strerror}")
+    if terminal:  # every report went to a file: the terminal gets the text summary
+        render_text(report, sys.stdout, quiet=args.quiet)
     sys.stdout.flush()
     timings.mark("report")
     if args.timings:

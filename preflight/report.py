@@ -337,7 +337,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
     coverage = report.coverage
     data = {
         "schemaVersion": SCHEMA_VERSION,
-        "tool": {"name": TOOL, "version": _version()},
+        "tool": {"name": TOOL, "version": tool_version()},
         "project": report.project,
         "stack": report.stack,
         "stackFile": report.stack_file,
@@ -655,7 +655,7 @@ def render_sarif(report: Report) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": TOOL, "version": _version(),
+            "tool": {"driver": {"name": TOOL, "version": tool_version(),
                                 "informationUri": "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/",
                                 "rules": rules}},
             "automationDetails": {"id": f"preflight/{report.project}/{report.stack}/"},
@@ -675,46 +675,29 @@ def render_sarif(report: Report) -> str:
 
 # --- terminal -------------------------------------------------------------------------
 
-def render_text(report: Report, file: Any) -> None:
+def render_text(report: Report, file: Any, quiet: bool = False) -> None:
+    """The terminal report. ``quiet``: the violations, what could not be checked (never left
+    out: the verdict names it too) and the verdict line, nothing else."""
     from rich.console import Console
     from rich.text import Text
 
     console = Console(file=file, highlight=False, soft_wrap=True)
+    if quiet:
+        _text_violations(report, console, quiet=True)
+        _text_could_not_run(report, console)
+        _text_unseen(report, console, quiet=True)
+        for w in report.warnings:
+            console.print(Text(f"warning: {w}", style="yellow"))
+        console.print(Text(summary_line(report),
+                           style="bold green" if report.passed else "bold red"))
+        return
     head = Text.assemble(("preflight", "bold"), f"  project {report.project} · stack ",
                          (report.stack, "bold"), f" · pack {report.pack_name}"
                          f"{'@' + report.pack_version if report.pack_version else ''} "
                          f"({len(report.policies)} policies)")
     console.print(head)
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for f in report.violations:
-        groups.setdefault((f.level, f.policy), []).append(f)
-    if groups:
-        console.print()
-        console.print(Text(f"Violations ({len(report.violations)})", style="bold"))
-    for (level, policy), items in groups.items():
-        style = "bold red" if level == "mandatory" else "bold yellow"
-        desc = items[0].description
-        console.print(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
-                                    f"  {desc}" if desc else ""))
-        fix, docs = remedy(report, policy)
-        if fix:
-            console.print(Text(f"    fix: {fix}"))
-        if docs:
-            console.print(Text(f"    docs: {docs}", style="blue"))
-        for f in items:
-            at = place(report, f.urn)
-            console.print(Text.assemble("    ✗ ", (_where(f), "cyan"),
-                                        (f"  {at}" if at else "", "blue")))
-            console.print(Text(f"      {f.urn}", style="dim"))
-            for line in (f.message or "").splitlines():
-                console.print(Text(f"      {line}"))
-    if report.could_not_run:
-        console.print()
-        console.print(Text(f"Could not run: a value it reads is unknown offline "
-                           f"({len(report.could_not_run)})", style="bold magenta"))
-        for f in report.could_not_run:
-            console.print(Text.assemble("  ? ", (f.policy, "bold"), " on ",
-                                        (_where(f), "cyan"), f": {f.message}"))
+    _text_violations(report, console)
+    _text_could_not_run(report, console)
     if report.exempted:
         console.print()
         console.print(Text(f"Exempted ({len(report.exempted)})", style="bold blue"))
@@ -740,6 +723,48 @@ def render_text(report: Report, file: Any) -> None:
     _text_resources(report, console)
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
+
+
+def _text_violations(report: Report, console: Any, quiet: bool = False) -> None:
+    from rich.text import Text
+
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in report.violations:
+        groups.setdefault((f.level, f.policy), []).append(f)
+    if groups:
+        if not quiet:
+            console.print()
+        console.print(Text(f"Violations ({len(report.violations)})", style="bold"))
+    for (level, policy), items in groups.items():
+        style = "bold red" if level == "mandatory" else "bold yellow"
+        desc = items[0].description
+        console.print(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
+                                    f"  {desc}" if desc else ""))
+        fix, docs = remedy(report, policy)
+        if fix:
+            console.print(Text(f"    fix: {fix}"))
+        if docs:
+            console.print(Text(f"    docs: {docs}", style="blue"))
+        for f in items:
+            at = place(report, f.urn)
+            console.print(Text.assemble("    ✗ ", (_where(f), "cyan"),
+                                        (f"  {at}" if at else "", "blue")))
+            if not quiet:
+                console.print(Text(f"      {f.urn}", style="dim"))
+            for line in (f.message or "").splitlines():
+                console.print(Text(f"      {line}"))
+
+
+def _text_could_not_run(report: Report, console: Any) -> None:
+    from rich.text import Text
+
+    if report.could_not_run:
+        console.print()
+        console.print(Text(f"Could not run: a value it reads is unknown offline "
+                           f"({len(report.could_not_run)})", style="bold magenta"))
+        for f in report.could_not_run:
+            console.print(Text.assemble("  ? ", (f.policy, "bold"), " on ",
+                                        (_where(f), "cyan"), f": {f.message}"))
 
 
 TEXT_TYPES = 10
@@ -771,7 +796,7 @@ def _text_resources(report: Report, console: Any) -> None:
                            "--format json or markdown)", style="dim"))
 
 
-def _text_unseen(report: Report, console: Any) -> None:
+def _text_unseen(report: Report, console: Any, quiet: bool = False) -> None:
     from rich.text import Text
 
     if report.remote_components:
@@ -791,7 +816,7 @@ def _text_unseen(report: Report, console: Any) -> None:
         for item in report.unanswered:
             times = f" ({item.count} calls)" if item.count > 1 else ""
             console.print(Text.assemble("  ? ", (item.describe(), "cyan"), times))
-    if report.judged:
+    if report.judged and not quiet:
         console.print()
         console.print(Text(f"Judged only in the resolved pass ({len(report.judged)})",
                            style="bold"))
@@ -802,6 +827,8 @@ def _text_unseen(report: Report, console: Any) -> None:
                                          "cyan"),
                                         f": {j.outcome}; unknown at preview: {j.reason}"))
     coverage = report.coverage
+    if quiet and not report.uncovered and not report.coverage_undeclared:
+        return
     if coverage is not None and coverage.types:
         console.print()
         line = f"Coverage: {len(coverage.types)} resource types"
@@ -817,6 +844,10 @@ def _text_unseen(report: Report, console: Any) -> None:
 
 
 def render(report: Report, fmt: str) -> str:
+    if fmt == "junit":
+        from .junit import render_junit
+
+        return render_junit(report)
     if fmt == "json":
         return render_json(report)
     if fmt == "markdown":
@@ -830,10 +861,16 @@ def render(report: Report, fmt: str) -> str:
     return buf.getvalue()
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
+DISTRIBUTION = "microservices-platform"
+"""The distribution preflight is installed with (its version is preflight's)."""
 
-        return version("microservices-platform")
-    except Exception:
-        return "0.0.0"
+
+def tool_version() -> str:
+    """The installed distribution's version (its metadata), or ``unknown`` when preflight
+    runs from a checkout that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
