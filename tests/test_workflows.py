@@ -156,8 +156,12 @@ def test_preflight_runs_every_stack_without_secrets() -> None:
     text = yaml.safe_dump(job)
     assert "secrets." not in text and "id-token" not in text
     script = next(s["run"] for s in job["steps"] if s.get("name") == "Preflight")
-    assert 'python -m preflight "$STACK" --format markdown --output "preflight-$STACK.md"' in script
-    assert 'python -m preflight "$STACK" --format sarif --output "preflight-$STACK.sarif"' in script
+    # One run per stack writes every format.
+    assert script.count("python -m preflight") == 1
+    assert ('.venv/bin/python -m preflight "$STACK" "${base[@]}" \\\n'
+            '  --format markdown --output "preflight-$STACK.md" \\\n'
+            '  --format sarif --output "preflight-$STACK.sarif" \\\n'
+            '  --format junit --output "preflight-$STACK.xml" || status=$?') in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
     upload = next(s for s in job["steps"]
                   if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
@@ -220,7 +224,9 @@ def test_pull_request_comment_is_sticky_same_repository_only_and_runs_no_pr_code
     assert job["if"] == ("always() && github.event.pull_request.head.repo.full_name == "
                          "github.repository")
     assert job["needs"] == ["preflight"]
-    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    # One comment per stack preflight checks.
+    assert job["strategy"]["matrix"]["stack"] == \
+        pr["jobs"]["preflight"]["strategy"]["matrix"]["stack"]
     uses = [s["uses"].split("@")[0] for s in job["steps"]]
     # Nothing of the pull request is checked out or run with the write token.
     assert uses == ["actions/download-artifact", "marocchino/sticky-pull-request-comment"]
