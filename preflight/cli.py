@@ -3,9 +3,10 @@
 Usage::
 
     preflight <stack> [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
-                      [--format text|json|markdown|sarif] [--output FILE]
-                      [--invokes FILE] [--strict] [--require-coverage] [--traceback]
-                      [--timings] [--timeout S] [--pack-timeout S]
+                      [--format text|json|markdown|sarif|junit --output FILE]...
+                      [--quiet] [--invokes FILE] [--strict] [--require-coverage]
+                      [--traceback] [--timings] [--timeout S] [--pack-timeout S]
+    preflight --version | --print-completion bash|zsh|tcsh
     python -m preflight <stack> ...
 
 What it does:
@@ -35,8 +36,11 @@ Options:
                            ``pulumi preview --policy-pack-config`` (default:
                            ``<stackConfigDir>/Pulumi.<stack>.policy.json`` if it exists)
 ``--format FMT``           ``text`` (default), ``json``, ``markdown`` (PR comment or job
-                           summary) or ``sarif`` (SARIF 2.1.0 for code scanning)
-``--output FILE``          write the report there; the terminal still gets the summary
+                           summary), ``sarif`` (SARIF 2.1.0 for code scanning) or ``junit``
+``--output FILE``          write the report there; the terminal still gets the summary.
+                           Both repeat: the Nth ``--output`` takes the Nth ``--format``
+``--quiet``                the terminal shows the violations, what was not checked and
+                           the verdict line only
 ``--invokes FILE``         answers for data sources (default:
                            ``<stackConfigDir>/preflight.invokes.yaml`` if it exists)
 ``--strict``               advisory violations and anything not checked fail too
