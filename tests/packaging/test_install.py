@@ -108,7 +108,7 @@ def test_component_package_runs_from_a_clone_and_from_an_installed_copy(
     for directory in (plugin, installed):
         schema = served_schema(venv / "bin" / "python", directory, tmp_path)
         assert (schema["name"], schema["version"]) == ("microservices", VERSION), directory
-        assert len(schema["resources"]) == 32
+        assert len(schema["resources"]) == 36
 
 
 # --- the examples, as their READMEs say -----------------------------------------------------
