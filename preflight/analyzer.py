@@ -545,6 +545,8 @@ class AnalyzerSession:
         self._responses: list[tuple[Target, Any]] = []
         self._result: AnalysisResult | None = None
         self.analyzed = 0
+        """Resources the pack has answered so far (both passes)."""
+        self._count_lock = threading.Lock()
         self.configured = threading.Event()
         """Set once the pack has accepted its configuration (or the conversation failed)."""
         self._thread = threading.Thread(target=self._run, name="preflight-analyzer",
@@ -574,6 +576,11 @@ class AnalyzerSession:
 
     def abort(self) -> None:
         self._queue.put(_DONE)
+
+    def _answered(self, _future: Any) -> None:
+        """Count an answer as it arrives (gRPC's thread), for the progress display."""
+        with self._count_lock:
+            self.analyzed += 1
 
     @property
     def error(self) -> BaseException | None:
@@ -698,14 +705,14 @@ class AnalyzerSession:
                     stacks[item.phase] = stub.AnalyzeStack.future(request, timeout=timeout)
                     stacks[item.phase].exception()
                     continue
-                pending.append((item, stub.Analyze.future(item.analyze_request(),
-                                                          timeout=timeout)))
+                fut = stub.Analyze.future(item.analyze_request(), timeout=timeout)
+                fut.add_done_callback(self._answered)
+                pending.append((item, fut))
         for target, fut in pending:
             try:
                 self._responses.append((target, fut.result()))
             except grpc.RpcError as exc:
                 raise self._fail(self._unanswered(pending, target), exc) from None
-        self.analyzed = len(pending)
         stack_responses = {}
         for phase, fut in stacks.items():
             try:
@@ -717,7 +724,7 @@ class AnalyzerSession:
         self._result = AnalysisResult(pack_name=name, pack_version=info.version,
                                       policies=policies, responses=self._responses,
                                       stack_responses=stack_responses, warnings=warnings,
-                                      analyzed=self.analyzed)
+                                      analyzed=len(pending))
 
 
 ENV_VALUE_MAX = 128 * 1024

@@ -46,8 +46,7 @@ if TYPE_CHECKING:
 
 STACK_FIELD = "{stack}"
 """In a path option, replaced by each stack's name (``--output preflight-{stack}.md``)."""
-_PER_STACK_OPTIONS = ("output", "diagram", "policy_config", "invokes", "preflight_config",
-                      "cost_base")
+_PER_STACK_OPTIONS = ("diagram", "policy_config", "invokes", "preflight_config", "cost_base")
 
 # What every stack's run imports whatever the program: preflight's own machinery (the
 # analyzer's gRPC, the mock runtime, the report's terminal rendering).
@@ -78,7 +77,7 @@ def workers(stacks: int) -> int:
 def run_batch(args: argparse.Namespace, timings: _Timings) -> int:
     """Run every stack ``args`` names (or all of them), merge and render the reports; the
     exit status of the worst stack (2 over 1 over 0)."""
-    from .cli import _check_output, _error
+    from .cli import _check_output, _error, reports
     from .project import UsageError, display_path, load_project
 
     try:
@@ -93,7 +92,8 @@ def run_batch(args: argparse.Namespace, timings: _Timings) -> int:
         if args.diagram and STACK_FIELD not in args.diagram:
             raise UsageError(f"--diagram {args.diagram}: with several stacks, put {{stack}} "
                              "in the file name (e.g. diagram-{stack}.svg)")
-        for output in (args.output, args.diagram):
+        pairs = reports(args.format, args.output)
+        for output in [*(path for _, path in pairs), args.diagram]:
             for stack in stacks if output else ():
                 _check_output(output.replace(STACK_FIELD, stack))
     except UsageError as exc:
@@ -114,7 +114,7 @@ def run_batch(args: argparse.Namespace, timings: _Timings) -> int:
                     for s in stacks}
     timings.mark("stacks")
     ordered = [outcomes[s] for s in stacks]
-    code = _render(args, ordered, project.name)
+    code = _render(pairs, args.quiet, ordered, project.name)
     timings.mark("report")
     if args.timings:
         print(timings.render({f"stack {o.stack}": o.seconds for o in ordered}),
@@ -136,9 +136,9 @@ def _pack_dir(args: argparse.Namespace, project: Project) -> Path | None:
 
 
 def _stack_file(project: Project, stack: str) -> str:
-    from .cli import _repo_path
+    from .locations import repo_path
 
-    return _repo_path(project.stack_file(stack))
+    return repo_path(project.stack_file(stack))
 
 
 def _stack_args(args: argparse.Namespace, stack: str) -> argparse.Namespace:
@@ -151,7 +151,7 @@ def _stack_args(args: argparse.Namespace, stack: str) -> argparse.Namespace:
         value = getattr(one, name)
         if value:
             setattr(one, name, value.replace(STACK_FIELD, stack))
-    one.output = None
+    one.format = one.output = None
     return one
 
 
@@ -447,7 +447,10 @@ def _tag(line: str, stack: str, stack_file: str) -> str:
 
 # --- reports ------------------------------------------------------------------------------
 
-def _render(args: argparse.Namespace, outcomes: list[StackOutcome], project: str) -> int:
+def _render(pairs: list[tuple[str, str]], quiet: bool, outcomes: list[StackOutcome],
+            project: str) -> int:
+    """Each ``(format, path)`` report: merged into one document, or one file per stack where
+    the path names ``{stack}``; the terminal gets the merged text unless a report went there."""
     from .cli import _error
     from .report import batch_exit_code, render_batch, render_batch_text, render_outcome
 
@@ -455,21 +458,24 @@ def _render(args: argparse.Namespace, outcomes: list[StackOutcome], project: str
         for line in o.output:
             print(line, file=sys.stderr)
     sys.stderr.flush()
-    if args.output:
-        try:
-            if STACK_FIELD in args.output:
+    terminal = True
+    try:
+        for fmt, path in pairs:
+            if not path:
+                terminal = False
+                if fmt == "text":
+                    render_batch_text(outcomes, sys.stdout, quiet=quiet)
+                else:
+                    sys.stdout.write(render_batch(outcomes, fmt, project))
+            elif STACK_FIELD in path:
                 for o in outcomes:
-                    path = args.output.replace(STACK_FIELD, o.stack)
-                    Path(path).write_text(render_outcome(o, args.format), encoding="utf-8")
+                    Path(path.replace(STACK_FIELD, o.stack)).write_text(
+                        render_outcome(o, fmt), encoding="utf-8")
             else:
-                Path(args.output).write_text(render_batch(outcomes, args.format, project),
-                                             encoding="utf-8")
-        except OSError as exc:
-            return _error(f"cannot write {exc.filename}: {exc.strerror}")
-        render_batch_text(outcomes, sys.stdout)
-    elif args.format == "text":
-        render_batch_text(outcomes, sys.stdout)
-    else:
-        sys.stdout.write(render_batch(outcomes, args.format, project))
+                Path(path).write_text(render_batch(outcomes, fmt, project), encoding="utf-8")
+    except OSError as exc:
+        return _error(f"cannot write {exc.filename}: {exc.strerror}")
+    if terminal:  # every report went to a file: the terminal gets the merged text
+        render_batch_text(outcomes, sys.stdout, quiet=quiet)
     sys.stdout.flush()
     return batch_exit_code(outcomes)

@@ -70,6 +70,7 @@ class Registration:
         "provider",
         "remote",
         "retain_on_delete",
+        "stack_trace",
         "type",
         "urn",
         "version",
@@ -86,7 +87,7 @@ class Registration:
                  delete_before_replace_defined: bool = False,
                  additional_secret_outputs: list[str] | None = None,
                  custom_timeouts: dict[str, str] | None = None, version: str = "",
-                 remote: bool = False) -> None:
+                 remote: bool = False, stack_trace: Any = None) -> None:
         self.type = type
         self.name = name
         self.urn = urn
@@ -109,6 +110,15 @@ class Registration:
         self.version = version
         self.remote = remote
         """A multi-language component: its children exist only in its provider plugin."""
+        self.stack_trace: tuple[tuple[str, int], ...] = tuple(
+            (f.pc.uri, f.pc.line) for f in stack_trace.frames if f.HasField("pc")
+        ) if stack_trace is not None else ()
+        """``(file URI, line)`` of each frame of the request's ``stackTrace``, innermost
+        first: plain values, so a report that refers to its resources can be pickled."""
+
+    def frames(self) -> list[tuple[str, int]]:
+        """``(file URI, line)`` of each frame that registered it, innermost first."""
+        return list(self.stack_trace)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -277,6 +287,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                              if request.HasField("customTimeouts") else None),
             version=request.version,
             remote=bool(request.remote),
+            stack_trace=request.stackTrace if request.HasField("stackTrace") else None,
         )
         if not self.passthrough:
             reg.inputs  # noqa: B018 - decode now, while this run's runtime settings are current

@@ -3,9 +3,10 @@
 Usage::
 
     preflight <stack>... | --all [--project-dir DIR] [--policy-pack DIR] [--policy-config FILE]
-                      [--format text|json|markdown|sarif] [--output FILE]
-                      [--invokes FILE] [--strict] [--require-coverage] [--traceback]
-                      [--timings] [--timeout S] [--pack-timeout S]
+                      [--format text|json|markdown|sarif|junit --output FILE]...
+                      [--quiet] [--invokes FILE] [--strict] [--require-coverage]
+                      [--traceback] [--timings] [--timeout S] [--pack-timeout S]
+    preflight --version | --print-completion bash|zsh|tcsh
     python -m preflight <stack> ...
 
 What it does:
@@ -35,8 +36,11 @@ Options:
                            ``pulumi preview --policy-pack-config`` (default:
                            ``<stackConfigDir>/Pulumi.<stack>.policy.json`` if it exists)
 ``--format FMT``           ``text`` (default), ``json``, ``markdown`` (PR comment or job
-                           summary) or ``sarif`` (SARIF 2.1.0 for code scanning)
-``--output FILE``          write the report there; the terminal still gets the summary
+                           summary), ``sarif`` (SARIF 2.1.0 for code scanning) or ``junit``
+``--output FILE``          write the report there; the terminal still gets the summary.
+                           Both repeat: the Nth ``--output`` takes the Nth ``--format``
+``--quiet``                the terminal shows the violations, what was not checked and
+                           the verdict line only
 ``--invokes FILE``         answers for data sources (default:
                            ``<stackConfigDir>/preflight.invokes.yaml`` if it exists)
 ``--strict``               advisory violations and anything not checked fail too
@@ -74,58 +78,125 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("text", "json", "markdown", "sarif")
+FORMATS = ("text", "json", "markdown", "sarif", "junit")
+
+_EPILOG = """\
+examples:
+  preflight dev                                    the report on the terminal
+  preflight prod --strict                          fail on anything not checked too
+  preflight prod --format sarif --output prod.sarif
+  preflight prod --format markdown --output prod.md --format sarif --output prod.sarif \\
+                 --format junit --output prod.xml  several reports from one run
+  preflight dev --quiet                            the verdict and the violations only
+  preflight --print-completion bash > /etc/bash_completion.d/preflight
+
+exit status:
+  0  no mandatory violations (with --strict: no violations at all and nothing unchecked;
+     with --require-coverage: every resource type covered)
+  1  mandatory violations; with --strict also advisory violations, policies that could not
+     run, remote components and opaque resources not expanded, unanswered data sources,
+     uncovered resource types and an incomplete resolved pass; with --require-coverage
+     uncovered types
+  2  anything else: bad usage, a missing or invalid stack file, policy config or invokes
+     file, a program that fails or runs past --timeout, a policy pack that fails, crashes
+     or does not answer, an interrupt, an internal error
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
+    import shtab
+
+    from .report import tool_version
+
     p = argparse.ArgumentParser(
         prog="preflight",
-        description="Offline preview of a Pulumi Python program, checked by a policy pack.")
-    p.add_argument("stack", nargs="*", metavar="STACK",
-                   help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml); several run "
-                        "in one invocation, each in a process of its own (one after another "
-                        "where the platform cannot fork), with one merged report")
-    p.add_argument("--all", action="store_true",
-                   help="every stack of the project (each Pulumi.<stack>.yaml in "
-                        "stackConfigDir)")
-    p.add_argument("--project-dir", default=".", metavar="DIR",
+        description="Offline preview of a Pulumi Python program, checked by a policy pack.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    shtab.add_argument_to(p, ["--print-completion"],
+                          help="print a shell completion script (bash, zsh or tcsh)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
+    completes = {"DIR": shtab.DIRECTORY, "FILE": shtab.FILE}
+
+    def add(*names: str, **kwargs: Any) -> None:
+        action = p.add_argument(*names, **kwargs)
+        if kwargs.get("metavar") in completes:  # what the shell completes (shtab's attribute)
+            setattr(action, "complete", completes[kwargs["metavar"]])  # noqa: B010
+
+    add("stack", nargs="*", metavar="STACK",
+        help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml); several run in "
+             "one invocation, each in a process of its own (one after another where "
+             "the platform cannot fork), with one merged report")
+    add("--all", action="store_true",
+        help="every stack of the project (each Pulumi.<stack>.yaml in stackConfigDir)")
+    add("--project-dir", default=".", metavar="DIR",
                    help="Pulumi project directory (default: .)")
-    p.add_argument("--policy-pack", metavar="DIR",
+    add("--policy-pack", metavar="DIR",
                    help="policy pack directory (default: <project>/policies, else the pack "
                         "installed with preflight)")
-    p.add_argument("--policy-config", metavar="FILE",
+    add("--policy-config", metavar="FILE",
                    help="policy config JSON (default: <stackConfigDir>/Pulumi.<stack>"
                         ".policy.json if it exists)")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", metavar="FILE", help="write the report to FILE")
-    p.add_argument("--invokes", metavar="FILE",
+    add("--format", choices=FORMATS, action="append", metavar="FORMAT",
+                   help=f"report format: {', '.join(FORMATS)} (default: text); repeat it, "
+                        "each with its own --output, for several reports from one run")
+    add("--output", metavar="FILE", action="append",
+                   help="write the report to FILE (the terminal still gets the text "
+                        "summary); the Nth --output takes the Nth --format")
+    add("--quiet", "-q", action="store_true",
+                   help="on the terminal, only the violations, what was not checked and the "
+                        "verdict line")
+    add("--invokes", metavar="FILE",
                    help="answers for data sources (default: <stackConfigDir>/"
                         "preflight.invokes.yaml if it exists)")
-    p.add_argument("--strict", action="store_true",
+    add("--strict", action="store_true",
                    help="fail on advisory violations and on anything not checked: policies "
                         "that could not run, remote components, unanswered data sources, "
                         "uncovered resource types")
-    p.add_argument("--require-coverage", action="store_true",
+    add("--require-coverage", action="store_true",
                    help="fail when a resource type is covered by no policy")
-    p.add_argument("--traceback", action="store_true",
+    add("--traceback", action="store_true",
                    help="show the full traceback when the program fails")
-    p.add_argument("--timings", action="store_true", help="timing breakdown on stderr")
-    p.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+    add("--timings", action="store_true", help="timing breakdown on stderr")
+    add("--timeout", type=float, default=600, metavar="SECONDS",
                    help="stop a program that runs longer (default: 600)")
-    p.add_argument("--pack-timeout", type=float, default=120, metavar="SECONDS",
+    add("--pack-timeout", type=float, default=120, metavar="SECONDS",
                    help="stop when the pack takes longer to start or to answer one call "
                         "(default: 120)")
-    p.add_argument("--preflight-config", metavar="FILE",
+    add("--preflight-config", metavar="FILE",
                    help="budget and cost assumptions (default: <stackConfigDir>/Pulumi.<stack>"
                         ".preflight.yaml if it exists)")
-    p.add_argument("--cost-base", metavar="FILE",
+    add("--cost-base", metavar="FILE",
                    help="the base branch's JSON report: show the cost difference against it")
-    p.add_argument("--diagram", metavar="FILE",
+    add("--diagram", metavar="FILE",
                    help="also draw the architecture diagram to FILE (.svg or .png; needs "
                         "Graphviz)")
-    p.add_argument("--no-insights", action="store_true",
+    add("--no-insights", action="store_true",
                    help="skip the AZ-loss, cost and diagram analyses")
     return p
+
+
+def reports(formats: list[str] | None, outputs: list[str] | None) -> list[tuple[str, str]]:
+    """``(format, path)`` pairs, the Nth ``--format`` with the Nth ``--output``; a path of
+    ``""`` is the terminal. One format may go to the terminal; several need a file each."""
+    from .project import UsageError
+
+    formats, outputs = list(formats or []), list(outputs or [])
+    if not formats:
+        formats = ["text"] * max(1, len(outputs))
+    if not outputs and len(formats) == 1:
+        return [(formats[0], "")]
+    if len(formats) != len(outputs):
+        raise UsageError(f"--format is given {len(formats)} times and --output "
+                         f"{len(outputs)} times: give each --format its --output, in the "
+                         "same order (--format markdown --output a.md --format sarif "
+                         "--output a.sarif)")
+    seen: set[str] = set()
+    for output in outputs:
+        key = os.path.realpath(output)
+        if key in seen:
+            raise UsageError(f"--output {output} is given twice: one file per report")
+        seen.add(key)
+    return list(zip(formats, outputs, strict=True))
 
 
 class _Timings:
@@ -149,32 +220,36 @@ class _Timings:
 
 
 class _Progress:
-    """``registered N · analysed M`` on stderr, only when stderr is a terminal."""
+    """``registered N, analysed M`` on stderr, only when stderr is a terminal; counts move
+    while the program runs (the pack's answers arrive meanwhile)."""
 
     def __init__(self) -> None:
         self.registered = 0
-        self.analysed = 0
+        self.phase = "preview"
+        self.session: Any = None
         self.enabled = sys.stderr.isatty()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._live: Any = None
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        analysed = self.session.analyzed if self.session is not None else 0
+        return Text(f"preflight: {self.phase}: {self.registered} resources registered, "
+                    f"{analysed} analysed")
 
     def start(self) -> None:
         if self.enabled:
-            self._thread = threading.Thread(target=self._loop, daemon=True)
-            self._thread.start()
+            from rich.console import Console
+            from rich.live import Live
 
-    def _loop(self) -> None:
-        while not self._stop.wait(0.25):
-            sys.stderr.write(f"\rpreflight: {self.registered} resources registered, "
-                             f"{self.analysed} analysed ")
-            sys.stderr.flush()
+            self._live = Live(self, console=Console(stderr=True), refresh_per_second=8,
+                              transient=True)
+            self._live.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
 
 class _Guard:
@@ -340,7 +415,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
     try:
         if args.timeout <= 0 or args.pack_timeout <= 0:
             raise UsageError("--timeout and --pack-timeout take a number of seconds above 0")
-        for output in (args.output, args.diagram):
+        pairs = reports(args.format, args.output)
+        for output in [*(path for _, path in pairs), args.diagram]:
             if output:
                 _check_output(output)
         project_dir = Path(args.project_dir).resolve()
@@ -411,6 +487,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
     session = None
     try:
         session = AnalyzerSession(pack, info, policy_config, rpc_timeout=pack_timeout)
+        progress.session = session
         if guard is not None:
             guard.watch_configuration(session)
         stack_urn = engine_urn(args.stack, project.name, "", STACK_TYPE,
@@ -472,6 +549,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
                                region=config.values.get("aws:region", ""), base=base,
                                image=args.diagram or "")
             timings.mark("insights")
+        progress.phase = "resolved pass"
         if guard is not None:
             guard.time_limit(args.timeout, f"the resolved pass did not finish within "
                                            f"{args.timeout:g} s (raise --timeout if it needs "
@@ -486,8 +564,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         pairing.flush()
         if outcome.ok and pairing.sent:
             session.end_phase(2, second.targets)
+        progress.phase = "waiting for the pack"
         analysis = session.finish(timeout=2 * pack_timeout + 5)
-        progress.analysed = analysis.analyzed
         progress.stop()
         timings.mark("analyzer")
     except PackError as exc:
@@ -509,8 +587,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
     pack_cpu = children.children_user + children.children_system
 
     report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
-                     config_path=config.path, pack_dir=pack_dir, pack_version=location.version,
-                     warnings=env_warnings)
+                     config=config, program_dir=project.program_dir, pack_dir=pack_dir,
+                     pack_version=location.version, warnings=env_warnings)
     from .report import LogLine, render, render_text
 
     if insights is not None:
@@ -523,20 +601,22 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
     if deliver is not None:
         deliver(report)
         return report.exit_code
-    if args.output:
+    terminal = True
+    for fmt, path in pairs:
+        if not path:
+            terminal = False
+            if fmt == "text":
+                render_text(report, sys.stdout, quiet=args.quiet)
+            else:
+                sys.stdout.write(render(report, fmt))
+            continue
         try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                if args.format == "text":
-                    render_text(report, handle)
-                else:
-                    handle.write(render(report, args.format))
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(render(report, fmt))
         except OSError as exc:
-            return _error(f"cannot write {args.output}: {exc.strerror}")
-        render_text(report, sys.stdout)
-    elif args.format == "text":
-        render_text(report, sys.stdout)
-    else:
-        sys.stdout.write(render(report, args.format))
+            return _error(f"cannot write {path}: {exc.strerror}")
+    if terminal:  # every report went to a file: the terminal gets the text summary
+        render_text(report, sys.stdout, quiet=args.quiet)
     sys.stdout.flush()
     timings.mark("report")
     if args.timings:
@@ -548,12 +628,13 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
 
 
 def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pairing: Any,
-            outcome: Any, preview_answers: Any, *, config_path: Path, pack_dir: Path,
-            pack_version: str, warnings: list[str]) -> Any:
+            outcome: Any, preview_answers: Any, *, config: Any, program_dir: Path,
+            pack_dir: Path, pack_version: str, warnings: list[str]) -> Any:
     """Both passes' answers as one report (see :mod:`.passes` and :mod:`.coverage`)."""
     from .coverage import measure, remote_components
+    from .locations import locate, repo_path
     from .passes import combine
-    from .report import build_report, classify, read_text
+    from .report import build_report, classify
 
     found = classify(analysis.phase(1), analysis.stack_response, analysis.policies,
                      first.by_urn)
@@ -570,13 +651,13 @@ def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pa
                                 {t.reg.urn for t in second.targets})
     targets = first.targets + extra
     report = build_report(found, targets, analysis.policies, project=first.info.project,
-                          stack=args.stack, stack_file=_repo_path(config_path),
-                          pack_path=_repo_path(pack_dir), strict=args.strict,
+                          stack=args.stack, stack_file=repo_path(config.path),
+                          pack_path=repo_path(pack_dir), strict=args.strict,
                           pack_name=analysis.pack_name,
                           pack_version=pack_version or analysis.pack_version,
                           warnings=[*analysis.warnings, *warnings])
     regs = [t.reg for t in targets]
-    report.stack_file_text = read_text(config_path)
+    report.origins = locate(regs, config.document, args.stack, report.stack_file, program_dir)
     report.judged = judged
     report.resolved_only_resources = [t.reg.urn for t in extra]
     report.remote_components = remote_components(regs)
@@ -598,15 +679,6 @@ def _ledger(first: list[Any], second: list[Any]) -> list[Any]:
 
 class _PackRefused(Exception):
     """Raised into the program when the pack refused its configuration, to stop it."""
-
-
-def _repo_path(path: Path) -> str:
-    """A path as code scanning wants it: relative to the working directory when inside it."""
-    try:
-        return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix() \
-            if path.resolve().is_relative_to(Path.cwd()) else path.as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 if __name__ == "__main__":

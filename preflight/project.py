@@ -124,6 +124,8 @@ class StackConfig:
     warnings: list[str] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)
     """Line of each key the stack file sets (full ``<namespace>:<name>`` keys)."""
+    document: YamlDocument | None = None
+    """The stack file as read, with the line of every key (for report locations)."""
 
 
 def _full_key(project: str, key: str) -> str:
@@ -242,7 +244,7 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
             secure_keys.add(key)
         values[key] = config_string(masked)
     return StackConfig(values=values, secret_keys=sorted(k for k in secure_keys if k in values),
-                       path=path, warnings=warnings, lines=lines)
+                       path=path, warnings=warnings, lines=lines, document=document)
 
 
 _CONFIG_KEY_RE = re.compile(r"(?:[A-Za-z0-9_.-]+:)?[A-Za-z0-9_.-]+")

@@ -30,7 +30,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,10 +37,13 @@ if TYPE_CHECKING:
     from .capture import Registration
     from .coverage import Coverage, RemoteComponent
     from .invokes import Lookup
+    from .locations import Origin, Place
 
 SCHEMA_VERSION = 1
 TOOL = "preflight"
 EXEMPT_PREFIX = "[exempted] "
+BUDGET_POLICY = "preflight-monthly-budget"
+"""The name budget findings carry in the report (like a policy's)."""
 _CANT_RUN = re.compile(r"^can't run policy '(?P<policy>[^']+)' from policy pack '[^']*' "
                        r"during preview: (?P<reason>.*)$", re.S)
 _LEVEL_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
@@ -114,7 +116,8 @@ class Report:
     logs: list[LogLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     strict: bool = False
-    stack_file_text: str = ""
+    origins: dict[str, Origin] = field(default_factory=dict)
+    """Where each resource comes from (stack-file key, program line), by URN."""
     remote_components: list[RemoteComponent] = field(default_factory=list)
     lookups: list[Lookup] = field(default_factory=list)
     """Every data source the program called, with who answered it."""
@@ -263,6 +266,30 @@ def _where(f: Finding) -> str:
     return f.urn or "(stack)"
 
 
+def finding_id(policy: str, subject: str) -> str:
+    """A finding's identity across runs: the policy and what it is about (a URN, or a data
+    source's token and arguments, or a resource type), never the message, whose counts and
+    wording change from run to run."""
+    return hashlib.sha256(f"{policy}\0{subject}".encode()).hexdigest()[:32]
+
+
+def place(report: Report, urn: str) -> Place | None:
+    """The line to look at for a resource: its stack-file key, else its program line."""
+    origin = report.origins.get(urn)
+    return origin.primary if origin else None
+
+
+def remedy(report: Report, policy: str) -> tuple[str, str]:
+    """What to do about a policy's findings and where it is documented: the pack's own
+    metadata (``remediationSteps`` and ``url`` of ``GetAnalyzerInfo``), the one source every
+    format uses; preflight's own rules carry theirs in :data:`OWN_RULES`."""
+    meta = report.policy(policy)
+    if meta is not None:
+        return meta.remediation, meta.url
+    own = OWN_RULES.get(policy)
+    return (own[1], "") if own else ("", "")
+
+
 def unseen(report: Report) -> list[str]:
     """What preflight could not see or judge besides "could not run", for the verdict."""
     parts = []
@@ -300,12 +327,17 @@ def to_json_data(report: Report) -> dict[str, Any]:
         if reason_key == "message":
             out.update(enforcementLevel=f.level, severity=f.severity,
                        description=f.description, resolvedOnly=f.resolved_only)
+        origin = report.origins.get(f.urn)
+        out["id"] = finding_id(f.policy, f.urn)
+        out["location"] = {
+            "stackFile": asdict(origin.stack_file) if origin and origin.stack_file else None,
+            "program": asdict(origin.program) if origin and origin.program else None}
         return out
 
     coverage = report.coverage
     data = {
         "schemaVersion": SCHEMA_VERSION,
-        "tool": {"name": TOOL, "version": _version()},
+        "tool": {"name": TOOL, "version": tool_version()},
         "project": report.project,
         "stack": report.stack,
         "stackFile": report.stack_file,
@@ -376,14 +408,25 @@ def render_markdown(report: Report) -> str:
            f"{'@' + report.pack_version if report.pack_version else ''}` "
            f"({len(report.policies)} policies)", ""]
     if report.violations:
-        out += ["### Violations", "", "| Level | Policy | Resource | Message |",
-                "|---|---|---|---|"]
+        out += [f"### Violations ({len(report.violations)})", ""]
+        groups: dict[tuple[str, str], list[Finding]] = {}
         for f in report.violations:
-            badge = "🛑 mandatory" if f.level == "mandatory" else "⚠️ advisory"
-            msg = f.message or f.description
-            out.append(f"| {badge} | `{_md(f.policy)}` | `{_md(f.name or '(stack)')}` "
-                       f"<br><sub>{_md(f.type)}</sub> | {_md(msg)} |")
-        out.append("")
+            groups.setdefault((f.level, f.policy), []).append(f)
+        for (level, policy), items in groups.items():
+            badge = "🛑 mandatory" if level == "mandatory" else "⚠️ advisory"
+            desc = items[0].description
+            out.append(f"#### {badge}: `{_md(policy)}`" + (f": {_md(desc)}" if desc else ""))
+            out.append("")
+            fix, docs = remedy(report, policy)
+            if fix or docs:
+                out += [f"**Fix:** {_md(fix)}" + (f" ([docs]({docs}))" if docs else ""), ""]
+            out += ["| Resource | Message |", "|---|---|"]
+            for f in items:
+                at = place(report, f.urn)
+                sub = " · ".join(x for x in (_md(f.type), f"`{_md(str(at))}`" if at else "") if x)
+                out.append(f"| `{_md(f.name or '(stack)')}` <br><sub>{sub}</sub> | "
+                           f"{_md(f.message or f.description)} |")
+            out.append("")
     if report.could_not_run:
         out += ["### Could not run (value unknown offline)", "",
                 "These policies read a value that is unknown in the preview and in the "
@@ -485,7 +528,7 @@ _SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning
                 "disabled": "none"}
 
 
-_OWN_RULES = {
+OWN_RULES = {
     "preflight-remote-component": (
         "A remote component or an opaque resource (Helm release, CloudFormation stack) was "
         "not expanded offline.",
@@ -502,28 +545,16 @@ _OWN_RULES = {
         "No policy of the pack applies to this resource type.",
         "Add policies for the type, or accept the gap knowingly; --require-coverage fails "
         "on it."),
+    BUDGET_POLICY: (
+        "The stack's estimated monthly cost stays within its budget.",
+        "Lower desired counts, sizes or autoscaling maximums, or raise cost.monthlyBudget in "
+        "Pulumi.<stack>.preflight.yaml knowingly; price what is not priced."),
 }
 
 
-def _stack_line(report: Report, name: str) -> int:
-    """The stack file line that best names a resource: the longest leading ``-`` part of its
-    name that appears there as a YAML key; else line 1."""
-    if not report.stack_file_text or not name:
-        return 1
-    lines = report.stack_file_text.splitlines()
-    parts = name.split("-")
-    for n in range(len(parts), 0, -1):
-        key = "-".join(parts[:n])
-        if len(key) < 3:
-            break
-        pattern = re.compile(rf"^\s*(?:-\s+)?[\"']?{re.escape(key)}[\"']?\s*:")
-        for i, line in enumerate(lines, start=1):
-            if pattern.match(line):
-                return i
-    return 1
-
-
 def render_sarif(report: Report) -> str:
+    from .locations import Place
+
     rules = []
     index: dict[str, int] = {}
     for i, p in enumerate(report.policies):
@@ -549,27 +580,39 @@ def render_sarif(report: Report) -> str:
             rule["properties"]["framework"] = p.framework
         rules.append(rule)
 
-    def result(f: Finding, level: str, text: str, extra: dict[str, Any]) -> dict[str, Any]:
-        fingerprint = hashlib.sha256(f"{f.policy}\0{f.urn}\0{f.message}".encode()).hexdigest()
+    def physical(where: Place) -> dict[str, Any]:
+        artifact: dict[str, Any] = {"uri": where.path}
+        if not where.path.startswith("/"):
+            artifact["uriBaseId"] = "%SRCROOT%"
+        return {"artifactLocation": artifact, "region": {"startLine": where.line}}
+
+    def result(f: Finding, level: str, text: str, extra: dict[str, Any],
+               subject: str = "") -> dict[str, Any]:
+        origin = report.origins.get(f.urn)
+        where = (origin.primary if origin else None) or Place(report.stack_file, 1)
+        location: dict[str, Any] = {
+            "physicalLocation": physical(where),
+            "logicalLocations": [{"name": f.name or report.stack,
+                                  "fullyQualifiedName": f.urn or report.stack,
+                                  "kind": "resource" if f.urn else "module"}]}
         out: dict[str, Any] = {
             "ruleId": f.policy,
             "level": level,
             "message": {"text": text},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": report.stack_file, "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": _stack_line(report, f.name)}},
-                "logicalLocations": [{"name": f.name or report.stack,
-                                      "fullyQualifiedName": f.urn or report.stack,
-                                      "kind": "resource" if f.urn else "module"}]}],
-            "partialFingerprints": {"preflightFinding/v1": fingerprint},
+            "locations": [location],
+            "partialFingerprints": {
+                "preflightFinding/v2": finding_id(f.policy, subject or f.urn)},
             "properties": {"urn": f.urn, "resourceType": f.type, **extra},
         }
+        if origin and origin.stack_file and origin.program:
+            out["relatedLocations"] = [{
+                "id": 1, "physicalLocation": physical(origin.program),
+                "message": {"text": "the program line that registered the resource"}}]
         if f.policy in index:
             out["ruleIndex"] = index[f.policy]
         return out
 
-    for rule_id, (short, help_text) in _OWN_RULES.items():
+    for rule_id, (short, help_text) in OWN_RULES.items():
         index[rule_id] = len(rules)
         rules.append({"id": rule_id, "name": "".join(w.capitalize() for w in rule_id.split("-")),
                       "shortDescription": {"text": short}, "fullDescription": {"text": short},
@@ -593,11 +636,13 @@ def render_sarif(report: Report) -> str:
         results.append(result(
             Finding("preflight-unanswered-data-source", "", item.token, "", item.describe()),
             "warning", f"data source without an answer: {item.describe()}",
-            {"dataSource": item.token, "arguments": item.args}))
+            {"dataSource": item.token, "arguments": item.args},
+            subject=f"{item.token} {json.dumps(item.args, sort_keys=True)}"))
     for rtype in report.uncovered:
         results.append(result(
             Finding("preflight-uncovered-type", "", rtype, "", rtype), "warning",
-            f"no policy covers resource type {rtype}", {"uncoveredType": rtype}))
+            f"no policy covers resource type {rtype}", {"uncoveredType": rtype},
+            subject=rtype))
     for f in report.could_not_run:
         results.append(result(f, "note", f"{f.name or 'stack'}: policy could not run during "
                               f"preview: {f.message}", {"couldNotRun": True}))
@@ -610,7 +655,7 @@ def render_sarif(report: Report) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": TOOL, "version": _version(),
+            "tool": {"driver": {"name": TOOL, "version": tool_version(),
                                 "informationUri": "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/",
                                 "rules": rules}},
             "automationDetails": {"id": f"preflight/{report.project}/{report.stack}/"},
@@ -630,54 +675,29 @@ def render_sarif(report: Report) -> str:
 
 # --- terminal -------------------------------------------------------------------------
 
-def render_text(report: Report, file: Any) -> None:
+def render_text(report: Report, file: Any, quiet: bool = False) -> None:
+    """The terminal report. ``quiet``: the violations, what could not be checked (never left
+    out: the verdict names it too) and the verdict line, nothing else."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     console = Console(file=file, highlight=False, soft_wrap=True)
+    if quiet:
+        _text_violations(report, console, quiet=True)
+        _text_could_not_run(report, console)
+        _text_unseen(report, console, quiet=True)
+        for w in report.warnings:
+            console.print(Text(f"warning: {w}", style="yellow"))
+        console.print(Text(summary_line(report),
+                           style="bold green" if report.passed else "bold red"))
+        return
     head = Text.assemble(("preflight", "bold"), f"  project {report.project} · stack ",
                          (report.stack, "bold"), f" · pack {report.pack_name}"
                          f"{'@' + report.pack_version if report.pack_version else ''} "
                          f"({len(report.policies)} policies)")
     console.print(head)
-    table = Table(title=f"Resources ({len(report.resources)})", title_justify="left",
-                  show_edge=False, box=None, pad_edge=False)
-    table.add_column("type")
-    table.add_column("count", justify="right")
-    # Coverage: how many enabled policies apply to the type (cloud resources only).
-    covered = {c.type: len(c.policies) for c in report.coverage.types} \
-        if report.coverage else {}
-    table.add_column("policies", justify="right")
-    for rtype, count in report.by_type():
-        policies = covered.get(rtype)
-        table.add_row(Text(rtype), str(count), "-" if policies is None else str(policies),
-                      style="magenta" if policies == 0 else None)
-    console.print(table)
-
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for f in report.violations:
-        groups.setdefault((f.level, f.policy), []).append(f)
-    if groups:
-        console.print()
-        console.print(Text(f"Violations ({len(report.violations)})", style="bold"))
-    for (level, policy), items in groups.items():
-        style = "bold red" if level == "mandatory" else "bold yellow"
-        desc = items[0].description
-        console.print(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
-                                    f"  {desc}" if desc else ""))
-        for f in items:
-            console.print(Text.assemble("    ✗ ", (_where(f), "cyan")))
-            console.print(Text(f"      {f.urn}", style="dim"))
-            for line in (f.message or "").splitlines():
-                console.print(Text(f"      {line}"))
-    if report.could_not_run:
-        console.print()
-        console.print(Text(f"Could not run: a value it reads is unknown offline "
-                           f"({len(report.could_not_run)})", style="bold magenta"))
-        for f in report.could_not_run:
-            console.print(Text.assemble("  ? ", (f.policy, "bold"), " on ",
-                                        (_where(f), "cyan"), f": {f.message}"))
+    _text_violations(report, console)
+    _text_could_not_run(report, console)
     if report.exempted:
         console.print()
         console.print(Text(f"Exempted ({len(report.exempted)})", style="bold blue"))
@@ -700,11 +720,83 @@ def render_text(report: Report, file: Any) -> None:
         from .insights.render import text
 
         text(report.insights, console)
+    _text_resources(report, console)
     console.print()
     console.print(Text(summary_line(report), style="bold green" if report.passed else "bold red"))
 
 
-def _text_unseen(report: Report, console: Any) -> None:
+def _text_violations(report: Report, console: Any, quiet: bool = False) -> None:
+    from rich.text import Text
+
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in report.violations:
+        groups.setdefault((f.level, f.policy), []).append(f)
+    if groups:
+        if not quiet:
+            console.print()
+        console.print(Text(f"Violations ({len(report.violations)})", style="bold"))
+    for (level, policy), items in groups.items():
+        style = "bold red" if level == "mandatory" else "bold yellow"
+        desc = items[0].description
+        console.print(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
+                                    f"  {desc}" if desc else ""))
+        fix, docs = remedy(report, policy)
+        if fix:
+            console.print(Text(f"    fix: {fix}"))
+        if docs:
+            console.print(Text(f"    docs: {docs}", style="blue"))
+        for f in items:
+            at = place(report, f.urn)
+            console.print(Text.assemble("    ✗ ", (_where(f), "cyan"),
+                                        (f"  {at}" if at else "", "blue")))
+            if not quiet:
+                console.print(Text(f"      {f.urn}", style="dim"))
+            for line in (f.message or "").splitlines():
+                console.print(Text(f"      {line}"))
+
+
+def _text_could_not_run(report: Report, console: Any) -> None:
+    from rich.text import Text
+
+    if report.could_not_run:
+        console.print()
+        console.print(Text(f"Could not run: a value it reads is unknown offline "
+                           f"({len(report.could_not_run)})", style="bold magenta"))
+        for f in report.could_not_run:
+            console.print(Text.assemble("  ? ", (f.policy, "bold"), " on ",
+                                        (_where(f), "cyan"), f": {f.message}"))
+
+
+TEXT_TYPES = 10
+"""Resource types the terminal lists (most resources first); JSON and Markdown list all."""
+
+
+def _text_resources(report: Report, console: Any) -> None:
+    """The resources by type, after the findings and kept short: the most numerous types."""
+    from rich.table import Table
+    from rich.text import Text
+
+    kinds = report.by_type()
+    console.print()
+    table = Table(title=f"Resources ({len(report.resources)}, {len(kinds)} types)",
+                  title_justify="left", show_edge=False, box=None, pad_edge=False)
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    # Coverage: how many enabled policies apply to the type (cloud resources only).
+    covered = {c.type: len(c.policies) for c in report.coverage.types} \
+        if report.coverage else {}
+    table.add_column("policies", justify="right")
+    for rtype, count in kinds[:TEXT_TYPES]:
+        policies = covered.get(rtype)
+        table.add_row(Text(rtype), str(count), "-" if policies is None else str(policies),
+                      style="magenta" if policies == 0 else None)
+    console.print(table)
+    if len(kinds) > TEXT_TYPES:
+        console.print(Text(f"  ... {len(kinds) - TEXT_TYPES} more types (every type in "
+                           "--format json or markdown)", style="dim"))
+
+
+def _text_unseen(report: Report, console: Any, quiet: bool = False) -> None:
     from rich.text import Text
 
     if report.remote_components:
@@ -724,7 +816,7 @@ def _text_unseen(report: Report, console: Any) -> None:
         for item in report.unanswered:
             times = f" ({item.count} calls)" if item.count > 1 else ""
             console.print(Text.assemble("  ? ", (item.describe(), "cyan"), times))
-    if report.judged:
+    if report.judged and not quiet:
         console.print()
         console.print(Text(f"Judged only in the resolved pass ({len(report.judged)})",
                            style="bold"))
@@ -735,6 +827,8 @@ def _text_unseen(report: Report, console: Any) -> None:
                                          "cyan"),
                                         f": {j.outcome}; unknown at preview: {j.reason}"))
     coverage = report.coverage
+    if quiet and not report.uncovered and not report.coverage_undeclared:
+        return
     if coverage is not None and coverage.types:
         console.print()
         line = f"Coverage: {len(coverage.types)} resource types"
@@ -750,6 +844,10 @@ def _text_unseen(report: Report, console: Any) -> None:
 
 
 def render(report: Report, fmt: str) -> str:
+    if fmt == "junit":
+        from .junit import render_junit
+
+        return render_junit(report)
     if fmt == "json":
         return render_json(report)
     if fmt == "markdown":
@@ -763,20 +861,19 @@ def render(report: Report, fmt: str) -> str:
     return buf.getvalue()
 
 
-def _version() -> str:
+DISTRIBUTION = "microservices-platform"
+"""The distribution preflight is installed with (its version is preflight's)."""
+
+
+def tool_version() -> str:
+    """The installed distribution's version (its metadata), or ``unknown`` when preflight
+    runs from a checkout that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        from importlib.metadata import version
-
-        return version("microservices-platform")
-    except Exception:
-        return "0.0.0"
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # --- several stacks in one run ---------------------------------------------------------------
@@ -847,6 +944,10 @@ def render_outcome(outcome: StackOutcome, fmt: str) -> str:
     """One stack's report in ``fmt``; for a stack that could not be checked, its errors."""
     if outcome.report is not None:
         return render(outcome.report, fmt)
+    if fmt == "junit":
+        from .junit import render_junit_batch
+
+        return render_junit_batch([outcome])
     if fmt == "json":
         return json.dumps(_error_json(outcome), indent=2) + "\n"
     if fmt == "markdown":
@@ -868,6 +969,10 @@ def render_batch(outcomes: list[StackOutcome], fmt: str, project: str) -> str:
         runs = [json.loads(render_sarif(o.report))["runs"][0] if o.report is not None
                 else _error_run(o) for o in outcomes]
         return json.dumps(_sarif_doc(runs), indent=2) + "\n"
+    if fmt == "junit":
+        from .junit import render_junit_batch
+
+        return render_junit_batch(outcomes)
     import io
 
     buf = io.StringIO()
@@ -875,7 +980,7 @@ def render_batch(outcomes: list[StackOutcome], fmt: str, project: str) -> str:
     return buf.getvalue()
 
 
-def render_batch_text(outcomes: list[StackOutcome], file: Any) -> None:
+def render_batch_text(outcomes: list[StackOutcome], file: Any, quiet: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -884,7 +989,7 @@ def render_batch_text(outcomes: list[StackOutcome], file: Any) -> None:
     for o in outcomes:
         console.rule(Text(f"stack {o.stack}", style="bold"), align="left")
         if o.report is not None:
-            render_text(o.report, file)
+            render_text(o.report, file, quiet=quiet)
         else:
             for line in o.errors:
                 console.print(Text(line, style="red"))
@@ -934,7 +1039,7 @@ def _error_markdown(outcome: StackOutcome, level: str) -> list[str]:
 
 
 def _error_json(outcome: StackOutcome) -> dict[str, Any]:
-    return {"schemaVersion": SCHEMA_VERSION, "tool": {"name": TOOL, "version": _version()},
+    return {"schemaVersion": SCHEMA_VERSION, "tool": {"name": TOOL, "version": tool_version()},
             "stack": outcome.stack, "stackFile": outcome.stack_file,
             "result": {"status": "error", "exitCode": outcome.exit_code},
             "errors": outcome.errors}
@@ -942,7 +1047,7 @@ def _error_json(outcome: StackOutcome) -> dict[str, Any]:
 
 def _batch_json(outcomes: list[StackOutcome], project: str) -> dict[str, Any]:
     code = batch_exit_code(outcomes)
-    return {"schemaVersion": SCHEMA_VERSION, "tool": {"name": TOOL, "version": _version()},
+    return {"schemaVersion": SCHEMA_VERSION, "tool": {"name": TOOL, "version": tool_version()},
             "project": project,
             "result": {"status": {0: "passed", 1: "failed"}.get(code, "error"),
                        "exitCode": code, "summary": batch_summary_line(outcomes)},
@@ -952,7 +1057,7 @@ def _batch_json(outcomes: list[StackOutcome], project: str) -> dict[str, Any]:
 
 def _error_run(outcome: StackOutcome) -> dict[str, Any]:
     """A SARIF run for a stack that could not be checked: no results, a failed invocation."""
-    return {"tool": {"driver": {"name": TOOL, "version": _version(), "rules": []}},
+    return {"tool": {"driver": {"name": TOOL, "version": tool_version(), "rules": []}},
             "automationDetails": {"id": f"preflight/{outcome.project}/{outcome.stack}/"},
             "invocations": [{"executionSuccessful": False, "exitCode": outcome.exit_code,
                              "toolExecutionNotifications": [

@@ -159,9 +159,14 @@ def test_preflight_runs_every_stack_without_secrets() -> None:
     text = yaml.safe_dump(job)
     assert "secrets." not in text and "id-token" not in text
     script = next(s["run"] for s in job["steps"] if s.get("name") == "Preflight")
-    assert ("python -m preflight --all --format markdown --output 'preflight-{stack}.md'"
-            in script)
-    assert "python -m preflight --all --format sarif --output preflight.sarif" in script
+    # One invocation for every stack writes every report: Markdown per stack (comments) and
+    # merged (summary), SARIF with a run per stack, JUnit.
+    assert script.count("python -m preflight") == 1
+    assert ('.venv/bin/python -m preflight --all "${base[@]}" \\\n'
+            "  --format markdown --output 'preflight-{stack}.md' \\\n"
+            '  --format markdown --output preflight.md \\\n'
+            '  --format sarif --output preflight.sarif \\\n'
+            '  --format junit --output preflight.xml || status=$?') in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
     upload = next(s for s in job["steps"]
                   if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
@@ -231,6 +236,7 @@ def test_pull_request_comment_is_sticky_same_repository_only_and_runs_no_pr_code
     assert job["if"] == ("always() && github.event.pull_request.head.repo.full_name == "
                          "github.repository")
     assert job["needs"] == ["preflight"]
+    # One comment per stack of the project, tiers first.
     assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod", "prod-k8s"]
     uses = [s["uses"].split("@")[0] for s in job["steps"]]
     # Nothing of the pull request is checked out or run with the write token.
@@ -246,7 +252,7 @@ def test_pull_request_comment_is_sticky_same_repository_only_and_runs_no_pr_code
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"].startswith("always()")
     assert upload["with"]["name"] == "preflight-reports"
-    assert upload["with"]["path"] == "preflight-*.md"
+    assert upload["with"]["path"].split() == ["preflight-*.md", "preflight.xml"]
 
 
 def test_pulumi_cli_is_pinned_once() -> None:

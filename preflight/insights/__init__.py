@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..project import UsageError, display_path
+from ..report import BUDGET_POLICY
 from .az import AzLoss
 from .cost import Estimate
 from .diagram import Diagram
 from .settings import Settings
-
-BUDGET_POLICY = "preflight-monthly-budget"
-"""The name budget findings carry in the report (like a policy's)."""
 
 
 @dataclass

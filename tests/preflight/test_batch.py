@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import Runner, make_runner
 
@@ -139,6 +140,9 @@ def test_sarif_has_one_run_per_stack(project: Runner) -> None:
     doc = json.loads(result.stdout)
     assert doc["version"] == "2.1.0" and doc["$schema"].endswith("sarif-2.1.0.json")
     assert set(doc) == {"$schema", "version", "runs"}
+    schema = json.loads((Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json")
+                        .read_text())
+    jsonschema.Draft4Validator(schema).validate(doc)
     runs = doc["runs"]
     assert [r["automationDetails"]["id"] for r in runs] == [
         "preflight/fixture/dev/", "preflight/fixture/ok/", "preflight/fixture/crash/"]
@@ -149,7 +153,8 @@ def test_sarif_has_one_run_per_stack(project: Runner) -> None:
         for res in run["results"]:
             assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
             uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            assert uri == f"stacks/Pulumi.{stack}.yaml"
+            # The fixture's resources come from its program, stack findings from the file.
+            assert uri in (f"stacks/Pulumi.{stack}.yaml", "__main__.py")
     assert [r["level"] for r in runs[0]["results"] if r["ruleId"] == "no-public-buckets"
             and "suppressions" not in r] == ["error"]
     assert runs[2] == {
@@ -198,3 +203,50 @@ def test_a_diagram_per_stack_needs_the_stack_in_its_name(project: Runner) -> Non
     assert (result.returncode, result.stderr) == (
         2, "preflight: error: --diagram arch.svg: with several stacks, put {stack} in the "
            "file name (e.g. diagram-{stack}.svg)\n")
+
+
+def test_several_reports_per_run_mix_merged_and_per_stack_files(project: Runner,
+                                                                 tmp_path: Path) -> None:
+    """The pull-request workflow's shape: Markdown per stack, merged SARIF and JUnit."""
+    import xml.etree.ElementTree as ET
+
+    result = project("dev", "ok", "crash", "--no-insights",
+                     "--format", "markdown", "--output", str(tmp_path / "r-{stack}.md"),
+                     "--format", "sarif", "--output", str(tmp_path / "all.sarif"),
+                     "--format", "junit", "--output", str(tmp_path / "all.xml"))
+    assert result.returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "all.sarif", "all.xml", "r-crash.md", "r-dev.md", "r-ok.md"]
+    assert (tmp_path / "r-dev.md").read_text() == project(
+        "dev", "--format", "markdown", "--no-insights").stdout
+    assert len(json.loads((tmp_path / "all.sarif").read_text())["runs"]) == 3
+    root = ET.fromstring((tmp_path / "all.xml").read_text())
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [
+        "preflight fixture/dev", "preflight fixture/ok", "preflight fixture/crash"]
+    # Each stack's suite is the one its own run writes; the totals add up.
+    alone = ET.fromstring(project("ok", "--format", "junit", "--no-insights").stdout)
+    (ok,) = alone.findall("testsuite")
+    suites[1].tail = ok.tail = None
+    assert ET.tostring(suites[1]) == ET.tostring(ok)
+    for key in ("tests", "failures", "errors", "skipped"):
+        assert int(root.get(key)) == sum(int(s.get(key)) for s in suites)
+    assert int(suites[0].get("failures")) == 1  # dev's one mandatory violation
+    (crash,) = suites[2].findall("testcase")
+    assert (crash.get("classname"), crash.get("name")) == ("preflight",
+                                                          "stacks/Pulumi.crash.yaml")
+    assert crash.find("error").get("message") == (
+        "preflight: error: crash (stacks/Pulumi.crash.yaml): __main__.py:14: "
+        "ZeroDivisionError: integer division or modulo by zero")
+    assert result.stdout.splitlines()[-1].startswith("ERROR: 3 stacks")
+
+
+def test_reports_with_insights_come_back_from_each_stack(project: Runner) -> None:
+    """The insights refer to the registered resources (their call stacks included): each
+    stack's report still crosses back to the parent whole."""
+    result = project("dev", "ok", "--format", "json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 1, result.stderr
+    assert [data["stacks"][s]["result"]["status"] for s in ("dev", "ok")] == ["failed",
+                                                                             "passed"]
+    assert all("azLoss" in data["stacks"][s] for s in ("dev", "ok"))

@@ -2,13 +2,22 @@
 
 import json
 import re
-from pathlib import Path
 
+import jsonschema
 import pytest
-from conftest import CIPHERTEXT, FIXTURES, Runner
+from conftest import CIPHERTEXT, FIXTURES, ROOT, Runner
 
-import policies
+from preflight.report import finding_id
 
+
+def program_line(prefix: str) -> int:
+    """The fixture program's line that starts with ``prefix``."""
+    lines = (FIXTURES / "project" / "__main__.py").read_text().splitlines()
+    return next(i for i, x in enumerate(lines, 1) if x.startswith(prefix))
+
+
+PUBLIC_LINE = program_line('Bucket("public-bucket"')
+SARIF_SCHEMA = json.loads((FIXTURES.parent / "schemas" / "sarif-schema-2.1.0.json").read_text())
 NESTED_URN = ("urn:pulumi:dev::fixture::fixture:index:Outer$fixture:index:Inner"
               "$fixture:index:Bucket::app-inner-data")
 
@@ -84,7 +93,11 @@ def test_value_unknown_in_both_passes_is_listed_as_could_not_run(outputs):
         "policy": "bucket-policy-known",
         "urn": "urn:pulumi:dev::fixture::fixture:index:Bucket::archive",
         "type": "fixture:index:Bucket", "name": "archive",
-        "reason": "string value at .policy can't be known during preview"}]
+        "reason": "string value at .policy can't be known during preview",
+        "id": finding_id("bucket-policy-known",
+                         "urn:pulumi:dev::fixture::fixture:index:Bucket::archive"),
+        "location": {"stackFile": None,
+                     "program": {"path": "__main__.py", "line": program_line('Bucket("archive"')}}}]
     assert all(v["name"] not in ("uploads", "archive") for v in data["violations"])
 
 
@@ -115,7 +128,12 @@ def test_exempted_findings_are_reported_not_counted(outputs):
         "policy": "no-public-buckets",
         "urn": "urn:pulumi:dev::fixture::fixture:index:Bucket::legacy-bucket",
         "type": "fixture:index:Bucket", "name": "legacy-bucket",
-        "reason": "migrating off the public bucket by Q3"}]
+        "reason": "migrating off the public bucket by Q3",
+        "id": finding_id("no-public-buckets",
+                         "urn:pulumi:dev::fixture::fixture:index:Bucket::legacy-bucket"),
+        "location": {"stackFile": {"path": "stacks/Pulumi.dev.yaml", "line": 10},
+                     "program": {"path": "__main__.py",
+                                 "line": program_line('Bucket("legacy-bucket"')}}}]
 
 
 def test_engine_format_urns(outputs):
@@ -136,7 +154,13 @@ def test_engine_format_urns(outputs):
 
 def test_text_report_groups_by_policy(outputs):
     text = outputs["json"][0].stdout
-    assert "[mandatory] no-public-buckets  Buckets must not be public." in text
+    assert ("  [mandatory] no-public-buckets  Buckets must not be public.\n"
+            "    fix: Set acl to private; serve reads through a CDN.\n"
+            "    docs: https://example.com/policies#no-public-buckets\n"
+            "    ✗ public-bucket (fixture:index:Bucket)  "
+            f"__main__.py:{PUBLIC_LINE}\n") in text
+    # The findings come before the resource table, the verdict last.
+    assert text.index("Violations (2)") < text.index("Resources (12, 7 types)")
     assert "    ✗ public-bucket (fixture:index:Bucket)" in text
     assert "      urn:pulumi:dev::fixture::fixture:index:Bucket::public-bucket" in text
     assert ("  ? bucket-policy-known on archive (fixture:index:Bucket): string value at "
@@ -158,9 +182,18 @@ def test_markdown_report(outputs):
     proc, md = outputs["markdown"]
     assert proc.returncode == 1
     assert md.startswith("## ❌ Preflight: `fixture` / `dev`\n")
-    assert "| Level | Policy | Resource | Message |" in md
-    assert ("| 🛑 mandatory | `no-public-buckets` | `public-bucket` <br><sub>fixture:index:Bucket"
-            "</sub> | acl is public-read; use private and a CDN |") in md
+    # Violations first, each policy with its fix and docs link, then the rest.
+    assert md.index("### Violations (2)") < md.index("### Could not run") \
+        < md.index("<summary>Resources by type")
+    assert ("#### 🛑 mandatory: `no-public-buckets`: Buckets must not be public.\n\n"
+            "**Fix:** Set acl to private; serve reads through a CDN. "
+            "([docs](https://example.com/policies#no-public-buckets))\n\n"
+            "| Resource | Message |\n|---|---|\n"
+            "| `public-bucket` <br><sub>fixture:index:Bucket · `__main__.py:"
+            f"{PUBLIC_LINE}`</sub> | acl is public-read; use "
+            "private and a CDN |\n") in md
+    assert ("#### ⚠️ advisory: `bucket-versioning`: Buckets keep versions.\n\n"
+            "| Resource | Message |") in md
     assert "### Could not run (value unknown offline)" in md
     assert "<details><summary>Judged only in the resolved pass (1)</summary>" in md
     assert ("| `bucket-policy-known` | `uploads` | passed | string value at .policy can't be "
@@ -184,7 +217,7 @@ def test_sarif_report_is_structurally_valid(outputs):
                    "bucket-encryption", "crash-on-demand", "database-password",
                    "provider-and-options", "queue-has-consumers",
                    "preflight-remote-component", "preflight-unanswered-data-source",
-                   "preflight-uncovered-type"]
+                   "preflight-uncovered-type", "preflight-monthly-budget"]
     for rule in driver["rules"]:
         assert rule["help"]["text"] and rule["shortDescription"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note", "none")
@@ -192,20 +225,29 @@ def test_sarif_report_is_structurally_valid(outputs):
     assert ("no-public-buckets", "error") in levels
     assert ("bucket-versioning", "warning") in levels
     assert ("bucket-policy-known", "note") in levels
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(sarif)
     stack_lines = (FIXTURES / "project" / "stacks" / "Pulumi.dev.yaml").read_text().splitlines()
-    legacy_line = stack_lines.index("  legacy-bucket:") + 1
+    places = {}
     for result in run["results"]:
         assert result["message"]["text"]
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         (loc,) = result["locations"]
         phys = loc["physicalLocation"]
-        assert phys["artifactLocation"]["uri"] == "stacks/Pulumi.dev.yaml"
-        assert phys["region"]["startLine"] >= 1
+        places[(result["ruleId"], result["properties"]["urn"].rsplit("::", 1)[-1])] = (
+            phys["artifactLocation"]["uri"], phys["region"]["startLine"])
         assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("urn:pulumi:dev::")
         if result["properties"]["urn"].endswith("::legacy-bucket"):
-            assert phys["region"]["startLine"] == legacy_line
             assert result["suppressions"] == [{
                 "kind": "external", "justification": "migrating off the public bucket by Q3"}]
+    assert places == {
+        ("no-public-buckets", "public-bucket"):
+            ("__main__.py", program_line('Bucket("public-bucket"')),
+        ("bucket-versioning", "logs"): ("__main__.py", program_line('Bucket("logs"')),
+        ("bucket-policy-known", "archive"): ("__main__.py", program_line('Bucket("archive"')),
+        # the stack-file key the program read the exemption from
+        ("no-public-buckets", "legacy-bucket"):
+            ("stacks/Pulumi.dev.yaml", stack_lines.index("  legacy-bucket:") + 1),
+    }
 
 
 def test_secret_is_never_decrypted_or_printed(outputs):
@@ -327,16 +369,21 @@ def test_missing_stack_file(runner: Runner):
                            "(stacks: dev)\n")
 
 
-def test_a_project_without_a_pack_gets_the_one_installed_with_preflight(runner: Runner):
-    """No ``policies`` beside the program: the pack installed with preflight judges it, and
-    stderr says which (with no pack installed at all it is exit 2: a unit test covers it)."""
+def test_without_a_project_pack_the_installed_pack_runs_and_is_named(runner: Runner):
     proc = runner("dev", pack=None)
-    installed = Path(policies.__file__).resolve().parent
-    assert proc.stderr.splitlines()[0] == (
-        f"preflight: policy pack: {installed} (installed with preflight; --policy-pack DIR "
-        "for another)")
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert proc.stdout.splitlines()[-1].startswith("PASSED: 0 mandatory")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (f"preflight: policy pack: {ROOT / 'policies'} (installed with "
+                           "preflight; --policy-pack DIR for another)\n")
+
+
+def test_missing_policy_pack(tmp_path, monkeypatch):
+    from preflight import project
+
+    monkeypatch.setattr(project, "installed_pack", lambda: None)
+    with pytest.raises(project.UsageError) as caught:
+        project.default_pack_dir(tmp_path)
+    assert str(caught.value) == (f"no policy pack: pass --policy-pack DIR "
+                                 f"({tmp_path / 'policies'} does not exist)")
 
 
 def test_invalid_policy_config_level(runner: Runner):
