@@ -9,7 +9,13 @@ then times fresh processes, interleaved, and prints medians:
 - ``peer``: /work/shared/peers/cdk/app.py with cdk-nag, ``CDK_VALIDATION=false`` (its fastest
   setting) and CDK defaults, when ``--peer-venv`` points at a venv with aws-cdk-lib + cdk-nag;
 - ``baseline``: with ``--baseline REF``, preflight (and its pack) as of git ref REF, extracted
-  with ``git archive``, to measure what a change costs in the same run.
+  with ``git archive``, to measure what a change costs in the same run;
+- ``off:<lever>``: with ``--levers``, preflight with one of its runtime levers switched off
+  (``PREFLIGHT_DISABLE``, :mod:`preflight.runtime`), and ``off:all`` with every one off.
+
+Ratios against the peer, the baseline and the levers are taken per round (the two processes
+ran back to back, under the same load), then the median and range over rounds is printed:
+on a shared machine they are the figures to read, not the medians' ratio.
 
 Peak memory: the largest single process (``ru_maxrss`` from ``wait4``, what GNU time
 reports) and the process tree's summed RSS sampled every 20 ms.
@@ -18,7 +24,7 @@ Usage::
 
     python bench/preflight_bench.py [--n 1 10 50 100] [--runs 5] [--pack fixture|real|DIR]
                                     [--peer-venv /tmp/cdk-peer] [--peer-n 1 10 50]
-                                    [--baseline REF]
+                                    [--baseline REF] [--levers] [--skip floor no-insights]
     python bench/preflight_bench.py --multi-stack [--runs 5] [--stacks dev staging prod]
 """
 
@@ -174,6 +180,10 @@ def main() -> int:
     ap.add_argument("--peer-n", type=int, nargs="+", default=[1, 10, 50])
     ap.add_argument("--baseline", metavar="REF",
                     help="also time preflight as of this git ref (e.g. main)")
+    ap.add_argument("--levers", action="store_true",
+                    help="also time preflight with each runtime lever switched off")
+    ap.add_argument("--skip", nargs="+", default=[], choices=["floor", "no-insights"],
+                    help="jobs not to run (to keep a long run short)")
     ap.add_argument("--multi-stack", action="store_true",
                     help="time this repository's stacks in one invocation instead (against "
                          "one stack alone and one invocation per stack)")
@@ -181,6 +191,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.multi_stack:
         return multi_stack(args.stacks, args.runs)
+    from preflight.runtime import LEVERS
     pack = {"fixture": HERE / "pack", "real": ROOT / "policies"}.get(args.pack, Path(args.pack))
     if not (pack / "__main__.py").is_file():
         print(f"no policy pack at {pack}", file=sys.stderr)
@@ -209,6 +220,12 @@ def main() -> int:
                     "floor-fast": [python, str(HERE / "floor.py"), str(project), str(n),
                                    "--fast-exit"],
                 }
+                for skipped in args.skip:
+                    jobs.pop(skipped, None)
+                    jobs.pop(f"{skipped}-fast", None)
+                if args.levers:
+                    for lever in (*LEVERS, "all"):
+                        jobs[f"off:{lever}"] = jobs["preflight"]
                 if baseline is not None:
                     jobs["baseline"] = [python, "-m", "preflight", "bench", "--policy-pack",
                                         str(base_pack), "--timings"]
@@ -218,6 +235,8 @@ def main() -> int:
                     jobs["peer-default"] = [peer_py, str(PEER), str(n)]
                 for name, cmd in jobs.items():
                     job_env = dict(env)
+                    if name.startswith("off:"):
+                        job_env["PREFLIGHT_DISABLE"] = name[4:]
                     if name == "baseline":
                         job_env["PYTHONPATH"] = str(baseline)
                     if name.startswith("peer"):
@@ -226,7 +245,7 @@ def main() -> int:
                         if name == "peer-fast":
                             job_env["CDK_VALIDATION"] = "false"
                     result = timed(cmd, job_env, project)
-                    if name in ("preflight", "no-insights") and result["code"] not in (0, 1):
+                    if not name.startswith(("peer", "floor")) and result["code"] not in (0, 1):
                         print(result["stderr"], file=sys.stderr)
                         return 2
                     samples.setdefault((n, name), []).append(result)
@@ -235,6 +254,14 @@ def main() -> int:
         def med(n: int, name: str, key: str) -> float:
             vals = [s[key] for s in samples.get((n, name), [])]
             return statistics.median(vals) if vals else float("nan")
+
+        def per_round(n: int, top: str, bottom: str, key: str = "wall") -> str:
+            """top / bottom in each round: median [min-max]."""
+            pairs = zip(samples.get((n, top), []), samples.get((n, bottom), []), strict=False)
+            ratios = sorted(a[key] / b[key] for a, b in pairs)
+            if not ratios:
+                return "-"
+            return f"{statistics.median(ratios):.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
 
         print(f"\npack: {pack}  runs per cell: {args.runs} (median)  cores: {os.cpu_count()}")
         head = (f"{'N':>4} {'res':>5} {'preflight s':>11} {'floor s':>8} {'floor-fx':>8} "
@@ -252,6 +279,29 @@ def main() -> int:
                   f"{1000 * pf / counts[n]:>7.2f} {med(n, 'preflight', 'rss'):>8.0f} "
                   f"{med(n, 'preflight', 'tree'):>9.0f} {fast:>10.2f} {dflt:>10.2f} "
                   f"{fast / pf:>7.2f} {dflt / pf:>7.2f}")
+        if args.peer_venv:
+            print("\nagainst the peer, per-round ratios (median [min-max] over rounds): how many "
+                  "times faster preflight is, and its peak RSS (tree) over the peer's fastest")
+            print(f"{'N':>4} {'peer fast s':>11} {'peer dflt s':>11} {'x fast':>17} "
+                  f"{'x default':>17} {'RSS tree / fast':>17} {'ours / peer MiB':>15}")
+            for n in args.n:
+                if n not in args.peer_n:
+                    continue
+                print(f"{n:>4} {med(n, 'peer-fast', 'wall'):>11.2f} "
+                      f"{med(n, 'peer-default', 'wall'):>11.2f} "
+                      f"{per_round(n, 'peer-fast', 'preflight'):>17} "
+                      f"{per_round(n, 'peer-default', 'preflight'):>17} "
+                      f"{per_round(n, 'preflight', 'peer-fast', 'tree'):>17} "
+                      f"{med(n, 'preflight', 'tree'):>7.0f}/{med(n, 'peer-fast', 'tree'):<7.0f}")
+        if args.levers:
+            print("\nruntime levers, per-round ratios (median [min-max]): wall and CPU with every "
+                  "lever on over the same with the named one off (below 1: the lever saves)")
+            for n in args.n:
+                for lever in (*LEVERS, "all"):
+                    print(f"  N={n} {lever:<17} wall {per_round(n, 'preflight', f'off:{lever}')}"
+                          f"  cpu {per_round(n, 'preflight', f'off:{lever}', 'cpu')}  "
+                          f"tree RSS {per_round(n, 'preflight', f'off:{lever}', 'tree')}  "
+                          f"(off: {med(n, f'off:{lever}', 'wall'):.2f} s)")
         if baseline is not None:
             print(f"\nagainst {args.baseline} (same run, same pack, medians):")
             for n in args.n:

@@ -583,6 +583,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         if guard is not None:
             guard.pack = None
     pack_ready = (pack.ready_at - pack.started_at) if pack.ready_at else 0.0
+    children = os.times()  # not ``resource``: a program's own module may bear that name
+    pack_cpu = children.children_user + children.children_system
 
     report = _report(args, analysis, first, second, pairing, outcome, preview_answers,
                      config=config, program_dir=project.program_dir, pack_dir=pack_dir,
@@ -618,7 +620,8 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
     sys.stdout.flush()
     timings.mark("report")
     if args.timings:
-        print(timings.render({"pack ready": pack_ready}), file=sys.stderr)
+        print(timings.render({"pack ready": pack_ready, "pack cpu": pack_cpu,
+                                      "cpu": time.process_time()}), file=sys.stderr)
         print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
               "to the pack again", file=sys.stderr)
     return report.exit_code

@@ -38,7 +38,9 @@ def run_program(project: Project, stack: str, config: StackConfig,
     preview of the stack once it exists); raise :class:`ProgramError`. When the program fails
     after a data source went unanswered, the error names it and the invokes file."""
     from .capture import capture
+    from .runtime import prepare, program_gc
 
+    prepare()
     program_dir = str(project.program_dir)
     target = str(project.main)
     old_cwd = os.getcwd()
@@ -51,11 +53,12 @@ def run_program(project: Project, stack: str, config: StackConfig,
     switch = sys.getswitchinterval()
     sys.setswitchinterval(0.001)
     try:
-        return capture(lambda: runpy.run_path(target, run_name="__main__"),
-                       project=project.name, stack=stack, config=config.values,
-                       secret_keys=config.secret_keys, preview=True, on_register=on_register,
-                       organization=organization, passthrough=True, answers=answers,
-                       resolved=resolved)
+        with program_gc():
+            return capture(lambda: runpy.run_path(target, run_name="__main__"),
+                           project=project.name, stack=stack, config=config.values,
+                           secret_keys=config.secret_keys, preview=True,
+                           on_register=on_register, organization=organization,
+                           passthrough=True, answers=answers, resolved=resolved)
     except SystemExit as exc:
         if exc.code in (0, None):
             raise ProgramError("the program exited before registering its resources",

@@ -415,3 +415,40 @@ def test_stack_config_from_configure_stack_reaches_pulumi_config(preview: Engine
     reader.start()
     reader.join()
     assert seen == [big]
+
+
+def test_the_stack_is_converted_once_for_every_stack_policy_each_under_its_own_level(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stack policy reads the same decoded stack (decoding it once per policy cost
+    most of the pack's time on a large estate), and still reports under its own name,
+    configured level and exceptions."""
+    from policies.guardrails import pack, server
+
+    decoded: list[str] = []
+    for module, name in ((pack, "plain"), (server, "_properties")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda value, original=original, name=name: (
+            decoded.append(name), original(value))[1])
+    config = stack_config("prod")
+    config["ecr-scan-on-push"] = "advisory"
+    config["multi-az-footprint"] = {"minAzCount": 3, "exceptions": [
+        {"resource": "payments", "reason": "pilot service, single-tenant until GA",
+         "expires": "2999-12-31"}]}
+    engine.configure(config)
+    payments = ("payments", *_two_az_service()[2][2:])
+    stack = [*_two_az_service(), (SERVICE, *payments),
+             (REPO, "orders", patched(REPO, {"imageScanningConfiguration": {"scanOnPush": False}}),
+              {})]
+    found = engine.analyze_stack(stack)
+    stack_policies = [r for r in REGISTRY.values() if r.kind == "stack"]
+    assert len(stack_policies) >= 10
+    assert sorted(decoded) == ["_properties"] * len(stack) + ["plain"] * len(stack)
+    spans = ("networkConfiguration spans 2 availability zone(s) (eu-west-1a, eu-west-1b); "
+             "at least 3 are required")
+    assert only(found, "multi-az-footprint") == [
+        ("multi-az-footprint", "mandatory", "orders", spans),
+        ("multi-az-footprint", "advisory", "payments",
+         f"[exempted] pilot service, single-tenant until GA — {spans}")]
+    assert only(found, "ecr-scan-on-push") == [
+        ("ecr-scan-on-push", "advisory", "orders", "imageScanningConfiguration.scanOnPush is "
+         "not true and no registry scanning rule covers the repository")]
