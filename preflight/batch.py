@@ -101,6 +101,9 @@ def run_batch(args: argparse.Namespace, timings: _Timings) -> int:
     timings.mark("startup")
     forking = can_fork()
     if forking:
+        from .runtime import prepare
+
+        prepare()  # the lazy provider imports act on the warm-up too
         warm_imports(project, _pack_dir(args, project))
         # The imported modules are never collected: no copy-on-write of their pages when a
         # stack's collector walks them.
