@@ -454,31 +454,24 @@ def _render(pairs: list[tuple[str, str]], quiet: bool, outcomes: list[StackOutco
             project: str) -> int:
     """Each ``(format, path)`` report: merged into one document, or one file per stack where
     the path names ``{stack}``; the terminal gets the merged text unless a report went there."""
-    from .cli import _error
+    from .cli import write_reports
     from .report import batch_exit_code, render_batch, render_batch_text, render_outcome
 
     for o in outcomes:
         for line in o.output:
             print(line, file=sys.stderr)
     sys.stderr.flush()
-    terminal = True
-    try:
-        for fmt, path in pairs:
-            if not path:
-                terminal = False
-                if fmt == "text":
-                    render_batch_text(outcomes, sys.stdout, quiet=quiet)
-                else:
-                    sys.stdout.write(render_batch(outcomes, fmt, project))
-            elif STACK_FIELD in path:
-                for o in outcomes:
-                    Path(path.replace(STACK_FIELD, o.stack)).write_text(
-                        render_outcome(o, fmt), encoding="utf-8")
-            else:
-                Path(path).write_text(render_batch(outcomes, fmt, project), encoding="utf-8")
-    except OSError as exc:
-        return _error(f"cannot write {exc.filename}: {exc.strerror}")
-    if terminal:  # every report went to a file: the terminal gets the merged text
-        render_batch_text(outcomes, sys.stdout, quiet=quiet)
-    sys.stdout.flush()
+
+    def document(fmt: str) -> str:
+        return render_batch(outcomes, fmt, project)
+
+    def files(fmt: str, path: str) -> list[tuple[str, str]]:
+        if STACK_FIELD in path:
+            return [(path.replace(STACK_FIELD, o.stack), render_outcome(o, fmt))
+                    for o in outcomes]
+        return [(path, document(fmt))]
+
+    if write_reports(pairs, quiet, document,
+                     lambda file, q: render_batch_text(outcomes, file, quiet=q), files):
+        return 2
     return batch_exit_code(outcomes)

@@ -75,6 +75,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -385,6 +386,33 @@ def _error(message: str) -> int:
     return 2
 
 
+def write_reports(pairs: list[tuple[str, str]], quiet: bool, document: Callable[[str], str],
+                  text: Callable[[Any, bool], None],
+                  files: Callable[[str, str], Iterable[tuple[str, str]]] | None = None) -> int:
+    """Each ``(format, path)`` report: ``document(format)`` to stdout (the text format through
+    ``text``) or to its file, or to the files ``files(format, path)`` names with their
+    contents; the terminal gets the text unless a report went there. 2 (said on stderr) if
+    a file cannot be written, else 0."""
+    terminal = True
+    try:
+        for fmt, path in pairs:
+            if not path:
+                terminal = False
+                if fmt == "text":
+                    text(sys.stdout, quiet)
+                else:
+                    sys.stdout.write(document(fmt))
+                continue
+            for target, content in (files(fmt, path) if files else [(path, document(fmt))]):
+                Path(target).write_text(content, encoding="utf-8")
+    except OSError as exc:
+        return _error(f"cannot write {exc.filename}: {exc.strerror}")
+    if terminal:  # every report went to a file: the terminal gets the text summary
+        text(sys.stdout, quiet)
+    sys.stdout.flush()
+    return 0
+
+
 def _check_output(output: str) -> None:
     """A report or diagram can be written there: checked before anything runs."""
     from .project import UsageError
@@ -601,27 +629,13 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
     if deliver is not None:
         deliver(report)
         return report.exit_code
-    terminal = True
-    for fmt, path in pairs:
-        if not path:
-            terminal = False
-            if fmt == "text":
-                render_text(report, sys.stdout, quiet=args.quiet)
-            else:
-                sys.stdout.write(render(report, fmt))
-            continue
-        try:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(render(report, fmt))
-        except OSError as exc:
-            return _error(f"cannot write {path}: {exc.strerror}")
-    if terminal:  # every report went to a file: the terminal gets the text summary
-        render_text(report, sys.stdout, quiet=args.quiet)
-    sys.stdout.flush()
+    if write_reports(pairs, args.quiet, lambda fmt: render(report, fmt),
+                     lambda file, quiet: render_text(report, file, quiet=quiet)):
+        return 2
     timings.mark("report")
     if args.timings:
         print(timings.render({"pack ready": pack_ready, "pack cpu": pack_cpu,
-                                      "cpu": time.process_time()}), file=sys.stderr)
+                              "cpu": time.process_time()}), file=sys.stderr)
         print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
               "to the pack again", file=sys.stderr)
     return report.exit_code
