@@ -1,8 +1,10 @@
 """Preflight's runtime levers (lazy provider imports, the collector's policy, cheap stack
-traces) change nothing a program sends to the resource monitor."""
+traces, one future per output property, URNs known at once) change nothing a program sends
+to the resource monitor or reads back from its resources."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -67,6 +69,9 @@ def test_levers_change_no_request_the_program_sends(stack: str, on: tuple[str, .
     # the requests carry what a lever could change: a stack trace and source position each
     assert plain["withStackTrace"] == plain["withSourcePosition"] >= sum(plain["registered"])
     assert fast["requests"] == plain["requests"]
+    # what the program read back: every output property of every resource, both passes
+    assert len(plain["outputs"]) >= sum(plain["registered"])
+    assert fast["outputs"] == plain["outputs"]
     if "lazy-imports" in on:  # the lever did its work: far fewer provider modules imported
         assert fast["providerModules"] < plain["providerModules"] / 2
     else:
@@ -99,3 +104,108 @@ def test_levers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> Non
             runtime.enabled("source-positions")) == (False, False, True)
     monkeypatch.setenv("PREFLIGHT_DISABLE", "all")
     assert not any(runtime.enabled(lever) for lever in runtime.LEVERS)
+
+
+def _data(output: Any) -> tuple[Any, ...]:
+    """What awaiting an ``Output`` gives: value, known, secret, dependencies; or the error."""
+    data = output._data
+    if data.exception() is not None:
+        return ("failed", data.exception())
+    result = data.result()
+    return (result.value, result.is_known, result.is_secret,
+            sorted(map(id, result.resources)))
+
+
+@pytest.mark.parametrize("resolution", [
+    ("bucket-1", True, False, None, None),
+    ({"nested": ["a", 1]}, True, True, None, None),
+    (None, False, False, None, None),  # unknown in a preview
+    ("value", True, False, "deps", None),
+    (None, True, False, None, RuntimeError("registration failed")),
+])
+def test_an_output_property_resolves_as_the_sdks(resolution: tuple[Any, ...]) -> None:
+    """The same value, flags, dependencies or error through one future as through the
+    SDK's four and its gathering task; ``urn`` and a custom resource's ``id`` are left to
+    the SDK as before."""
+    import asyncio
+
+    from pulumi.runtime import rpc
+
+    runtime.prepare()
+    sdk_version = runtime._REPLACED["transfer_properties"]
+    assert rpc.transfer_properties is runtime.transfer_properties
+
+    class Res:
+        pass
+
+    value, known, secret, deps, failed = resolution
+
+    async def both() -> list[tuple[Any, ...]]:
+        seen = []
+        dependency = Res()
+        for transfer in (sdk_version, runtime.transfer_properties):
+            res: Any = Res()
+            resolvers = transfer(res, {"urn": None, "id": None, "arn": None}, True)
+            assert sorted(resolvers) == ["arn"] and "urn" not in vars(res)
+            resolvers["arn"](value, known, secret, {dependency} if deps else None, failed)
+            with contextlib.suppress(BaseException):
+                await res.arn._data
+            for _ in range(5):  # let the SDK's gathering task finish
+                await asyncio.sleep(0)
+            found = _data(res.arn)
+            seen.append(found if failed else (*found[:3], len(found[3]),
+                                              id(res) in found[3], id(dependency) in found[3]))
+        return seen
+
+    sdk, ours = asyncio.run(both())
+    assert ours == sdk
+    if failed is None:  # the resource itself is a dependency of its outputs
+        assert ours == (value, known, secret, 2 if deps else 1, True, bool(deps))
+    else:
+        assert ours == ("failed", failed)
+
+
+@pytest.mark.parametrize(("name", "type_", "parent"), [
+    ("web", "aws:s3/bucket:Bucket", None),
+    ("web-policy", "aws:s3/bucketPolicy:BucketPolicy",
+     "urn:pulumi:dev::proj::my:index:Site::site"),
+    ("child", "aws:iam/role:Role",
+     "urn:pulumi:dev::proj::my:index:Site$my:index:Part::part"),
+    ("odd", "t:m:T", ""),
+])
+def test_a_registration_urn_is_the_sdks(name: str, type_: str, parent: str | None) -> None:
+    import asyncio
+
+    from pulumi.runtime import resource
+
+    runtime.prepare()
+    assert resource.create_urn is runtime.create_urn
+    sdk_version = runtime._REPLACED["create_urn"]
+
+    async def both() -> list[tuple[Any, ...]]:
+        found = []
+        for create in (sdk_version, runtime.create_urn):
+            output = create(name, type_, parent, "proj", "dev")
+            await output._data
+            found.append(_data(output))
+        return found
+
+    sdk, ours = asyncio.run(both())
+    assert ours == sdk
+    assert ours[0].endswith(f"{type_}::{name}") and ours[1:] == (True, False, [])
+
+
+def test_a_urn_from_outputs_is_left_to_the_sdk() -> None:
+    import asyncio
+
+    import pulumi
+
+    runtime.prepare()
+
+    async def run() -> tuple[Any, ...]:
+        output = runtime.create_urn(pulumi.Output.from_input("web"), "aws:s3/bucket:Bucket",
+                                    None, "proj", "dev")
+        await output._data
+        return _data(output)
+
+    assert asyncio.run(run())[:2] == ("urn:pulumi:dev::proj::aws:s3/bucket:Bucket::web", True)
