@@ -7,7 +7,7 @@ process forked from it, so it starts with every module loaded:
 - a stack's process runs it exactly as a single-stack run does (:func:`preflight.cli._run`:
   its own policy pack process, both passes, the time limits, SIGINT/SIGTERM), with its
   stdout and stderr in a file, and hands its report back pickled;
-- up to as many stacks run at once as this process may use cores;
+- up to two stacks per core this process may use run at once;
 - a stack that fails, crashes or is killed is reported as such (status 2, one line naming
   the stack and its file); the others' reports are complete whatever happens to it;
 - each stack's output is replayed on stderr, every line tagged with the stack, then the
@@ -63,15 +63,21 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
+STACKS_PER_CORE = 2
+"""A stack's process waits on its policy pack for part of its run (and the pack on it), so
+two stacks per core keep the cores busier than one: measured 0.8-0.9x the wall time of
+one per core on ``dev staging prod`` with two cores (``bench/RESULTS.md``)."""
+
+
 def workers(stacks: int) -> int:
-    """How many stacks run at once: the cores this process may use."""
+    """How many stacks run at once: two per core this process may use."""
     if hasattr(os, "process_cpu_count"):  # Python 3.13
         cores = os.process_cpu_count() or 1
     elif hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
     else:
         cores = os.cpu_count() or 1
-    return max(1, min(stacks, cores))
+    return max(1, min(stacks, STACKS_PER_CORE * cores))
 
 
 def run_batch(args: argparse.Namespace, timings: _Timings) -> int:

@@ -628,12 +628,12 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
                    + [LogLine("pack", e.severity, e.message, e.urn) for e in pack.logs])
     if deliver is not None:
         deliver(report)
-        return report.exit_code
-    if write_reports(pairs, args.quiet, lambda fmt: render(report, fmt),
-                     lambda file, quiet: render_text(report, file, quiet=quiet)):
+    elif write_reports(pairs, args.quiet, lambda fmt: render(report, fmt),
+                       lambda file, quiet: render_text(report, file, quiet=quiet)):
         return 2
-    timings.mark("report")
-    if args.timings:
+    else:
+        timings.mark("report")
+    if args.timings:  # a stack of several: its phases, in its replayed output
         print(timings.render({"pack ready": pack_ready, "pack cpu": pack_cpu,
                               "cpu": time.process_time()}), file=sys.stderr)
         print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "
