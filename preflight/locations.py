@@ -133,17 +133,22 @@ class StackKeys:
         return -best[5] if best is not None else None
 
 
-def program_place(reg: Registration, program_dir: Path) -> Place | None:
-    """The first frame of the registration's call stack in the user's program."""
-    root = program_dir.resolve()
+def program_place(reg: Registration, program_dir: Path,
+                  files: dict[str, str | None] | None = None) -> Place | None:
+    """The first frame of the registration's call stack in the user's program. ``files``
+    keeps each frame file's answer for the next registration (thousands share a few files)."""
+    files = {} if files is None else files
     for uri, line in reg.frames():
         if not uri.startswith("file:") or line <= 0:
             continue
-        path = Path(unquote(urlparse(uri).path))
-        if not path.is_relative_to(root) or path.is_relative_to(_PREFLIGHT_DIR) \
-                or _INSTALLED.intersection(path.parts):
-            continue
-        return Place(repo_path(path), line)
+        if uri not in files:
+            path = Path(unquote(urlparse(uri).path))
+            files[uri] = None if (not path.is_relative_to(program_dir.resolve())
+                                  or path.is_relative_to(_PREFLIGHT_DIR)
+                                  or _INSTALLED.intersection(path.parts)) else repo_path(path)
+        file = files[uri]
+        if file is not None:
+            return Place(file, line)
     return None
 
 
@@ -152,6 +157,7 @@ def locate(regs: list[Registration], document: YamlDocument | None, stack: str,
     """Every resource's origin, by URN."""
     keys = StackKeys(document, stack)
     by_urn = {r.urn: r for r in regs}
+    files: dict[str, str | None] = {}
     out: dict[str, Origin] = {}
     for reg in regs:
         types = [reg.type]
@@ -167,5 +173,5 @@ def locate(regs: list[Registration], document: YamlDocument | None, stack: str,
         else:
             line = keys.line_for(reg.name, types)
         out[reg.urn] = Origin(Place(stack_file, line) if line is not None else None,
-                              program_place(reg, program_dir))
+                              program_place(reg, program_dir, files))
     return out
