@@ -26,6 +26,7 @@ Usage::
                                     [--peer-venv /tmp/cdk-peer] [--peer-n 1 10 50]
                                     [--baseline REF] [--levers] [--skip floor no-insights]
     python bench/preflight_bench.py --multi-stack [--runs 5] [--stacks dev staging prod]
+    python bench/preflight_bench.py --multi-stack --estate 50 [--peer-venv /tmp/cdk-peer]
 """
 
 from __future__ import annotations
@@ -134,27 +135,48 @@ def resources(project: Path, pack: Path, env: dict[str, str]) -> int:
     return data["summary"]["resources"]
 
 
-def multi_stack(stacks: list[str], runs: int) -> int:
-    """This repository's stacks in one invocation, against the first stack alone and against
-    one invocation per stack (one after another, as CI ran them), in interleaved rounds."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def multi_stack(stacks: list[str], runs: int, estate: int | None = None,
+                peer_venv: str | None = None) -> int:
+    """Several stacks in one invocation, against the first stack alone and against one
+    invocation per stack (one after another, as CI ran them), in interleaved rounds: this
+    repository's stacks, or with ``estate`` three stacks of the estate at that N (the
+    project's pack), then also against three runs of the peer's fastest setting."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     base = [sys.executable, "-m", "preflight"]
-    jobs = {"one stack": [[*base, stacks[0]]], "batch": [base + stacks],
-            "separate": [[*base, stack] for stack in stacks]}
-    samples: dict[str, list[dict]] = {name: [] for name in jobs}
-    for run in range(runs):
-        for name, cmds in jobs.items():
-            results = [timed(cmd, env, ROOT) for cmd in cmds]
-            for result in results:
-                if result["code"] not in (0, 1):
-                    print(result["stderr"], file=sys.stderr)
-                    return 2
-            samples[name].append({"wall": sum(r["wall"] for r in results),
-                                  "cpu": sum(r["cpu"] for r in results),
-                                  "tree": max(r["tree"] for r in results)})
-        print(f"run {run + 1}/{runs} done", file=sys.stderr)
+    cwd = ROOT
+    with tempfile.TemporaryDirectory(prefix="preflight-bench-") as tmp:
+        if estate is not None:
+            cwd = make_project(Path(tmp), estate)
+            config = (cwd / "stacks" / "Pulumi.bench.yaml").read_text()
+            stacks = [f"estate{i}" for i in (1, 2, 3)]
+            for stack in stacks:
+                (cwd / "stacks" / f"Pulumi.{stack}.yaml").write_text(config)
+            base = [*base, "--policy-pack", str(ROOT / "policies")]
+        jobs = {"one stack": [[*base, stacks[0]]], "batch": [base + stacks],
+                "separate": [[*base, stack] for stack in stacks]}
+        if estate is not None and peer_venv:
+            jobs["peer x3"] = [[str(Path(peer_venv) / "bin" / "python"), str(PEER), str(estate)]
+                               for _ in stacks]
+        samples: dict[str, list[dict]] = {name: [] for name in jobs}
+        for run in range(runs):
+            for name, cmds in jobs.items():
+                job_env = dict(env)
+                if name.startswith("peer"):
+                    job_env.update(NAG="1", CDK_VALIDATION="false",
+                                   CDK_OUTDIR_BENCH=str(Path(tmp) / f"cdk-{run}"))
+                results = [timed(cmd, job_env, cwd) for cmd in cmds]
+                for result in results:
+                    if result["code"] not in (0, 1):
+                        print(result["stderr"], file=sys.stderr)
+                        return 2
+                samples[name].append({"wall": sum(r["wall"] for r in results),
+                                      "cpu": sum(r["cpu"] for r in results),
+                                      "tree": max(r["tree"] for r in results)})
+            print(f"run {run + 1}/{runs} done", file=sys.stderr)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"\nstacks: {' '.join(stacks)}  runs: {runs}  usable cores: {cores}  load average "
+    what = f"estate N={estate} x 3" if estate is not None else " ".join(stacks)
+    print(f"\nstacks: {what}  runs: {runs}  usable cores: {cores}  load average "
           f"now: {os.getloadavg()[0]:.2f}")
     print(f"{'':>10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9}   (median)")
     for name in jobs:
@@ -162,7 +184,7 @@ def multi_stack(stacks: list[str], runs: int) -> int:
             f"{statistics.median(s[k] for s in samples[name]):>8.2f}"
             for k in ("wall", "cpu")) +
             f" {statistics.median(s['tree'] for s in samples[name]):>9.0f}")
-    for other in ("one stack", "separate"):
+    for other in [name for name in jobs if name != "batch"]:
         ratios = [b["wall"] / o["wall"] for b, o in zip(samples["batch"], samples[other],
                                                            strict=True)]
         print(f"batch / {other}, per round: " + " ".join(f"{r:.2f}" for r in ratios) +
@@ -188,9 +210,11 @@ def main() -> int:
                     help="time this repository's stacks in one invocation instead (against "
                          "one stack alone and one invocation per stack)")
     ap.add_argument("--stacks", nargs="+", default=["dev", "staging", "prod"])
+    ap.add_argument("--estate", type=int, metavar="N",
+                    help="with --multi-stack: three stacks of the estate at N instead")
     args = ap.parse_args()
     if args.multi_stack:
-        return multi_stack(args.stacks, args.runs)
+        return multi_stack(args.stacks, args.runs, args.estate, args.peer_venv)
     from preflight.runtime import LEVERS
     pack = {"fixture": HERE / "pack", "real": ROOT / "policies"}.get(args.pack, Path(args.pack))
     if not (pack / "__main__.py").is_file():
