@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import importlib
 import inspect
 import os
 import sys
@@ -167,19 +168,27 @@ def _probe(get: Callable[[], Any]) -> bytes:
     return bytes(user_code().SerializeToString(deterministic=True))
 
 
-def _install_stack_traces() -> bool:
+def _replace(module: str, name: str, ours: Callable[..., Any],
+             fits: Callable[[Callable[..., Any]], bool]) -> bool:
+    """Put ``ours`` in place of the SDK's ``module.name`` when the SDK has it and ``fits``
+    says ours stands in for it; the SDK's own is kept in :data:`_REPLACED`."""
     try:
-        from pulumi.runtime import resource
+        target = importlib.import_module(module)
     except ImportError:
         return False
-    current = getattr(resource, "_get_stack_trace", None)
-    if current is stack_trace:
+    current = getattr(target, name, None)
+    if current is ours:
         return True
-    if current is None or _probe(current) != _probe(stack_trace):
-        return False
-    _REPLACED["_get_stack_trace"] = current
-    resource._get_stack_trace = stack_trace
+    if current is None or not fits(current):
+        return False  # another SDK: its own way
+    _REPLACED[name] = current
+    setattr(target, name, ours)
     return True
+
+
+def _install_stack_traces() -> bool:
+    return _replace("pulumi.runtime.resource", "_get_stack_trace", stack_trace,
+                    lambda sdk: _probe(sdk) == _probe(stack_trace))
 
 
 # --- a resource's output properties ---------------------------------------------------------
@@ -215,22 +224,15 @@ def _resolve_property(output_data: Any, res: Any, data: asyncio.Future[Any], val
 
 
 def _install_outputs() -> bool:
-    try:
+    def fits(sdk: Callable[..., Any]) -> bool:
         from pulumi.output import Output, _OutputData
-        from pulumi.runtime import rpc
-    except ImportError:
-        return False
-    current = getattr(rpc, "transfer_properties", None)
-    if current is transfer_properties:
-        return True
-    fields = set(getattr(_OutputData, "__dataclass_fields__", ()))
-    if current is None or not hasattr(Output, "_from_data") or \
-            fields != {"resources", "value", "is_known", "is_secret"} or \
-            list(inspect.signature(current).parameters) != ["res", "props", "custom"]:
-        return False  # another SDK: its own way
-    _REPLACED["transfer_properties"] = current
-    rpc.transfer_properties = transfer_properties
-    return True
+
+        fields = set(getattr(_OutputData, "__dataclass_fields__", ()))
+        return hasattr(Output, "_from_data") and \
+            fields == {"resources", "value", "is_known", "is_secret"} and \
+            list(inspect.signature(sdk).parameters) == ["res", "props", "custom"]
+
+    return _replace("pulumi.runtime.rpc", "transfer_properties", transfer_properties, fits)
 
 
 # --- the URN a registration computes for a mock monitor ---------------------------------------
@@ -258,21 +260,13 @@ def create_urn(name: Any, type_: Any, parent: Any = None, project: str | None = 
 
 
 def _install_urns() -> bool:
-    try:
+    def fits(sdk: Callable[..., Any]) -> bool:
         from pulumi.output import Output
-        from pulumi.runtime import resource
-    except ImportError:
-        return False
-    current = getattr(resource, "create_urn", None)
-    if current is create_urn:
-        return True
-    if current is None or not hasattr(Output, "_from_data") or \
-            list(inspect.signature(current).parameters) != \
-            ["name", "type_", "parent", "project", "stack"]:
-        return False
-    _REPLACED["create_urn"] = current
-    resource.create_urn = create_urn
-    return True
+
+        return hasattr(Output, "_from_data") and list(inspect.signature(sdk).parameters) == \
+            ["name", "type_", "parent", "project", "stack"]
+
+    return _replace("pulumi.runtime.resource", "create_urn", create_urn, fits)
 
 
 __all__ = ["GC_THRESHOLD", "LEVERS", "create_urn", "enabled", "prepare", "program_gc",
