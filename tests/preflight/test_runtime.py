@@ -106,6 +106,18 @@ def test_levers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> Non
     assert not any(runtime.enabled(lever) for lever in runtime.LEVERS)
 
 
+def _run(coroutine: Any) -> Any:
+    """Run ``coroutine`` on a loop of its own, leaving the thread's event loop as it was
+    (``asyncio.run`` would unset it for the tests that follow)."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
 def _data(output: Any) -> tuple[Any, ...]:
     """What awaiting an ``Output`` gives: value, known, secret, dependencies; or the error."""
     data = output._data
@@ -157,7 +169,7 @@ def test_an_output_property_resolves_as_the_sdks(resolution: tuple[Any, ...]) ->
                                               id(res) in found[3], id(dependency) in found[3]))
         return seen
 
-    sdk, ours = asyncio.run(both())
+    sdk, ours = _run(both())
     assert ours == sdk
     if failed is None:  # the resource itself is a dependency of its outputs
         assert ours == (value, known, secret, 2 if deps else 1, True, bool(deps))
@@ -174,7 +186,6 @@ def test_an_output_property_resolves_as_the_sdks(resolution: tuple[Any, ...]) ->
     ("odd", "t:m:T", ""),
 ])
 def test_a_registration_urn_is_the_sdks(name: str, type_: str, parent: str | None) -> None:
-    import asyncio
 
     from pulumi.runtime import resource
 
@@ -190,13 +201,12 @@ def test_a_registration_urn_is_the_sdks(name: str, type_: str, parent: str | Non
             found.append(_data(output))
         return found
 
-    sdk, ours = asyncio.run(both())
+    sdk, ours = _run(both())
     assert ours == sdk
     assert ours[0].endswith(f"{type_}::{name}") and ours[1:] == (True, False, [])
 
 
 def test_a_urn_from_outputs_is_left_to_the_sdk() -> None:
-    import asyncio
 
     import pulumi
 
@@ -208,4 +218,4 @@ def test_a_urn_from_outputs_is_left_to_the_sdk() -> None:
         await output._data
         return _data(output)
 
-    assert asyncio.run(run())[:2] == ("urn:pulumi:dev::proj::aws:s3/bucket:Bucket::web", True)
+    assert _run(run())[:2] == ("urn:pulumi:dev::proj::aws:s3/bucket:Bucket::web", True)
