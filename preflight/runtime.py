@@ -21,6 +21,10 @@ every recorded ``RegisterResource`` request, byte for byte, with and without):
   same ``_OutputData`` (value, known, secret, dependencies), the way the SDK itself builds
   a resource's ``urn`` and ``id``: a quarter of the program's event-loop callbacks and of
   its memory at 1,650 resources.
+- ``plain-values``: the SDK serialises every input value through one coroutine that tests
+  it against a dozen kinds (outputs, resources, assets, input types...) after unwrapping
+  its declared type; a ``str``, ``int``, ``float``, ``bool`` or ``None`` comes out
+  unchanged, so it is returned at once.
 - ``urns``: every registration also computes the URN a mock monitor would answer with,
   through three chained ``Output`` objects; with a plain name, type and parent URN (as the
   SDK passes them) the same string is known at once.
@@ -44,7 +48,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-LEVERS = ("lazy-imports", "gc", "source-positions", "outputs", "urns")
+LEVERS = ("lazy-imports", "gc", "source-positions", "outputs", "plain-values", "urns")
 
 GC_THRESHOLD = 50_000
 """Allocations between young-generation collections while a program runs (Python's
@@ -74,6 +78,8 @@ def prepare() -> list[str]:
         on.append("source-positions")
     if enabled("outputs") and _install_outputs():
         on.append("outputs")
+    if enabled("plain-values") and _install_plain_values():
+        on.append("plain-values")
     if enabled("urns") and _install_urns():
         on.append("urns")
     return on
@@ -235,6 +241,38 @@ def _install_outputs() -> bool:
     return _replace("pulumi.runtime.rpc", "transfer_properties", transfer_properties, fits)
 
 
+# --- serialising an input value ----------------------------------------------------------
+
+_PLAIN = (str, int, float, bool, type(None))
+"""What the SDK's ``serialize_property`` returns as it is; exact types only (a subclass
+may be something the SDK looks at first, such as an input type)."""
+
+_SERIALIZE_PARAMETERS = ["value", "deps", "property_key", "resource_obj", "input_transformer",
+                         "typ", "keep_output_values", "exclude_resource_refs_from_deps",
+                         "return_protobuf_value"]
+
+
+async def serialize_property(value: Any, deps: Any, property_key: Any,
+                             resource_obj: Any = None, input_transformer: Any = None,
+                             typ: Any = None, keep_output_values: bool = False,
+                             exclude_resource_refs_from_deps: bool = False,
+                             return_protobuf_value: bool = False) -> Any:
+    """The SDK's ``rpc.serialize_property``: a plain value as it is, anything else (and any
+    value wanted as a protobuf ``Value``) the SDK's own way, whose nested values come back
+    here."""
+    if type(value) in _PLAIN and not return_protobuf_value:
+        return value
+    return await _REPLACED["serialize_property"](
+        value, deps, property_key, resource_obj, input_transformer, typ, keep_output_values,
+        exclude_resource_refs_from_deps, return_protobuf_value)
+
+
+def _install_plain_values() -> bool:
+    return _replace("pulumi.runtime.rpc", "serialize_property", serialize_property,
+                    lambda sdk: inspect.iscoroutinefunction(sdk) and
+                    list(inspect.signature(sdk).parameters) == _SERIALIZE_PARAMETERS)
+
+
 # --- the URN a registration computes for a mock monitor ---------------------------------------
 
 def create_urn(name: Any, type_: Any, parent: Any = None, project: str | None = None,
@@ -270,4 +308,4 @@ def _install_urns() -> bool:
 
 
 __all__ = ["GC_THRESHOLD", "LEVERS", "create_urn", "enabled", "prepare", "program_gc",
-           "stack_trace", "transfer_properties"]
+           "serialize_property", "stack_trace", "transfer_properties"]

@@ -219,3 +219,51 @@ def test_a_urn_from_outputs_is_left_to_the_sdk() -> None:
         return _data(output)
 
     assert _run(run())[:2] == ("urn:pulumi:dev::proj::aws:s3/bucket:Bucket::web", True)
+
+
+def test_a_plain_value_serialises_as_the_sdks() -> None:
+    """Plain values, a ``str`` enum, input-typed values and nested ones with outputs: the
+    same serialised value and the same dependencies as the SDK's."""
+    import enum
+    from typing import Optional
+
+    import pulumi
+    from pulumi.runtime import rpc
+
+    runtime.prepare()
+    assert rpc.serialize_property is runtime.serialize_property
+    sdk_version = runtime._REPLACED["serialize_property"]
+
+    class Tier(str, enum.Enum):  # noqa: UP042 - as provider SDKs generate their enums
+        STANDARD = "Standard"
+
+    cases: list[tuple[Any, Any]] = [
+        ("text", str), (7, int), (2.5, float), (False, bool), (None, Optional[str]),  # noqa: UP045
+        ("", pulumi.Input[str]),  # type: ignore[misc]
+        (Tier.STANDARD, Tier), (Tier.STANDARD, None),
+        ({"a": [1, "two", None, {"b": True}]}, None),
+    ]
+
+    async def both() -> list[list[Any]]:
+        found = []
+        for serialise in (sdk_version, runtime.serialize_property):
+            seen: list[Any] = []
+            for value, typ in cases:
+                deps: list[Any] = []
+                out = await serialise(value, deps, "key", None, None, typ)
+                seen.append((out, type(out).__name__, deps))
+            deps = []
+            nested = {"x": pulumi.Output.from_input("v"),
+                      "y": pulumi.Output.secret("s"), "z": [3, "four"]}
+            seen.append((await serialise(nested, deps, "key"), len(deps)))
+            wire = await serialise("text", [], "key", return_protobuf_value=True)
+            seen.append((type(wire).__name__, wire))
+            found.append(seen)
+        return found
+
+    sdk, ours = _run(both())
+    assert ours == sdk
+    assert ours[0] == ("text", "str", []) and ours[6] == (Tier.STANDARD, "Tier", [])
+    # no monitor here: a secret is serialised as its value (with one, the record test's)
+    assert ours[-2] == ({"x": "v", "y": "s", "z": [3, "four"]}, 0)
+    assert ours[-1][0] == "Value" and ours[-1][1].string_value == "text"
