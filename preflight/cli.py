@@ -314,6 +314,13 @@ class _Guard:
         with self._watching:
             self._settled = True
 
+    def claim(self) -> None:
+        """The main thread ends the run with its own message: nothing here prints or exits
+        after this (an abort already under way ends the process first), so one message is
+        said once, not also by the thread that saw the same cause."""
+        if not self._lock.acquire(blocking=False):
+            threading.Event().wait()  # the aborting thread is ending the process
+
     def abort(self, lines: list[str]) -> None:
         """Kill the pack's process group, print ``lines`` and exit with status 2."""
         if not self._lock.acquire(blocking=False):
@@ -440,6 +447,12 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         load_stack_config,
     )
 
+    def fail(message: str) -> int:
+        """An error that ends the run, said once even if a watching thread saw it too."""
+        if guard is not None:
+            guard.claim()
+        return _error(message)
+
     try:
         if args.timeout <= 0 or args.pack_timeout <= 0:
             raise UsageError("--timeout and --pack-timeout take a number of seconds above 0")
@@ -556,7 +569,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
                 raise session.error from None
             if args.traceback and exc.details:
                 sys.stderr.write(exc.details)
-            return _error(exc.summary)
+            return fail(exc.summary)
         finally:
             if guard is not None:
                 guard.cancel_time_limit()
@@ -564,7 +577,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         program_errors = [e for e in result.logs if e.severity == "error"]
         if program_errors:
             progress.stop()
-            return _error("the program logged an error: " + program_errors[0].message)
+            return fail("the program logged an error: " + program_errors[0].message)
         # The pack answers the preview while the insights are drawn and the program runs
         # again, resolved.
         session.end_phase(1, first.targets)
@@ -598,10 +611,10 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         timings.mark("analyzer")
     except PackError as exc:
         progress.stop()
-        return _error(str(exc))
+        return fail(str(exc))
     except UsageError as exc:
         progress.stop()
-        return _error(str(exc))
+        return fail(str(exc))
     finally:
         if guard is not None:
             guard.settle()

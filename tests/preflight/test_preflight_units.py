@@ -190,3 +190,24 @@ def test_default_pack_is_the_project_s_own_else_the_installed_one(
     with pytest.raises(UsageError) as err:
         default_pack_dir(tmp_path)
     assert str(err.value) == "no policy pack: pass --policy-pack DIR (policies does not exist)"
+
+
+@pytest.mark.parametrize("claimed", [False, True])
+def test_an_error_the_main_thread_claims_is_said_once(claimed: bool) -> None:
+    """A watching thread that sees the pack refuse its config aborts (message, status 2)
+    unless the main thread has claimed the ending to say the same error itself."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom preflight.cli import _Guard\nguard = _Guard()\n"
+              + ("guard.claim()\n" if claimed else "")
+              + "guard.abort(['preflight: error: invalid policy config'])\n"
+              "print('main thread goes on')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False,
+                          cwd=Path(__file__).resolve().parents[2])
+    if claimed:
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "main thread goes on\n", "")
+    else:
+        assert (proc.returncode, proc.stdout, proc.stderr) == \
+            (2, "", "preflight: error: invalid policy config\n")
