@@ -646,7 +646,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         return 2
     else:
         timings.mark("report")
-    if args.timings:  # a stack of several: its phases, in its replayed output
+    if args.timings:  # a stack of several too: into its output, replayed by the batch
         print(timings.render({"pack ready": pack_ready, "pack cpu": pack_cpu,
                               "cpu": time.process_time()}), file=sys.stderr)
         print(f"resolved pass: {len(pairing.sent)} of {len(second.targets)} resources sent "

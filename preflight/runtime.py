@@ -19,8 +19,8 @@ every recorded ``RegisterResource`` request, byte for byte, with and without):
   futures and a task that gathers them, whether or not the program ever reads it (most are
   never read). Here each property gets one future that its resolver completes with the
   same ``_OutputData`` (value, known, secret, dependencies), the way the SDK itself builds
-  a resource's ``urn`` and ``id``: a quarter of the program's event-loop callbacks and of
-  its memory at 1,650 resources.
+  a resource's ``urn`` and ``id``: with ``urns``, about 60 % fewer event-loop callbacks and
+  a quarter less memory for the program at 1,650 resources.
 - ``plain-values``: the SDK serialises every input value through one coroutine that tests
   it against a dozen kinds (outputs, resources, assets, input types...) after unwrapping
   its declared type; a ``str``, ``int``, ``float``, ``bool`` or ``None`` comes out
@@ -286,13 +286,14 @@ def create_urn(name: Any, type_: Any, parent: Any = None, project: str | None = 
     from pulumi.output import Output, _OutputData
     from pulumi.runtime import settings
 
+    # joined with +, as the SDK joins them (a str subclass formats otherwise in an f-string)
     if parent is not None:
         prefix = parent[0:parent.rfind("::")] + "$"
     else:
-        prefix = (f"urn:pulumi:{settings.get_stack() if stack is None else stack}::"
-                  f"{settings.get_project() if project is None else project}::")
+        prefix = ("urn:pulumi:" + (settings.get_stack() if stack is None else stack) + "::"
+                  + (settings.get_project() if project is None else project) + "::")
     data: asyncio.Future[Any] = asyncio.Future()
-    data.set_result(_OutputData(resources=set(), value=f"{prefix}{type_}::{name}",
+    data.set_result(_OutputData(resources=set(), value=prefix + type_ + "::" + name,
                                 is_known=True, is_secret=False))
     return Output._from_data(data)
 

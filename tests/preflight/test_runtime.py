@@ -1,6 +1,7 @@
 """Preflight's runtime levers (lazy provider imports, the collector's policy, cheap stack
-traces, one future per output property, URNs known at once) change nothing a program sends
-to the resource monitor or reads back from its resources."""
+traces, one future per output property, plain values serialised at once, URNs known at
+once) change nothing a program sends to the resource monitor or reads back from its
+resources."""
 
 from __future__ import annotations
 
