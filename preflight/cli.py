@@ -104,24 +104,56 @@ exit status:
 """
 
 
+class _Completion(argparse.Action):
+    """``--print-completion SHELL``: the script shtab generates from the parser (imported
+    only then: it and what it loads are ~40 ms of every other run's start)."""
+
+    SHELLS = ("bash", "zsh", "tcsh")
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, choices=self.SHELLS, metavar="SHELL", **kwargs)
+        self.paths: list[argparse.Action] = []
+        """Options whose value the shell completes as a path (metavar ``DIR`` or ``FILE``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        import shtab
+
+        kinds = {"DIR": shtab.DIRECTORY, "FILE": shtab.FILE}
+        for action in self.paths:
+            setattr(action, "complete", kinds[str(action.metavar)])  # noqa: B010 - shtab's attribute
+        print(shtab.complete(parser, shell=values))
+        parser.exit(0)
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, read only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from .report import tool_version
+
+        print(f"{parser.prog} {tool_version()}")
+        parser.exit(0)
+
+
 def _parser() -> argparse.ArgumentParser:
-    import shtab
-
-    from .report import tool_version
-
     p = argparse.ArgumentParser(
         prog="preflight",
         description="Offline preview of a Pulumi Python program, checked by a policy pack.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    shtab.add_argument_to(p, ["--print-completion"],
-                          help="print a shell completion script (bash, zsh or tcsh)")
-    p.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
-    completes = {"DIR": shtab.DIRECTORY, "FILE": shtab.FILE}
+    completion = p.add_argument("--print-completion", action=_Completion,
+                                help="print a shell completion script (bash, zsh or tcsh)")
+    p.add_argument("--version", action=_Version, help="show the version and exit")
 
     def add(*names: str, **kwargs: Any) -> None:
         action = p.add_argument(*names, **kwargs)
-        if kwargs.get("metavar") in completes:  # what the shell completes (shtab's attribute)
-            setattr(action, "complete", completes[kwargs["metavar"]])  # noqa: B010
+        if kwargs.get("metavar") in ("DIR", "FILE"):
+            assert isinstance(completion, _Completion)
+            completion.paths.append(action)
 
     add("stack", nargs="*", metavar="STACK",
         help="stack name (reads <stackConfigDir>/Pulumi.<stack>.yaml); several run in "
