@@ -267,7 +267,7 @@ def plaintext_credentials(key: str, value: Any) -> list[tuple[tuple[Any, ...], s
     """Where a config value holds a credential in plaintext: the key's own name says so
     (``aws:secretKey``), or a value anywhere inside it looks like one (an access key id, a
     private key, a token). Never repeats the value."""
-    from components.validation import credential_reason
+    from policies.guardrails.credentials import credential_reason
 
     found: list[tuple[tuple[Any, ...], str]] = []
     name = key.rsplit(":", 1)[-1]
