@@ -126,6 +126,11 @@ def _position(filename: str, line: int | None) -> Any:
     return None if uri is None else source_pb2.SourcePosition(uri=uri, line=line)
 
 
+_TRACES: dict[tuple[tuple[str, int], ...], Any] = {}
+"""Each call stack's ``StackTrace``, by its frames' ``(file, line)``: resources created in
+a loop or by one component share it, and the SDK only copies it into the request."""
+
+
 def stack_trace() -> Any:
     """The SDK's ``_get_stack_trace`` from the frames themselves: the frames outside the
     third ``__init__`` up the stack (the concrete resource class's), innermost first."""
@@ -141,13 +146,17 @@ def stack_trace() -> Any:
         frame = frame.f_back
     if frame is None or frame.f_back is None:
         return source_pb2.StackTrace()
-    frames = []
+    key = []
     caller: FrameType | None = frame.f_back
     while caller is not None:
-        frames.append(source_pb2.StackFrame(pc=_position(caller.f_code.co_filename,
-                                                         caller.f_lineno)))
+        key.append((caller.f_code.co_filename, caller.f_lineno))
         caller = caller.f_back
-    return source_pb2.StackTrace(frames=frames)
+    frames = tuple(key)
+    trace = _TRACES.get(frames)
+    if trace is None:
+        trace = _TRACES[frames] = source_pb2.StackTrace(frames=[
+            source_pb2.StackFrame(pc=_position(filename, line)) for filename, line in frames])
+    return trace
 
 
 def _probe(get: Callable[[], Any]) -> bytes:
