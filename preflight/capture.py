@@ -140,6 +140,14 @@ class Registration:
         return f"Registration(type={self.type!r}, name={self.name!r}, urn={self.urn!r})"
 
 
+def _detached(struct: struct_pb2.Struct) -> struct_pb2.Struct:
+    """A copy of a request's sub-message that does not keep the whole request (its stack
+    trace, options...) alive with it."""
+    copy = struct_pb2.Struct()
+    copy.CopyFrom(struct)
+    return copy
+
+
 def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
     """The URN the engine forms: parent types chained with ``$``, the Stack left out."""
     qualified = type_
@@ -271,7 +279,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             parent=request.parent,
             provider=request.provider,
-            properties=request.object,
+            properties=_detached(request.object),
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns)
                                    for k, v in request.propertyDependencies.items()},
