@@ -17,6 +17,11 @@ Ratios against the peer, the baseline and the levers are taken per round (the tw
 ran back to back, under the same load), then the median and range over rounds is printed:
 on a shared machine they are the figures to read, not the medians' ratio.
 
+Both sides run compiled: the repository's packages are byte-compiled first, as an installed
+wheel has them, and as the peer's libraries are (a machine that sets
+``PYTHONDONTWRITEBYTECODE`` would otherwise leave an editable checkout compiling each of its
+modules on every run, in the main process and in the pack).
+
 Peak memory: the largest single process (``ru_maxrss`` from ``wait4``, what GNU time
 reports) and the process tree's summed RSS sampled every 20 ms.
 
@@ -46,6 +51,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PEER = Path("/work/shared/peers/cdk/app.py")
+
+
+def compile_sources(root: Path) -> None:
+    """Byte-compile ``root``'s packages, as installing a wheel does."""
+    import compileall
+
+    for package in ("preflight", "policies", "components"):
+        if (root / package).is_dir():
+            compileall.compile_dir(str(root / package), quiet=1)
 
 
 def make_project(base: Path, n: int) -> Path:
@@ -213,6 +227,7 @@ def main() -> int:
     ap.add_argument("--estate", type=int, metavar="N",
                     help="with --multi-stack: three stacks of the estate at N instead")
     args = ap.parse_args()
+    compile_sources(ROOT)
     if args.multi_stack:
         return multi_stack(args.stacks, args.runs, args.estate, args.peer_venv)
     from preflight.runtime import LEVERS
@@ -228,6 +243,8 @@ def main() -> int:
         base = Path(tmp)
         projects = {n: make_project(base, n) for n in args.n}
         baseline = extract(args.baseline, base / "baseline") if args.baseline else None
+        if baseline is not None:
+            compile_sources(baseline)
         base_pack = (baseline / pack.relative_to(ROOT)
                      if baseline and pack.is_relative_to(ROOT) else pack)
         counts = {n: resources(projects[n], pack, env) for n in args.n}
