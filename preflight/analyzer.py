@@ -430,11 +430,17 @@ class Target:
     provider: Registration | None = None
     properties: struct_pb2.Struct | None = None
     phase: int = 1
+    _request: bytes | None = field(default=None, init=False, repr=False)
 
     def fingerprint(self) -> bytes:
         """Everything a resource policy sees of this resource, to tell whether two passes
-        sent the same thing."""
-        return self.analyze_request().SerializeToString(deterministic=True)
+        sent the same thing: the ``AnalyzeRequest`` as sent, built and serialised once
+        (the passes compare it, ``Analyze`` sends it, ``AnalyzeStack`` starts from it)."""
+        request = self._request
+        if request is None:
+            request = self._request = self.analyze_request().SerializeToString(
+                deterministic=True)
+        return request
 
     def props(self) -> struct_pb2.Struct:
         if self.properties is None:
@@ -475,16 +481,53 @@ class Target:
                                            name=reg.name, options=self.options(),
                                            provider=self.provider_message())
 
-    def stack_resource(self) -> analyzer_pb2.AnalyzerResource:
+    def stack_resource(self, res: analyzer_pb2.AnalyzerResource | None = None
+                       ) -> analyzer_pb2.AnalyzerResource:
+        """This resource as ``AnalyzeStack`` sees it (filled into ``res`` if given): what
+        ``Analyze`` sees, and its parent and dependencies."""
         reg = self.reg
-        res = analyzer_pb2.AnalyzerResource(
-            type=reg.type, properties=self.props(), urn=reg.urn, name=reg.name,
-            options=self.options(), provider=self.provider_message(), parent=reg.parent,
-            dependencies=reg.dependencies)
+        if res is None:
+            res = analyzer_pb2.AnalyzerResource()
+        if _SAME_LEADING_FIELDS:
+            res.MergeFromString(self.fingerprint())  # parsed, not rebuilt field by field
+        else:
+            res.MergeFrom(analyzer_pb2.AnalyzerResource(
+                type=reg.type, properties=self.props(), urn=reg.urn, name=reg.name,
+                options=self.options(), provider=self.provider_message()))
+        res.parent = reg.parent
+        res.dependencies.extend(reg.dependencies)
         for key, urns in reg.property_dependencies.items():
             if urns:  # as the engine: properties without dependencies are left out
                 res.propertyDependencies[key].urns.extend(urns)
         return res
+
+
+def _same_fields(request: Any, resource: Any) -> bool:
+    """Whether every field of ``request`` is the field of ``resource`` with its number, name
+    and type: then a serialised ``request`` is a valid part of a serialised ``resource``."""
+    theirs = {f.number: f for f in resource.DESCRIPTOR.fields}
+    for ours in request.DESCRIPTOR.fields:
+        other = theirs.get(ours.number)
+        if other is None or (other.name, other.type, other.label) != \
+                (ours.name, ours.type, ours.label) or \
+                (ours.message_type is not None and
+                 other.message_type is not ours.message_type):
+            return False
+    return True
+
+
+_SAME_LEADING_FIELDS = _same_fields(analyzer_pb2.AnalyzeRequest, analyzer_pb2.AnalyzerResource)
+"""``AnalyzerResource`` extends ``AnalyzeRequest`` (fields 1-6, the same): a resource's
+``Analyze`` request, already serialised, is the start of its ``AnalyzeStack`` entry."""
+
+
+def stack_request(targets: Iterable[Target]) -> analyzer_pb2.AnalyzeStackRequest:
+    """The ``AnalyzeStack`` request for ``targets``, in order."""
+    request = analyzer_pb2.AnalyzeStackRequest()
+    resources = request.resources
+    for target in targets:
+        target.stack_resource(resources.add())
+    return request
 
 
 # --- the conversation ---------------------------------------------------------------------------
@@ -641,6 +684,9 @@ class AnalyzerSession:
         port = self.pack.wait_port()
         channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
         stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+        # Analyze with the request already serialised (the bytes the passes compare).
+        analyze = channel.unary_unary("/pulumirpc.Analyzer/Analyze",
+                                      response_deserializer=analyzer_pb2.AnalyzeResponse.FromString)
         timeout = self.rpc_timeout
         try:
             # The CLI names the pack directory as both root and program directory.
@@ -700,12 +746,11 @@ class AnalyzerSession:
                     # been, and nothing else runs in the pack meanwhile.
                     for _, fut in pending:
                         fut.exception()
-                    request = analyzer_pb2.AnalyzeStackRequest(
-                        resources=[t.stack_resource() for t in item.targets])
+                    request = stack_request(item.targets)
                     stacks[item.phase] = stub.AnalyzeStack.future(request, timeout=timeout)
                     stacks[item.phase].exception()
                     continue
-                fut = stub.Analyze.future(item.analyze_request(), timeout=timeout)
+                fut = analyze.future(item.fingerprint(), timeout=timeout)
                 fut.add_done_callback(self._answered)
                 pending.append((item, fut))
         for target, fut in pending:
