@@ -226,11 +226,18 @@ def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
         found.violations.append(Finding(diag.policyName, urn, rtype, rname, detail, level,
                                         severity, description))
 
+    # Resources of one type mostly get the same answer: its policy names are read once.
+    names_of: dict[bytes, frozenset[str]] = {}
     for target, response in responses:
         for diag in response.diagnostics:
             add(diag, target.reg.urn, analysed=True)
         if response.not_applicable:
-            names = {item.policy_name for item in response.not_applicable}
+            key = b"" if response.diagnostics else response.SerializeToString()
+            names = names_of.get(key) if key else None
+            if names is None:
+                names = frozenset(item.policy_name for item in response.not_applicable)
+                if key:
+                    names_of[key] = names
             found.skipped.setdefault(target.reg.urn, set()).update(names)
             na.update(names)
     for diag in stack_response.diagnostics:

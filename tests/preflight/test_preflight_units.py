@@ -211,3 +211,86 @@ def test_an_error_the_main_thread_claims_is_said_once(claimed: bool) -> None:
     else:
         assert (proc.returncode, proc.stdout, proc.stderr) == \
             (2, "", "preflight: error: invalid policy config\n")
+
+
+def _targets() -> list:
+    from preflight.analyzer import Target
+    from preflight.capture import Registration
+
+    provider = Registration(type="pulumi:providers:aws", name="default", urn="urn:p::default",
+                            custom=True, parent="", provider="", properties=struct_pb2.Struct())
+    props = struct_pb2.Struct()
+    props.update({"bucket": "logs", "versioning": {"enabled": True}, "tags": ["a", 1]})
+    bucket = Registration(type="aws:s3/bucket:Bucket", name="logs", urn="urn:b::logs",
+                          custom=True, parent="urn:s::stack", provider="urn:p::default::id",
+                          properties=props, dependencies=["urn:k::key"],
+                          property_dependencies={"kms": ["urn:k::key"], "none": []},
+                          protect=True, ignore_changes=["tags"],
+                          custom_timeouts={"create": "5m", "update": "", "delete": "1h"})
+    component = Registration(type="my:index:Site", name="site", urn="urn:c::site",
+                             custom=False, parent="urn:s::stack", provider="")
+    return [Target(provider), Target(bucket, provider), Target(component)]
+
+
+def _field_by_field(target) -> analyzer_pb2.AnalyzerResource:
+    reg = target.reg
+    res = analyzer_pb2.AnalyzerResource(
+        type=reg.type, properties=target.props(), urn=reg.urn, name=reg.name,
+        options=target.options(), provider=target.provider_message(), parent=reg.parent,
+        dependencies=reg.dependencies)
+    for key, urns in reg.property_dependencies.items():
+        if urns:
+            res.propertyDependencies[key].urns.extend(urns)
+    return res
+
+
+@pytest.mark.parametrize("from_request", [True, False])
+def test_the_stack_request_holds_each_resource_as_built_field_by_field(
+        from_request: bool, monkeypatch: pytest.MonkeyPatch):
+    # The AnalyzeStack entry starts from the Analyze request's bytes (the two messages share
+    # fields 1-6); without that guarantee it is built field by field: the same either way.
+    from preflight import analyzer
+
+    assert analyzer._SAME_LEADING_FIELDS
+    monkeypatch.setattr(analyzer, "_SAME_LEADING_FIELDS", from_request)
+    targets = _targets()
+    request = analyzer.stack_request(targets)
+    expected = analyzer_pb2.AnalyzeStackRequest(resources=[_field_by_field(t) for t in targets])
+    assert request == expected
+    bucket = request.resources[1]
+    assert (bucket.parent, list(bucket.dependencies), list(bucket.propertyDependencies)) == \
+        ("urn:s::stack", ["urn:k::key"], ["kms"])
+    assert bucket.options.protect and bucket.options.customTimeouts.delete == 3600
+    assert bucket.provider.urn == "urn:p::default"
+
+
+def test_only_messages_that_number_their_fields_alike_share_bytes():
+    from preflight.analyzer import _same_fields
+
+    assert _same_fields(analyzer_pb2.AnalyzeRequest, analyzer_pb2.AnalyzerResource)
+    assert not _same_fields(analyzer_pb2.AnalyzerResource, analyzer_pb2.AnalyzeRequest)
+    assert not _same_fields(analyzer_pb2.AnalyzeRequest, analyzer_pb2.AnalyzeResponse)
+
+
+def test_not_applicable_answers_are_counted_per_resource_whatever_they_share():
+    from preflight.analyzer import PolicyMeta
+    from preflight.report import classify
+
+    targets = _targets()
+    same = analyzer_pb2.AnalyzeResponse()
+    for name in ("a", "b"):
+        same.not_applicable.add(policy_name=name, reason="type")
+    flagged = analyzer_pb2.AnalyzeResponse()
+    flagged.CopyFrom(same)
+    flagged.diagnostics.add(policyName="c", message="bad", urn="", enforcementLevel=1)
+    other = analyzer_pb2.AnalyzeResponse()
+    other.not_applicable.add(policy_name="a", reason="type")
+    responses = [(targets[0], same), (targets[1], flagged), (targets[2], same),
+                 (targets[2], other)]
+    policies = {n: PolicyMeta(n, "", "mandatory", "mandatory") for n in "abc"}
+    found = classify(responses, analyzer_pb2.AnalyzeResponse(), policies,
+                     {t.reg.urn: t.reg for t in targets})
+    assert found.skipped == {"urn:p::default": {"a", "b"}, "urn:b::logs": {"a", "b"},
+                             "urn:c::site": {"a", "b"}}
+    assert found.not_applicable == {"a": 4, "b": 3}
+    assert [(f.policy, f.urn) for f in found.violations] == [("c", "urn:b::logs")]
