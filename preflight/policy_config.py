@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .project import UsageError, did_you_mean, display_path
 from .yamlfile import YamlError, read_text, render_path
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL = {"enum": list(LEVELS)}
@@ -132,6 +132,10 @@ def check_policy_config(config: PolicyConfig, schema: Mapping[str, Any],
                         pack: str = "") -> None:
     """Raise :class:`UsageError` with one line per problem of ``config`` against
     ``schema``."""
+    if not config:
+        return  # nothing to check: no schema config_schema builds requires a property
+    from jsonschema import Draft202012Validator  # ~50 ms: only when there is a config
+
     validator = Draft202012Validator(schema,
                                      format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(dict(config)),
