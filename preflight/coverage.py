@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,7 +116,7 @@ def remote_components(regs: Iterable[Registration]) -> list[RemoteComponent]:
             for r in regs if r.remote or (r.custom and r.type in OPAQUE_TYPES)]
 
 
-def measure(regs: Iterable[Registration], not_applicable: Mapping[str, set[str]],
+def measure(regs: Iterable[Registration], not_applicable: Mapping[str, AbstractSet[str]],
             policies: Iterable[PolicyMeta]) -> Coverage:
     """Coverage of the cloud resources in ``regs``; ``not_applicable``: urn -> the policies
     that answered not applicable for it."""
@@ -127,7 +128,7 @@ def measure(regs: Iterable[Registration], not_applicable: Mapping[str, set[str]]
         if not reg.custom or reg.type == STACK_TYPE:
             continue
         counts[reg.type] += 1
-        applies[reg.type] |= enabled - not_applicable.get(reg.urn, set())
+        applies[reg.type] |= enabled - not_applicable.get(reg.urn, frozenset())
     types = [TypeCoverage(t, counts[t], tuple(sorted(applies[t])))
              for t in sorted(counts, key=lambda t: (-counts[t], t))]
     return Coverage(declared, types)

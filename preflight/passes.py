@@ -172,9 +172,10 @@ def combine(first: Findings, second: Findings, resolved_urns: set[str]
                              _outcome_of(f.policy, f.urn, second)))
     could_not_run += [f for f in second.could_not_run if (f.policy, f.urn) not in before]
     judged.sort(key=lambda j: (j.policy, j.urn))
-    skipped = {urn: set(names) for urn, names in first.skipped.items()}
+    skipped = dict(first.skipped)
     for urn, names in second.skipped.items():
-        skipped.setdefault(urn, set()).update(names)
+        had = skipped.get(urn)
+        skipped[urn] = names if had is None or had == names else had | names
     return Findings(violations, exempted, could_not_run, dict(first.not_applicable),
                     skipped), judged
 

@@ -86,8 +86,9 @@ class Findings:
     could_not_run: list[Finding] = field(default_factory=list)
     not_applicable: dict[str, int] = field(default_factory=dict)
     """policy -> how many resources it answered not applicable for."""
-    skipped: dict[str, set[str]] = field(default_factory=dict)
-    """urn -> the policies that answered not applicable for it."""
+    skipped: dict[str, frozenset[str]] = field(default_factory=dict)
+    """urn -> the policies that answered not applicable for it (resources with the same
+    answer share one set: some 90 names each, for every resource of a large stack)."""
 
 
 @dataclass
@@ -238,7 +239,9 @@ def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
                 names = frozenset(item.policy_name for item in response.not_applicable)
                 if key:
                     names_of[key] = names
-            found.skipped.setdefault(target.reg.urn, set()).update(names)
+            had = found.skipped.get(target.reg.urn)
+            found.skipped[target.reg.urn] = names if had is None or had == names else \
+                had | names
             na.update(names)
     for diag in stack_response.diagnostics:
         add(diag, "")
