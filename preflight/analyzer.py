@@ -685,8 +685,10 @@ class AnalyzerSession:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
         stub = analyzer_pb2_grpc.AnalyzerStub(channel)
         # Analyze with the request already serialised (the bytes the passes compare).
-        analyze = channel.unary_unary("/pulumirpc.Analyzer/Analyze",
-                                      response_deserializer=analyzer_pb2.AnalyzeResponse.FromString)
+        method = analyzer_pb2.DESCRIPTOR.services_by_name["Analyzer"].methods_by_name["Analyze"]
+        analyze = channel.unary_unary(
+            f"/{method.containing_service.full_name}/{method.name}",
+            response_deserializer=analyzer_pb2.AnalyzeResponse.FromString)
         timeout = self.rpc_timeout
         try:
             # The CLI names the pack directory as both root and program directory.
