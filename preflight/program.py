@@ -93,11 +93,14 @@ def is_config_error(exc: BaseException) -> bool:
 
 def own_code(filename: str, root: Path) -> bool:
     """Whether ``filename`` is the project's own code (under ``root``, not in a virtualenv)."""
-    root_str = str(root.resolve())
-    path = os.path.realpath(filename)
-    if not path.startswith(root_str + os.sep):
+    return _own_path(os.path.realpath(filename), str(root.resolve()))
+
+
+def _own_path(path: str, root: str) -> bool:
+    """:func:`own_code` of a resolved ``path`` under a resolved ``root``."""
+    if not path.startswith(root + os.sep):
         return False
-    parts = path[len(root_str) + 1:].split(os.sep)
+    parts = path[len(root) + 1:].split(os.sep)
     return "site-packages" not in parts and not any(p in ("venv", ".venv") for p in parts[:-1])
 
 
@@ -116,10 +119,22 @@ def forget_program_modules(root: Path) -> None:
     project holds it (with what it loads under its name, such as the pack's AZ-loss
     simulation), stay imported."""
     here = Path(__file__).resolve().parent
+    root_path = str(root.resolve())
+    # Hundreds of modules share a few dozen directories: each is resolved once (a file
+    # that is itself a symlink, on its own).
+    directories: dict[str, str] = {}
     for name, module in list(sys.modules.items()):
         filename = getattr(module, "__file__", None)
-        if filename and own_code(filename, root) and not name.startswith("preflight.") and \
-                not Path(filename).resolve().is_relative_to(here):
+        if not filename:
+            continue
+        directory, base = os.path.split(filename)
+        real = directories.get(directory)
+        if real is None:
+            real = directories[directory] = os.path.realpath(directory)
+        path = os.path.realpath(filename) if os.path.islink(filename) else \
+            os.path.join(real, base)
+        if _own_path(path, root_path) and not name.startswith("preflight.") and \
+                not Path(path).is_relative_to(here):
             del sys.modules[name]
 
 

@@ -322,3 +322,39 @@ def test_the_program_registers_in_the_same_order_on_every_run_from_one_thread():
     assert {thread for _, thread in seen} == {threading.main_thread().name}
     buckets = [name for name in runs[0] if name.startswith("b")]
     assert buckets == [f"b{i}" for i in range(40)]  # independent resources: as created
+
+
+def test_between_passes_only_the_projects_own_modules_are_forgotten(tmp_path: Path):
+    import sys
+    import types
+
+    from preflight.program import forget_program_modules
+
+    root, outside = tmp_path / "project", tmp_path / "elsewhere"
+    for path in (root / "app" / "helper.py", root / ".venv" / "lib" / "site-packages" / "lib.py",
+                 root / "venv" / "tool.py", root / "real.py", outside / "other.py",
+                 outside / "shared" / "m.py"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    (outside / "linked.py").symlink_to(root / "real.py")  # a file that is a link into it
+    (root / "shared").symlink_to(outside / "shared")  # a directory that leads out of it
+    files = {
+        "t_helper": root / "app" / "helper.py",
+        "t_lib": root / ".venv" / "lib" / "site-packages" / "lib.py",
+        "t_tool": root / "venv" / "tool.py",
+        "t_linked": outside / "linked.py",
+        "t_other": outside / "other.py",
+        "t_shared": root / "shared" / "m.py",
+        "preflight.t_own": root / "app" / "helper.py",
+    }
+    for name, path in files.items():
+        module = types.ModuleType(name)
+        module.__file__ = str(path)
+        sys.modules[name] = module
+    try:
+        forget_program_modules(root)
+        assert {name for name in files if name in sys.modules} == \
+            {"t_lib", "t_tool", "t_other", "t_shared", "preflight.t_own"}
+    finally:
+        for name in files:
+            sys.modules.pop(name, None)
