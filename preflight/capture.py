@@ -27,10 +27,8 @@ recording a large program costs no per-resource copies.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -362,39 +360,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().Invoke(request)
 
 
-class _InlineExecutor(ThreadPoolExecutor):
-    """Runs what the SDK hands its event loop's executor (each call to the monitor: a
-    registration, an invoke) at once, on the loop's own thread. The mock monitor answers
-    without waiting on anything, so a worker thread only added a hand-off per call, and
-    made the order in which registrations reached the monitor depend on which worker
-    finished first: reports listed resources differently from one run to the next. Run
-    here, the program registers in the same order on every run. (A ``ThreadPoolExecutor``
-    only because the event loop accepts nothing else as its default; it starts no thread.)"""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        done: Future[Any] = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the awaiting coroutine, as a worker would
-            done.set_exception(exc)
-        return done
-
-
-_INLINE = _InlineExecutor(max_workers=1)
-
-
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """The loop ``_sync_await`` runs the program on (the thread's, made if it has none),
-    with calls to the monitor made inline."""
-    try:
-        loop = asyncio.get_event_loop()
-    except RuntimeError:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-    loop.set_default_executor(_INLINE)
-    return loop
-
-
 @dataclass
 class Capture:
     registrations: list[Registration]
@@ -448,7 +413,6 @@ def capture(program: Callable[[], Any], *, project: str = "project", stack: str 
     def run() -> None:
         program()
 
-    _event_loop()
     _sync_await(run_in_stack(run))
     return Capture(monitor.registrations, outputs, monitor.stack_urn, engine.logs, answers)
 

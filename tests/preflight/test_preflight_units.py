@@ -296,34 +296,6 @@ def test_not_applicable_answers_are_counted_per_resource_whatever_they_share():
     assert [(f.policy, f.urn) for f in found.violations] == [("c", "urn:b::logs")]
 
 
-def test_the_program_registers_in_the_same_order_on_every_run_from_one_thread():
-    # Each call to the mock monitor runs on the event loop's thread, so the order resources
-    # reach it (and every report's order) cannot depend on which worker finished first.
-    import threading
-
-    import pulumi_aws as aws
-
-    def program() -> None:
-        key = aws.kms.Key("key")
-        for i in range(40):
-            aws.s3.Bucket(f"b{i}", tags={"i": str(i)})
-            aws.sqs.Queue(f"q{i}", kms_master_key_id=key.arn)
-        aws.s3.Bucket("last")
-
-    seen: list[tuple[str, str]] = []
-
-    def on_register(reg) -> None:
-        seen.append((reg.name, threading.current_thread().name))
-
-    runs = [[r.name for r in capture(program, passthrough=True, on_register=on_register,
-                                       config={"aws:region": "us-east-1"}).registrations]
-            for _ in range(3)]
-    assert runs[0] == runs[1] == runs[2]
-    assert {thread for _, thread in seen} == {threading.main_thread().name}
-    buckets = [name for name in runs[0] if name.startswith("b")]
-    assert buckets == [f"b{i}" for i in range(40)]  # independent resources: as created
-
-
 def test_between_passes_only_the_projects_own_modules_are_forgotten(tmp_path: Path):
     import sys
     import types
