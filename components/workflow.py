@@ -288,31 +288,17 @@ def substitute(value: Any, resolve: Callable[[str, str], Any]) -> Any:
     return value
 
 
-@functools.cache
-def _linter() -> Any:
-    """cfn-lint's runner with every rule loaded, once per process: loading the 339 rules and
-    their data takes ~0.4 s, checking a definition ~0.1 s (``cfnlint.api.lint`` loads them
-    anew on every call)."""
-    from cfnlint.config import ConfigMixIn
-    from cfnlint.runner import Runner
-
-    return Runner(ConfigMixIn(regions=["us-east-1"]))
-
-
 @functools.lru_cache(maxsize=64)
 def _schema_problems(text: str) -> tuple[tuple[tuple[PathItem, ...], str], ...]:
-    """cfn-lint's States Language structure check (E3601) of one definition, as
-    ``cfnlint.api.lint`` runs it (the template decoded, then validated by a runner)."""
-    from cfnlint.decode.decode import decode_str
+    """cfn-lint's States Language structure check (E3601) of one definition."""
+    from cfnlint.api import ManualArgs, lint
 
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Workflow": {
         "Type": "AWS::StepFunctions::StateMachine",
         "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/workflow",
                        "Definition": json.loads(text)}}}}
-    decoded, errors = decode_str(json.dumps(template))
-    matches = errors or (list(_linter().validate_template(decoded)) if decoded else [])
     found = []
-    for match in matches:
+    for match in lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"])):
         if match.rule.id != "E3601":
             continue
         path = list(match.path)

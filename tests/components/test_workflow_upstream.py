@@ -107,17 +107,3 @@ def test_parallel_parameters_from_upstream_are_accepted() -> None:
     parallel = next(n for n, s in doc["States"].items() if s["Type"] == "Parallel")
     assert "Parameters" in doc["States"][parallel]
     assert not [p for p in problems(doc) if f"States.{parallel}.Parameters:" in p]
-
-
-def test_cfn_lint_loads_its_rules_once_for_every_definition_it_checks() -> None:
-    # Loading cfn-lint's rules is most of a check's cost: one runner serves every definition.
-    from components import workflow
-
-    workflow._linter.cache_clear()
-    workflow._schema_problems.cache_clear()
-    doc = load("quorum-with-parallel-pattern")
-    broken = json.loads(json.dumps(doc))
-    broken["States"][doc["StartAt"]]["Type"] = "Bogus"
-    problems(doc)
-    assert any(".Type: 'Bogus' is not one of" in p for p in problems(broken))
-    assert workflow._linter.cache_info().misses == 1
