@@ -27,6 +27,8 @@ recording a large program costs no per-resource copies.
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +65,7 @@ class Registration:
         "dependencies",
         "ignore_changes",
         "name",
+        "order",
         "parent",
         "properties",
         "property_dependencies",
@@ -87,8 +90,11 @@ class Registration:
                  delete_before_replace_defined: bool = False,
                  additional_secret_outputs: list[str] | None = None,
                  custom_timeouts: dict[str, str] | None = None, version: str = "",
-                 remote: bool = False, stack_trace: Any = None) -> None:
+                 remote: bool = False, stack_trace: Any = None, order: int = 0) -> None:
         self.type = type
+        self.order = order
+        """When the program constructed it, relative to the run's other resources (0: not
+        constructed by the program, such as a default provider)."""
         self.name = name
         self.urn = urn
         self.custom = custom
@@ -296,6 +302,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             version=request.version,
             remote=bool(request.remote),
             stack_trace=request.stackTrace if request.HasField("stackTrace") else None,
+            order=_ORDER.get(),
         )
         if not self.passthrough:
             reg.inputs  # noqa: B018 - decode now, while this run's runtime settings are current
@@ -360,6 +367,33 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().Invoke(request)
 
 
+_ORDER: contextvars.ContextVar[int] = contextvars.ContextVar("preflight_order", default=0)
+_COUNT = itertools.count(1)
+
+
+def _in_construction_order(register: Callable[..., None]) -> Callable[..., None]:
+    """The SDK's ``register_resource``, numbering each resource as the program constructs
+    it. The registration it starts is a task that keeps a copy of the context it was created
+    in, and the SDK hands that context to the monitor's thread, so the monitor reads the
+    number there: registrations reach the monitor in whatever order the executor's threads
+    finish, and the number puts them back in the program's order."""
+    def register_resource(*args: Any, **kwargs: Any) -> None:
+        _ORDER.set(next(_COUNT))
+        register(*args, **kwargs)
+
+    register_resource.__wrapped__ = register  # type: ignore[attr-defined]
+    return register_resource
+
+
+def _number_registrations() -> None:
+    """Install :func:`_in_construction_order` where ``Resource`` calls it (idempotent)."""
+    import pulumi.resource as resource_module
+
+    current = resource_module.register_resource
+    if getattr(current, "__wrapped__", None) is None:
+        resource_module.register_resource = _in_construction_order(current)
+
+
 @dataclass
 class Capture:
     registrations: list[Registration]
@@ -413,6 +447,7 @@ def capture(program: Callable[[], Any], *, project: str = "project", stack: str 
     def run() -> None:
         program()
 
+    _number_registrations()
     _sync_await(run_in_stack(run))
     return Capture(monitor.registrations, outputs, monitor.stack_urn, engine.logs, answers)
 

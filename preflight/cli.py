@@ -617,7 +617,7 @@ def _run(args: argparse.Namespace, timings: _Timings, guard: _Guard | None,
         if not args.no_insights:
             from .insights import analyse
 
-            insights = analyse([t.reg for t in first.targets], pack_dir=pack_dir,
+            insights = analyse([t.reg for t in first.in_program_order()], pack_dir=pack_dir,
                                policy_config=policy_config, settings=settings,
                                region=config.values.get("aws:region", ""), base=base,
                                image=args.diagram or "")
@@ -698,7 +698,8 @@ def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pa
     found = classify(analysis.phase(1), analysis.stack_response, analysis.policies,
                      first.by_urn)
     judged: list[Any] = []
-    extra = [t for t in second.targets if t.reg.urn not in first.by_urn] if outcome.ok else []
+    extra = [t for t in second.in_program_order()
+             if t.reg.urn not in first.by_urn] if outcome.ok else []
     if outcome.ok:
         answered = {t.reg.urn: r for t, r in analysis.phase(2)}
         earlier = {t.reg.urn: r for t, r in analysis.phase(1)}
@@ -708,7 +709,7 @@ def _report(args: argparse.Namespace, analysis: Any, first: Any, second: Any, pa
         found, judged = combine(found, classify(responses, stack, analysis.policies,
                                                 second.by_urn),
                                 {t.reg.urn for t in second.targets})
-    targets = first.targets + extra
+    targets = first.in_program_order() + extra
     report = build_report(found, targets, analysis.policies, project=first.info.project,
                           stack=args.stack, stack_file=repo_path(config.path),
                           pack_path=repo_path(pack_dir), strict=args.strict,

@@ -60,6 +60,12 @@ class Pass:
         self.by_urn[reg.urn] = reg
         self.on_target(target)
 
+    def in_program_order(self) -> list[Target]:
+        """The targets in the order the program constructed them (they reach the monitor,
+        and :attr:`targets`, in whatever order the SDK's threads finish): what reports and
+        insights list, the same on every run."""
+        return sorted(self.targets, key=lambda t: t.reg.order)
+
     def register(self, reg: Registration) -> None:
         """A registration from the program: find its provider (adding the default one)."""
         with self._lock:
@@ -73,6 +79,7 @@ class Pass:
                     if provider is None:
                         provider = default_provider(reg.package, reg.version, self.info,
                                                     self.stack_urn)
+                        provider.order = reg.order  # just before the first that uses it
                         self._defaults[key] = provider
                         self.add(provider)
             self.add(reg, provider)

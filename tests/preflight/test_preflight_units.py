@@ -330,3 +330,22 @@ def test_between_passes_only_the_projects_own_modules_are_forgotten(tmp_path: Pa
     finally:
         for name in files:
             sys.modules.pop(name, None)
+
+
+def test_registrations_carry_the_order_the_program_constructed_them_in():
+    # They reach the monitor in whatever order the SDK's threads finish; the number each
+    # carries puts reports back in the program's order, the same on every run.
+    import pulumi_aws as aws
+
+    def program() -> None:
+        key = aws.kms.Key("key")
+        for i in range(20):
+            aws.sqs.Queue(f"q{i}", kms_master_key_id=key.arn)
+            aws.s3.Bucket(f"b{i}")
+
+    constructed = ["key", *[name for i in range(20) for name in (f"q{i}", f"b{i}")]]
+    for _ in range(2):
+        regs = {r.name: r for r in capture(program, passthrough=True,
+                                           config={"aws:region": "us-east-1"}).registrations}
+        orders = [regs[name].order for name in constructed]
+        assert orders[0] > 0 and orders == sorted(set(orders))  # unique, in program order
