@@ -135,7 +135,9 @@ class Node:
         return value
 
     def deps(self, prop: str | None = None, types: Sequence[str] | None = None) -> list[Node]:
-        """Resources behind input ``prop`` (any input and ``dependsOn`` if None)."""
+        """Resources behind input ``prop`` (any input and ``dependsOn`` if None), in URN
+        order: the SDK collects them in a set, so the order it sends them in changes from
+        run to run."""
         reg = self.reg
         if prop is None:
             urns = [u for us in reg.property_dependencies.values() for u in us]
@@ -143,7 +145,7 @@ class Node:
         else:
             urns = reg.property_dependencies.get(prop, [])
         out: list[Node] = []
-        for urn in urns:
+        for urn in sorted(urns):
             node = self.graph.by_urn.get(urn)
             if node is not None and (types is None or node.type in types) and node not in out:
                 out.append(node)

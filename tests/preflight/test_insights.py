@@ -258,3 +258,23 @@ def test_event_archives_are_priced_for_what_they_take_in_and_keep() -> None:
             bridge["archiveGb"] + 12 * bridge["archiveStorageGbMonth"],      # 0.376
         ("discovery", "1M events inspected"): bridge["schemaDiscoveryMillion"]})
     assert est.unpriced == {}
+
+
+def test_a_propertys_dependencies_are_read_in_one_order_whatever_order_they_came_in():
+    # The SDK collects a property's dependencies in a set: the order it sends them in
+    # changes between runs, and the diagram's edges followed it.
+    from preflight.capture import Registration
+    from preflight.insights.graph import ResourceGraph
+
+    def graph(urns: list[str]) -> list[str]:
+        regs = [Registration(type="aws:s3/bucket:Bucket", name=u, urn=f"urn:{u}", custom=True,
+                             parent="", provider="") for u in ("a", "b", "c")]
+        regs.append(Registration(type="aws:sfn/stateMachine:StateMachine", name="sm",
+                                 urn="urn:sm", custom=True, parent="", provider="",
+                                 property_dependencies={"definition": urns},
+                                 dependencies=list(reversed(urns))))
+        node = ResourceGraph(regs).by_urn["urn:sm"]
+        return [n.name for n in node.deps("definition")] + [n.name for n in node.deps()]
+
+    assert graph(["urn:c", "urn:a", "urn:b"]) == graph(["urn:b", "urn:c", "urn:a"]) == \
+        ["a", "b", "c", "a", "b", "c"]
