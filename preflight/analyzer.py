@@ -481,13 +481,10 @@ class Target:
                                            name=reg.name, options=self.options(),
                                            provider=self.provider_message())
 
-    def stack_resource(self, res: analyzer_pb2.AnalyzerResource | None = None
-                       ) -> analyzer_pb2.AnalyzerResource:
-        """This resource as ``AnalyzeStack`` sees it (filled into ``res`` if given): what
-        ``Analyze`` sees, and its parent and dependencies."""
+    def stack_resource(self, res: analyzer_pb2.AnalyzerResource) -> None:
+        """Fill ``res`` with this resource as ``AnalyzeStack`` sees it: what ``Analyze``
+        sees, and its parent and dependencies."""
         reg = self.reg
-        if res is None:
-            res = analyzer_pb2.AnalyzerResource()
         if _SAME_LEADING_FIELDS:
             res.MergeFromString(self.fingerprint())  # parsed, not rebuilt field by field
         else:
@@ -499,7 +496,6 @@ class Target:
         for key, urns in reg.property_dependencies.items():
             if urns:  # as the engine: properties without dependencies are left out
                 res.propertyDependencies[key].urns.extend(urns)
-        return res
 
 
 def _same_fields(request: Any, resource: Any) -> bool:

@@ -94,7 +94,8 @@ class Registration:
         self.type = type
         self.order = order
         """When the program constructed it, relative to the run's other resources (0: not
-        constructed by the program, such as a default provider)."""
+        through ``Resource``; a default provider takes the number of the first resource
+        that uses it)."""
         self.name = name
         self.urn = urn
         self.custom = custom

@@ -154,7 +154,7 @@ def combine(first: Findings, second: Findings, resolved_urns: set[str]
             ) -> tuple[Findings, list[Judged]]:
     """Both passes' findings as one (see the module docstring); ``resolved_urns`` are the
     resources the resolved pass analysed."""
-    from .report import Findings, Judged
+    from .report import Findings, Judged, add_skipped
 
     def key(f: Any) -> tuple[str, str, str, str]:
         return (f.policy, f.urn, f.message, f.level)
@@ -181,8 +181,7 @@ def combine(first: Findings, second: Findings, resolved_urns: set[str]
     judged.sort(key=lambda j: (j.policy, j.urn))
     skipped = dict(first.skipped)
     for urn, names in second.skipped.items():
-        had = skipped.get(urn)
-        skipped[urn] = names if had is None or had == names else had | names
+        add_skipped(skipped, urn, names)
     return Findings(violations, exempted, could_not_run, dict(first.not_applicable),
                     skipped), judged
 

@@ -188,6 +188,13 @@ def _detail(message: str, description: str) -> str:
     return message
 
 
+def add_skipped(skipped: dict[str, frozenset[str]], urn: str, names: frozenset[str]) -> None:
+    """Record that the policies ``names`` answered not applicable for ``urn``, sharing the
+    set when it is all there is."""
+    had = skipped.get(urn)
+    skipped[urn] = names if had is None or had == names else had | names
+
+
 def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
              policies: Mapping[str, PolicyMeta], by_urn: Mapping[str, Registration]) -> Findings:
     """Sort one pass's diagnostics into violations, exempted findings and policies that could
@@ -233,15 +240,13 @@ def classify(responses: Iterable[tuple[Target, Any]], stack_response: Any,
         for diag in response.diagnostics:
             add(diag, target.reg.urn, analysed=True)
         if response.not_applicable:
-            key = b"" if response.diagnostics else response.SerializeToString()
-            names = names_of.get(key) if key else None
-            if names is None:
+            if response.diagnostics:  # an answer of its own
                 names = frozenset(item.policy_name for item in response.not_applicable)
-                if key:
-                    names_of[key] = names
-            had = found.skipped.get(target.reg.urn)
-            found.skipped[target.reg.urn] = names if had is None or had == names else \
-                had | names
+            else:
+                key = response.SerializeToString()
+                names = names_of.get(key) or names_of.setdefault(
+                    key, frozenset(item.policy_name for item in response.not_applicable))
+            add_skipped(found.skipped, target.reg.urn, names)
             na.update(names)
     for diag in stack_response.diagnostics:
         add(diag, "")
