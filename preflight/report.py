@@ -746,28 +746,29 @@ def _text_violations(report: Report, console: Any, quiet: bool = False) -> None:
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in report.violations:
         groups.setdefault((f.level, f.policy), []).append(f)
-    if groups:
-        if not quiet:
-            console.print()
-        console.print(Text(f"Violations ({len(report.violations)})", style="bold"))
+    if not groups:
+        return
+    lines = [] if quiet else [Text()]
+    lines.append(Text(f"Violations ({len(report.violations)})", style="bold"))
     for (level, policy), items in groups.items():
         style = "bold red" if level == "mandatory" else "bold yellow"
         desc = items[0].description
-        console.print(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
-                                    f"  {desc}" if desc else ""))
+        lines.append(Text.assemble((f"  [{level}] ", style), (policy, "bold"),
+                                   f"  {desc}" if desc else ""))
         fix, docs = remedy(report, policy)
         if fix:
-            console.print(Text(f"    fix: {fix}"))
+            lines.append(Text(f"    fix: {fix}"))
         if docs:
-            console.print(Text(f"    docs: {docs}", style="blue"))
+            lines.append(Text(f"    docs: {docs}", style="blue"))
         for f in items:
             at = place(report, f.urn)
-            console.print(Text.assemble("    ✗ ", (_where(f), "cyan"),
-                                        (f"  {at}" if at else "", "blue")))
+            lines.append(Text.assemble("    ✗ ", (_where(f), "cyan"),
+                                       (f"  {at}" if at else "", "blue")))
             if not quiet:
-                console.print(Text(f"      {f.urn}", style="dim"))
-            for line in (f.message or "").splitlines():
-                console.print(Text(f"      {line}"))
+                lines.append(Text(f"      {f.urn}", style="dim"))
+            lines.extend(Text(f"      {line}") for line in (f.message or "").splitlines())
+    # One print: rich's cost is mostly per call (a failing estate prints thousands of lines).
+    console.print(Text("\n").join(lines))
 
 
 def _text_could_not_run(report: Report, console: Any) -> None:
