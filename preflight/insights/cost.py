@@ -15,73 +15,76 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Ge
 
 from .graph import UNKNOWN, Node, ResourceGraph
 
 PRICES = Path(__file__).with_name("prices.json")
 
 
-class Assumptions(BaseModel):
-    """Usage the program does not state; each value is per resource and per month."""
+def camel(name: str) -> str:
+    """``nat_processed_gb`` -> ``natProcessedGb``: a setting's key in the preflight config."""
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
-    model_config = ConfigDict(extra="forbid", alias_generator=lambda s: "".join(
-        w.capitalize() if i else w for i, w in enumerate(s.split("_"))),
-        populate_by_name=True)
 
-    nat_processed_gb: float = Field(100, ge=0, description="GB processed by each NAT gateway")
-    load_balancer_lcu: float = Field(1, ge=0, description="average LCUs of each load balancer")
-    endpoint_processed_gb: float = Field(10, ge=0,
-                                         description="GB through each interface endpoint")
-    aurora_storage_gb: float = Field(50, ge=0, description="storage of each Aurora cluster")
-    aurora_io_million: float = Field(20, ge=0, description="million I/O requests of each "
-                                                           "Aurora cluster (Standard storage)")
-    aurora_serverless_acu: float = Field(2, ge=0, description="average ACUs of each "
-                                                              "Aurora Serverless v2 instance")
-    dynamodb_read_million: float = Field(10, ge=0, description="million read request units "
-                                                               "of each on-demand table")
-    dynamodb_write_million: float = Field(2, ge=0, description="million write request units "
-                                                               "of each on-demand table")
-    dynamodb_storage_gb: float = Field(10, ge=0, description="storage of each table")
-    lambda_invocations_million: float = Field(1, ge=0, description="million invocations of "
-                                                                   "each function")
-    lambda_duration_ms: float = Field(200, ge=0, description="average duration of an "
-                                                             "invocation")
-    api_requests_million: float = Field(1, ge=0, description="million requests to each API")
-    log_ingest_gb: float = Field(2, ge=0, description="GB ingested by each log group "
-                                                      "(stored for its retention)")
-    kms_requests_million: float = Field(1, ge=0, description="million requests to each key")
-    waf_requests_million: float = Field(10, ge=0, description="million requests inspected "
-                                                              "by each web ACL")
-    s3_storage_gb: float = Field(10, ge=0, description="Standard storage of each bucket")
-    ecr_storage_gb: float = Field(2, ge=0, description="image storage of each repository")
-    sqs_requests_million: float = Field(1, ge=0, description="million requests to each queue")
-    sns_publishes_million: float = Field(1, ge=0, description="million publishes to each "
-                                                              "topic")
-    events_million: float = Field(1, ge=0, description="million custom events to each bus")
-    archived_gb: float = Field(1, ge=0, description="GB of events each event archive takes "
-                                                    "in per month")
-    state_transitions_thousand: float = Field(100, ge=0, description="thousand state "
-                                              "transitions of each Standard state machine")
-    xray_traces_million: float = Field(1, ge=0, description="million traces recorded per "
-                                                            "sampling rule")
-    build_minutes: float = Field(100, ge=0, description="build minutes of each CodeBuild "
-                                                        "project")
-    pipeline_action_minutes: float = Field(300, ge=0, description="action minutes of each "
-                                                                  "V2 pipeline")
+NonNegative = Annotated[float, Ge(0)]
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Usage the program does not state; each value is per resource and per month, with
+    its description last in its annotation.
+
+    A plain dataclass: a stack's preflight config is validated into it by pydantic
+    (:mod:`.settings` reads these constraints and ``__pydantic_config__``), and a run
+    without one never imports pydantic (a tenth of a second and 9 MB of a small run)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid", "alias_generator": camel, "populate_by_name": True}
+
+    nat_processed_gb: Annotated[NonNegative, "GB processed by each NAT gateway"] = 100
+    load_balancer_lcu: Annotated[NonNegative, "average LCUs of each load balancer"] = 1
+    endpoint_processed_gb: Annotated[NonNegative, "GB through each interface endpoint"] = 10
+    aurora_storage_gb: Annotated[NonNegative, "storage of each Aurora cluster"] = 50
+    aurora_io_million: Annotated[NonNegative, "million I/O requests of each Aurora cluster "
+                                              "(Standard storage)"] = 20
+    aurora_serverless_acu: Annotated[NonNegative, "average ACUs of each Aurora Serverless v2 "
+                                                  "instance"] = 2
+    dynamodb_read_million: Annotated[NonNegative, "million read request units of each on-demand "
+                                                  "table"] = 10
+    dynamodb_write_million: Annotated[NonNegative, "million write request units of each on-demand "
+                                                   "table"] = 2
+    dynamodb_storage_gb: Annotated[NonNegative, "storage of each table"] = 10
+    lambda_invocations_million: Annotated[NonNegative, "million invocations of each function"] = 1
+    lambda_duration_ms: Annotated[NonNegative, "average duration of an invocation"] = 200
+    api_requests_million: Annotated[NonNegative, "million requests to each API"] = 1
+    log_ingest_gb: Annotated[NonNegative, "GB ingested by each log group (stored for its "
+                                          "retention)"] = 2
+    kms_requests_million: Annotated[NonNegative, "million requests to each key"] = 1
+    waf_requests_million: Annotated[NonNegative, "million requests inspected by each web ACL"] = 10
+    s3_storage_gb: Annotated[NonNegative, "Standard storage of each bucket"] = 10
+    ecr_storage_gb: Annotated[NonNegative, "image storage of each repository"] = 2
+    sqs_requests_million: Annotated[NonNegative, "million requests to each queue"] = 1
+    sns_publishes_million: Annotated[NonNegative, "million publishes to each topic"] = 1
+    events_million: Annotated[NonNegative, "million custom events to each bus"] = 1
+    archived_gb: Annotated[NonNegative, "GB of events each event archive takes in per month"] = 1
+    state_transitions_thousand: Annotated[NonNegative, "thousand state transitions of each "
+                                                       "Standard state machine"] = 100
+    xray_traces_million: Annotated[NonNegative, "million traces recorded per sampling rule"] = 1
+    build_minutes: Annotated[NonNegative, "build minutes of each CodeBuild project"] = 100
+    pipeline_action_minutes: Annotated[NonNegative, "action minutes of each V2 pipeline"] = 300
 
     def described(self) -> list[tuple[str, float, str]]:
         """(camelCase key, value, description) for every assumption."""
-        out = []
-        for name, info in type(self).model_fields.items():
-            out.append((info.alias or name, float(getattr(self, name)),
-                        info.description or ""))
-        return out
+        hints = get_type_hints(type(self), include_extras=True)
+        return [(camel(f.name), float(getattr(self, f.name)), hints[f.name].__metadata__[-1])
+                for f in fields(self)]
 
 
 @dataclass
@@ -559,7 +562,7 @@ def _n(value: float) -> str:
 def estimate(graph: ResourceGraph, assumptions: Assumptions | None = None,
              default_region: str = "") -> Estimate:
     """Price every resource of ``graph``."""
-    assumptions = assumptions or Assumptions.model_validate({})
+    assumptions = assumptions or Assumptions()
     pricer = _Pricer(graph, assumptions, default_region)
     table = pricer.table
     est = Estimate(table["currency"], table["asOf"], table["source"], pricer.hours, [],

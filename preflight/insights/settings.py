@@ -12,42 +12,49 @@ Every problem is one line naming the file and the key; nothing runs (exit 2).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from annotated_types import Gt
 
 from ..project import UsageError, display_path, load_yaml
 from .cost import Assumptions
 
 
-class CostSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Plain dataclasses, validated by pydantic only when a file is read (see Assumptions).
+@dataclass(frozen=True)
+class CostSettings:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
 
-    monthlyBudget: PositiveFloat | None = None
+    monthlyBudget: Annotated[float, Gt(0)] | None = None
     budgetAt: Literal["desired", "max"] = "desired"
-    assumptions: Assumptions = Field(default_factory=lambda: Assumptions.model_validate({}))
+    assumptions: Assumptions = field(default_factory=Assumptions)
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True)
+class Settings:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
 
-    cost: CostSettings = Field(default_factory=CostSettings)
+    cost: CostSettings = field(default_factory=CostSettings)
 
 
-def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _keys(cls: type) -> dict[str, str]:
+    """A settings class's keys in the file (its alias generator's, else the field names),
+    each with its field's name."""
+    alias = getattr(cls, "__pydantic_config__", {}).get("alias_generator")
+    return {alias(f.name) if alias else f.name: f.name for f in fields(cls)}
+
+
+def _allowed(cls: type, loc: tuple[Any, ...]) -> str:
     for part in loc[:-1]:
-        field_info = model.model_fields.get(str(part))
-        if field_info is None:
-            # Assumptions are addressed by alias
-            by_alias = {f.alias: f for f in model.model_fields.values() if f.alias}
-            field_info = by_alias.get(str(part))
-        annotation = field_info.annotation if field_info else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        keys = _keys(cls)
+        name = keys.get(str(part), str(part))
+        inner = get_type_hints(cls).get(name)
+        if not (isinstance(inner, type) and is_dataclass(inner)):
             return ""
-        model = annotation
-    names = [f.alias or n for n, f in model.model_fields.items()]
-    return ", ".join(names)
+        cls = inner
+    return ", ".join(_keys(cls))
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -60,12 +67,14 @@ def load_settings(path: Path | None) -> Settings:
         return Settings()
     if not isinstance(doc, dict):
         raise UsageError(f"{shown}: expected a map with a 'cost' key")
+    from pydantic import TypeAdapter, ValidationError
+
     try:
-        return Settings.model_validate(doc)
+        return TypeAdapter(Settings).validate_python(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             raise UsageError(f"{shown}: {key}: unknown key (allowed: "
                              f"{_allowed(Settings, err['loc'])})") from None
         raise UsageError(f"{shown}: {key}: {err['msg'].lower()} "

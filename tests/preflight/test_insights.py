@@ -18,6 +18,7 @@ from preflight.capture import capture
 from preflight.insights import analyse, read_base
 from preflight.insights.cost import price_table
 from preflight.insights.settings import load_settings
+from preflight.project import UsageError, display_path
 
 ROOT = Path(__file__).resolve().parents[2]
 ESTATE = Path(__file__).parent / "fixtures" / "estate"
@@ -87,6 +88,58 @@ def test_assumptions_are_per_stack(tmp_path: Path) -> None:
     settings = tmp_path / "s.yaml"
     settings.write_text("cost:\n  assumptions:\n    natProcessedGb: 1000\n")
     assert load_settings(settings).cost.assumptions.nat_processed_gb == 1000
+
+
+ASSUMPTION_KEYS = (
+    "natProcessedGb, loadBalancerLcu, endpointProcessedGb, auroraStorageGb, auroraIoMillion, "
+    "auroraServerlessAcu, dynamodbReadMillion, dynamodbWriteMillion, dynamodbStorageGb, "
+    "lambdaInvocationsMillion, lambdaDurationMs, apiRequestsMillion, logIngestGb, "
+    "kmsRequestsMillion, wafRequestsMillion, s3StorageGb, ecrStorageGb, sqsRequestsMillion, "
+    "snsPublishesMillion, eventsMillion, archivedGb, stateTransitionsThousand, "
+    "xrayTracesMillion, buildMinutes, pipelineActionMinutes")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("cost:\n  assumptions:\n    natProcessedGb: -1\n",
+     "cost.assumptions.natProcessedGb: input should be greater than or equal to 0 (got -1)"),
+    ("cost:\n  assumptions:\n    natGb: 300\n",
+     f"cost.assumptions.natGb: unknown key (allowed: {ASSUMPTION_KEYS})"),
+    ("cost:\n  budgetAt: peak\n",
+     "cost.budgetAt: input should be 'desired' or 'max' (got 'peak')"),
+    ("cost: []\n", "cost: input should be a dictionary or an instance of costsettings (got [])"),
+    ("cost: {}\nbudget: 1\n",
+     "budget: unknown key (allowed: cost)"),
+])
+def test_bad_settings_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "Pulumi.dev.preflight.yaml"
+    path.write_text(text)
+    with pytest.raises(UsageError) as raised:
+        load_settings(path)
+    assert str(raised.value) == f"{display_path(path)}: {message}"
+
+
+def test_settings_take_snake_case_keys_too_and_default_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("cost:\n  assumptions:\n    log_ingest_gb: 7\n")
+    assumptions = load_settings(path).cost.assumptions
+    assert (assumptions.log_ingest_gb, assumptions.nat_processed_gb) == (7, 100)
+    assert assumptions.described()[12] == (
+        "logIngestGb", 7.0, "GB ingested by each log group (stored for its retention)")
+
+
+def test_a_run_without_settings_never_imports_pydantic() -> None:
+    """pydantic is a tenth of a second and 9 MB of a small run: only a preflight config
+    needs it."""
+    code = ("import sys\n"
+            "from preflight.insights import analyse\n"
+            "from preflight.insights.settings import load_settings\n"
+            "from preflight.insights.cost import estimate\n"
+            "from preflight.insights.graph import ResourceGraph\n"
+            "estimate(ResourceGraph([]), load_settings(None).cost.assumptions)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
 
 
 def test_single_nat_is_the_egress_single_point_of_failure(insights) -> None:
